@@ -1,0 +1,17 @@
+"""The `hubscope` command: one subcommand per module, errors turned into click errors here."""
+
+from __future__ import annotations
+
+import click
+
+from . import __version__
+from .cli_proxy import proxy_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hubscope")
+def cli() -> None:
+    """Record, decode and check Azure Notification Hubs REST traffic."""
+
+
+cli.add_command(proxy_command)

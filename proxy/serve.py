@@ -1,0 +1,85 @@
+"""Run several aiohttp apps in one event loop until SIGINT/SIGTERM, then stop them cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import ssl
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from aiohttp import web
+
+SHUTDOWN_TIMEOUT = 30.0
+"""Seconds in-flight requests get to finish after a stop signal."""
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    """Where one app listens."""
+
+    host: str
+    port: int
+    ssl_context: ssl.SSLContext | None = None
+
+
+def parse_listen(value: str, *, default_port: int) -> tuple[str, int]:
+    """`HOST:PORT`, `:PORT`, `PORT` or `[::1]:PORT` → (host, port)."""
+    text = value.strip()
+    if text.isdigit():
+        return "127.0.0.1", int(text)
+    host, sep, port = text.rpartition(":")
+    if not sep or "]" in port:
+        host, port = text, str(default_port)
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit():
+        raise ValueError(f"--listen {value!r}: the port must be a number (HOST:PORT)")
+    return host, int(port)
+
+
+@dataclass
+class Running:
+    """A started app: its runner and the port it really bound (port 0 → chosen by the OS)."""
+
+    runner: web.AppRunner
+    port: int
+
+
+async def start(app: web.Application, where: Listen) -> Running:
+    """Start `app` on `where`; returns once it accepts connections."""
+    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, where.host, where.port, ssl_context=where.ssl_context)
+    await site.start()
+    return Running(runner=runner, port=site.port or where.port)
+
+
+async def stop(running: Sequence[Running]) -> None:
+    """Stop accepting, let in-flight requests finish, then run each app's cleanup."""
+    for item in reversed(running):
+        await item.runner.cleanup()
+
+
+def run(
+    main: Callable[[asyncio.Event, asyncio.Event], Awaitable[list[Running]]],
+    *,
+    fatal_exit: int = 3,
+) -> int:
+    """Run `main` (which starts apps) until a signal, or until `fatal` is set; the exit code."""
+
+    async def runner() -> int:
+        stop_event, fatal = asyncio.Event(), asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop_event.set)
+        running = await main(stop_event, fatal)
+        waiters = [asyncio.ensure_future(stop_event.wait()), asyncio.ensure_future(fatal.wait())]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await stop(running)
+        return fatal_exit if fatal.is_set() else 0
+
+    return asyncio.run(runner())

@@ -1,0 +1,39 @@
+"""The proxy's settings, declared once and handed to the app factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProxySettings:
+    """Everything `make_app` needs; built by the CLI or by tests."""
+
+    upstream: str
+    """Base URL of the real hub, e.g. `https://mynamespace.servicebus.windows.net`."""
+
+    db: Path | None = Path("hubscope.db")
+    """Where exchanges are recorded; None turns recording off."""
+
+    session: str = ""
+    body_cap: int = 1 << 20
+    """Bodies larger than this are stored truncated (with full size and SHA-256)."""
+
+    timeout: float = 60.0
+    """Seconds to wait for the upstream's complete answer before answering 504."""
+
+    connect_timeout: float = 10.0
+    ca_file: Path | None = None
+    """An extra CA bundle to trust for the upstream (tests, private endpoints)."""
+
+    insecure: bool = False
+    """Skip upstream certificate verification (never the default)."""
+
+    keys: dict[str, str] = field(default_factory=dict)
+    """SAS keys by rule name, to check signatures at capture time (memory only)."""
+
+    def __repr__(self) -> str:  # keys must never reach logs
+        return (
+            f"ProxySettings(upstream={self.upstream!r}, db={self.db!r}, session={self.session!r})"
+        )

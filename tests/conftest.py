@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from proxy import serve
+
+from .servers import start_app
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real-traffic"
+
+
+@dataclass
+class Seen:
+    """What the fake upstream received, raw."""
+
+    method: str
+    raw_path: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+@dataclass
+class Upstream:
+    url: str
+    port: int
+    seen: list[Seen] = field(default_factory=list)
+
+
+GZIPPED = gzip.compress(b'{"hello": "world"}' * 50)
+BINARY = bytes(range(256)) * 4
+
+
+def upstream_app(seen: list[Seen]) -> web.Application:
+    """A fake hub that records what it got and answers with awkward but legal responses."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        seen.append(
+            Seen(
+                request.method,
+                request.raw_path,
+                [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers],
+                body,
+            )
+        )
+        path = request.path
+        if path.endswith("/gzip"):
+            return web.Response(
+                body=GZIPPED,
+                headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+            )
+        if path.endswith("/binary"):
+            return web.Response(body=BINARY, content_type="application/octet-stream")
+        if path.endswith("/slow"):
+            await asyncio.sleep(5)
+        if path.endswith("/headers"):
+            resp = web.Response(status=201, reason="Created Indeed", body=b"")
+            resp.headers.add("X-Multi", "one")
+            resp.headers.add("X-Multi", "two")
+            resp.headers.add("Set-Cookie", "a=1")
+            resp.headers.add("Set-Cookie", "b=2")
+            resp.headers["Location"] = "https://ns.servicebus.windows.net/hub/registrationids/1-2-3"
+            resp.headers["Content-Location"] = "https://ns/hub/registrations/1?api-version=2020-06"
+            resp.headers["ETag"] = 'W/"1"'
+            return resp
+        if path.endswith("/big"):
+            return web.Response(body=b"x" * 3_000_000, content_type="application/octet-stream")
+        return web.Response(body=body, headers={"Content-Type": "application/atom+xml; type=entry"})
+
+    app = web.Application(client_max_size=64 << 20)
+    app.router.add_route("*", "/{tail:.*}", handle)
+    return app
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[Upstream]:
+    seen: list[Seen] = []
+    running = await start_app(upstream_app(seen))
+    try:
+        yield Upstream(url=f"http://127.0.0.1:{running.port}", port=running.port, seen=seen)
+    finally:
+        await serve.stop([running])

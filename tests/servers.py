@@ -1,0 +1,89 @@
+"""Real servers on 127.0.0.1 for tests: start on a free port, wait until they answer, stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.error import URLError
+from urllib.request import urlopen
+
+from aiohttp import web
+
+from proxy import serve
+from proxy.app import make_app
+from proxy.settings import ProxySettings
+
+REPO = Path(__file__).resolve().parents[1]
+HUBSCOPE = [sys.executable, "-m", "proxy"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def start_app(app: web.Application) -> serve.Running:
+    return await serve.start(app, serve.Listen("127.0.0.1", 0))
+
+
+async def start_proxy(upstream: str, db: Path | None, **options: object) -> serve.Running:
+    settings = ProxySettings(
+        upstream=upstream, db=db, session=str(options.pop("session", "test")), **options
+    )  # type: ignore[arg-type]
+    return await start_app(make_app(settings))
+
+
+def wait_until_responds(
+    url: str, *, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Poll `url` until any HTTP answer comes back (datasette's conftest helper)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            out = proc.stdout.read().decode() if proc.stdout else ""
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{out}")
+        try:
+            urlopen(url, timeout=1).close()
+            return
+        except URLError as error:
+            if getattr(error, "code", None):
+                return
+            time.sleep(0.05)
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+@contextmanager
+def hubscope_process(
+    args: Sequence[str], *, url: str, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `hubscope ARGS` as a real process; always stopped (SIGTERM, then SIGKILL)."""
+    proc = subprocess.Popen(
+        [*HUBSCOPE, *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        wait_until_responds(url, proc=proc)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if proc.stdout:
+            proc.stdout.close()

@@ -1,0 +1,1 @@
+"""The hubscope viewer: traffic, devices and spec findings in the browser."""
