@@ -149,6 +149,9 @@ class DecodedBody:
     decode_error: str | None = None
     """'failed to parse as Atom: …', kept beside the raw bytes."""
 
+    notes: tuple[str, ...] = ()
+    """Things worth knowing that are not errors: duplicate JSON keys, encoding fallbacks, …"""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Decoded:
