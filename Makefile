@@ -3,20 +3,36 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEPS   := .deps
+NODE_SDK := $(DEPS)/node/node_modules/@azure/notification-hubs/package.json
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint pytest install clean
+.PHONY: run test lint pytest install system-deps node-deps clean
 
 run: $(STAMP)
 	$(BIN)/hubscope demo
 
-test: $(STAMP) lint pytest
+test: install lint pytest
 
-install: $(STAMP)
+install: $(STAMP) system-deps node-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
+
+# Debian packages the tests need: Chromium for the viewer's browser tests.
+system-deps: $(CHROMIUM)
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+# The official JS SDK, pinned, in an ignored folder: the end-to-end client tests run it.
+node-deps: $(NODE_SDK)
+$(NODE_SDK): tests/node/package.json
+	mkdir -p $(DEPS)/node
+	cp tests/node/package.json $(DEPS)/node/package.json
+	cd $(DEPS)/node && npm install --no-audit --no-fund --loglevel=error
+	touch $(NODE_SDK)
 
 lint: $(STAMP)
 	$(BIN)/ruff check proxy viewer tests
@@ -26,4 +42,4 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) .deps node_modules .mypy_cache .ruff_cache .pytest_cache test-artifacts
+	rm -rf $(VENV) $(DEPS) .mypy_cache .ruff_cache .pytest_cache test-artifacts
