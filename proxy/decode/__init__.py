@@ -62,17 +62,29 @@ def _hint_note(kind: str, content_type: str | None) -> list[str]:
     return []
 
 
+def _guess_xml_format(
+    body: bytes, content_type: str | None, operation: Operation
+) -> Literal["atom", "error", "other"]:
+    """What an unparseable XML body meant to be, from its first bytes and the call."""
+    head = body[:4096]
+    if head.lstrip().startswith(b"<Error"):
+        return "error"
+    if any(m in head for m in (b"<entry", b"<feed", b"RegistrationDescription")):
+        return "atom"
+    if operation.name in _REGISTRATION_OPS or "atom" in (content_type or "").lower():
+        return "atom"
+    return "other"
+
+
 def _decode_xml(body: bytes, content_type: str | None, operation: Operation) -> DecodedBody:
     notes = _hint_note("xml", content_type)
-    atomish = operation.name in _REGISTRATION_OPS or "atom" in (content_type or "").lower()
     try:
         root, parse_notes = parse_xml(body, charset=charset_of(content_type))
     except DecodeError as exc:
-        label = "Atom" if atomish else "XML"
+        fmt = _guess_xml_format(body, content_type, operation)
+        label = {"atom": "Atom", "error": "an error"}.get(fmt, "XML")
         return DecodedBody(
-            format="atom" if atomish else "other",
-            decode_error=f"failed to parse as {label}: {exc}",
-            notes=tuple(notes),
+            format=fmt, decode_error=f"failed to parse as {label}: {exc}", notes=tuple(notes)
         )
     notes += parse_notes
     if is_error(root):

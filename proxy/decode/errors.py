@@ -25,9 +25,9 @@ def split_detail(detail: str) -> tuple[str, str | None]:
     if match is None:
         return detail.strip(), None
     message = detail[: match.start()].strip()
-    # An empty message still leaves the service's "." separator behind.
-    if message == ".":
-        message = ""
+    # The service puts a "." between message and TrackingId; drop it when it shows.
+    if message == "." or message.endswith(".."):
+        message = message[:-1]
     return message, match.group(1)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 import threading
+from typing import Any
 
 from lxml import etree
 
@@ -38,9 +39,10 @@ _CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 _local = threading.local()
 
 
-def _parser() -> etree.XMLParser:
+def _parser(*, recover: bool = False) -> etree.XMLParser:
     """This thread's parser (lxml parsers must not be shared across threads)."""
-    parser: etree.XMLParser | None = getattr(_local, "parser", None)
+    name = "recovering" if recover else "strict"
+    parser: etree.XMLParser | None = getattr(_local, name, None)
     if parser is None:
         parser = etree.XMLParser(
             resolve_entities=False,
@@ -51,9 +53,17 @@ def _parser() -> etree.XMLParser:
             remove_comments=True,
             remove_pis=True,
             collect_ids=False,
+            recover=recover,
         )
-        _local.parser = parser
+        setattr(_local, name, parser)
     return parser
+
+
+def _only_namespace_errors(exc: etree.XMLSyntaxError) -> bool:
+    """Whether the document is well-formed XML whose only fault is an undeclared prefix."""
+    log: Any = exc.error_log  # lxml-stubs leave _ErrorLog untyped
+    domains = [entry.domain for entry in log]
+    return bool(domains) and all(d == etree.ErrorDomains.NAMESPACE for d in domains)
 
 
 def charset_of(content_type: str | None) -> str | None:
@@ -108,7 +118,7 @@ def parse_xml(body: bytes, *, charset: str | None = None) -> tuple[etree._Elemen
         raise DecodeError("DOCTYPE/entity declarations are not allowed (possible XXE)")
     text = _DECLARATION.sub("", text, count=1)
     try:
-        root = etree.fromstring(text, _parser())
+        root = _fromstring(text, notes)
     except etree.XMLSyntaxError as exc:
         raise DecodeError(str(exc)) from None
     except ValueError as exc:
@@ -116,6 +126,20 @@ def parse_xml(body: bytes, *, charset: str | None = None) -> tuple[etree._Elemen
     if root.getroottree().docinfo.internalDTD is not None:
         raise DecodeError("DOCTYPE declarations are not allowed")
     return root, notes
+
+
+def _fromstring(text: str, notes: list[str]) -> etree._Element:
+    """Parse strictly; retry leniently only when undeclared prefixes were the sole fault."""
+    try:
+        return etree.fromstring(text, _parser())
+    except etree.XMLSyntaxError as exc:
+        if not _only_namespace_errors(exc):
+            raise
+        root = etree.fromstring(text, _parser(recover=True))
+        if root is None:
+            raise
+        notes.append(f"not namespace-well-formed ({exc}); decoded leniently")
+        return root
 
 
 def _known(encoding: str) -> bool:
