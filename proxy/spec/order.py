@@ -1,0 +1,90 @@
+"""The DataContract element order of every `*RegistrationDescription` and how to judge it.
+
+The service deserialises with .NET DataContract rules: an element read after a later one
+is not expected; a required one then fails the request (400), an optional one is dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+COMMON: tuple[tuple[str, bool], ...] = (
+    ("ETag", False),
+    ("ExpirationTime", False),
+    ("RegistrationId", False),
+    ("Tags", False),
+    ("PushVariables", False),
+)
+_HANDLES: dict[str, tuple[tuple[str, bool], ...]] = {
+    "Windows": (("ChannelUri", True), ("SecondaryTileName", False)),
+    "Mpns": (("ChannelUri", True), ("SecondaryTileName", False)),
+    "Apple": (("DeviceToken", True),),
+    "Gcm": (("GcmRegistrationId", True),),
+    "FcmV1": (("FcmV1RegistrationId", True),),
+    "Adm": (("AdmRegistrationId", True),),
+    "Baidu": (("BaiduUserId", True), ("BaiduChannelId", True)),
+    "Browser": (("Endpoint", True), ("P256DH", True), ("Auth", True)),
+    "Xiaomi": (("XiaomiRegistrationId", True),),
+}
+_TEMPLATE_EXTRAS: dict[str, tuple[tuple[str, bool], ...]] = {
+    "Windows": (("WnsHeaders", True), ("TemplateName", False)),
+    "Mpns": (("MpnsHeaders", True), ("TemplateName", False)),
+    "Apple": (
+        ("Expiry", False),
+        ("TemplateName", False),
+        ("Priority", False),
+        ("ApnsHeaders", False),
+    ),
+    "Baidu": (("TemplateName", False), ("MessageType", False)),
+}
+
+SUFFIX = "RegistrationDescription"
+
+
+def canonical(source_type: str) -> tuple[tuple[str, bool], ...] | None:
+    """(element, required) pairs in DataContract order, or None for an unknown type."""
+    if not source_type.endswith(SUFFIX):
+        return None
+    base = source_type[: -len(SUFFIX)]
+    template = base.endswith("Template")
+    kind = base[: -len("Template")] if template else base
+    handles = _HANDLES.get(kind)
+    if handles is None:
+        return None
+    if not template:
+        return COMMON + handles
+    extras = _TEMPLATE_EXTRAS.get(kind, (("TemplateName", False),))
+    return COMMON + handles + (("BodyTemplate", True),) + extras
+
+
+@dataclass(frozen=True, slots=True)
+class Misplaced:
+    """An element that comes after one the DataContract order puts after it."""
+
+    element: str
+    required: bool
+    after: str
+    """The element it should have preceded (the last one read in order before it)."""
+
+
+def misplaced(elements: tuple[str, ...], order: tuple[tuple[str, bool], ...]) -> list[Misplaced]:
+    """Elements the service would not read in place, walking as DataContract does."""
+    position = {name: i for i, (name, _) in enumerate(order)}
+    required = dict(order)
+    found: list[Misplaced] = []
+    cursor, last = 0, ""
+    for name in elements:
+        at = position.get(name)
+        if at is None:
+            continue
+        if at >= cursor:
+            cursor, last = at + 1, name
+        else:
+            found.append(Misplaced(name, required[name], last))
+    return found
+
+
+def order_text(order: tuple[tuple[str, bool], ...], present: tuple[str, ...]) -> str:
+    """The canonical order of the elements that are present, as `A, B, C`."""
+    names = set(present)
+    return ", ".join(name for name, _ in order if name in names)

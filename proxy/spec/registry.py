@@ -1,0 +1,130 @@
+"""The rule registry: each rule is a small declaration next to the sentence it enforces."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from .context import Ctx
+from .findings import Breach, Finding, Severity
+
+Check = Callable[[Ctx], Iterable[Breach]]
+Applies = Callable[[Ctx], bool]
+SessionCheck = Callable[[Sequence[Ctx]], Iterable[tuple[str, Breach]]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """An expectation on one exchange: when it applies, and how it is broken."""
+
+    id: str
+    severity: Severity
+    spec: str
+    source: str
+    expected: str
+    applies: Applies
+    check: Check
+
+    def judge(self, ctx: Ctx, *, include_ok: bool = False) -> list[Finding]:
+        """The rule's findings for one exchange (an `ok` one when met and asked for)."""
+        if not self.applies(ctx):
+            return []
+        found = [self.finding(ctx.id, breach) for breach in self.check(ctx)]
+        if not found and include_ok:
+            return [self.finding(ctx.id, Breach(actual="as expected"), severity="ok")]
+        return found
+
+    def finding(
+        self, exchange_id: str, breach: Breach, *, severity: Severity | None = None
+    ) -> Finding:
+        return Finding(
+            exchange_id=exchange_id,
+            rule=self.id,
+            severity=severity or self.severity,
+            expected=breach.expected or self.expected,
+            actual=breach.actual,
+            spec=breach.spec or self.spec,
+            source=breach.source or self.source,
+            pointer=breach.pointer,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionRule:
+    """An expectation on a sequence of exchanges; findings name the later exchange."""
+
+    id: str
+    severity: Severity
+    spec: str
+    source: str
+    expected: str
+    check: SessionCheck
+
+    def judge(self, ctxs: Sequence[Ctx]) -> list[Finding]:
+        return [
+            Finding(
+                exchange_id=exchange_id,
+                rule=self.id,
+                severity=self.severity,
+                expected=breach.expected or self.expected,
+                actual=breach.actual,
+                spec=breach.spec or self.spec,
+                source=breach.source or self.source,
+                pointer=breach.pointer,
+            )
+            for exchange_id, breach in self.check(ctxs)
+        ]
+
+
+RULES: list[Rule] = []
+SESSION_RULES: list[SessionRule] = []
+
+
+def always(ctx: Ctx) -> bool:
+    return True
+
+
+def rule(
+    id: str,
+    *,
+    severity: Severity,
+    spec: str,
+    source: str,
+    expected: str,
+    applies: Applies = always,
+) -> Callable[[Check], Check]:
+    """Register the decorated check as rule `id`."""
+
+    def register(check: Check) -> Check:
+        if any(existing.id == id for existing in RULES):
+            raise ValueError(f"rule {id!r} is declared twice")
+        RULES.append(
+            Rule(
+                id=id,
+                severity=severity,
+                spec=spec,
+                source=source,
+                expected=expected,
+                applies=applies,
+                check=check,
+            )
+        )
+        return check
+
+    return register
+
+
+def session_rule(
+    id: str, *, severity: Severity, spec: str, source: str, expected: str
+) -> Callable[[SessionCheck], SessionCheck]:
+    """Register the decorated check as session rule `id`."""
+
+    def register(check: SessionCheck) -> SessionCheck:
+        SESSION_RULES.append(
+            SessionRule(
+                id=id, severity=severity, spec=spec, source=source, expected=expected, check=check
+            )
+        )
+        return check
+
+    return register
