@@ -1,0 +1,99 @@
+"""`hubscope hub`: run the local stand-in Notification Hub."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from . import serve
+from .localhub import FULL_RULE, LISTEN_RULE, HubSettings, make_app
+from .sas import ConnectionStringError
+
+__all__ = ["hub_command"]
+
+
+@click.command("hub")
+@click.option("--listen", default="127.0.0.1:8082", show_default=True, metavar="HOST:PORT")
+@click.option(
+    "--connection-string",
+    metavar="CS",
+    envvar="HUBSCOPE_HUB_CONNECTION_STRING",
+    help="Accept this rule name and key (Full rights unless it is the Listen rule); "
+    "otherwise keys are generated at each start.",
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep registrations and installations in this SQLite file across restarts.",
+)
+@click.option(
+    "--hub",
+    "hubs",
+    multiple=True,
+    metavar="NAME",
+    help="Serve only these hub names (repeatable); others get 404. Default: any name.",
+)
+@click.option("-v", "--verbose", is_flag=True)
+def hub_command(
+    listen: str,
+    connection_string: str | None,
+    db: Path | None,
+    hubs: tuple[str, ...],
+    verbose: bool,
+) -> None:
+    """Answer the Notification Hubs REST API locally, like the real service; push nothing."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        host, port = serve.parse_listen(listen, default_port=8082)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--listen") from None
+    try:
+        settings = HubSettings.build(
+            connection_string=connection_string,
+            hubs=hubs,
+            db_path=str(db) if db else None,
+        )
+    except (ConnectionStringError, ValueError) as error:
+        raise click.BadParameter(str(error), param_hint="--connection-string") from None
+
+    async def main(stop: asyncio.Event, fatal: asyncio.Event) -> list[serve.Running]:
+        running = await serve.start(make_app(settings), serve.Listen(host, port))
+        print_banner(settings, host, running.port)
+        return [running]
+
+    try:
+        serve.run(main)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
+
+
+def print_banner(settings: HubSettings, host: str, port: int) -> None:
+    """The connection strings an app should use, and what they can do."""
+    shown = f"[{host}]" if ":" in host else host
+    address = f"{shown}:{port}"
+    click.echo(f"hubscope hub listening on http://{address}/ (plain HTTP; nothing is pushed)")
+    hubs = ", ".join(sorted(settings.hubs)) if settings.hubs else "any name"
+    click.echo(f"  hubs           {hubs}")
+    click.echo(f"  storage        {settings.db_path or 'memory (lost on exit)'}")
+    click.echo("  connection string (Listen, Manage, Send):")
+    click.echo(f"    {settings.connection_string(address, rule=_full(settings))}")
+    click.echo("  Listen-only connection string (devices):")
+    click.echo(f"    {settings.connection_string(address, rule=LISTEN_RULE)}")
+    click.echo(
+        "  SDKs that keep the scheme (JS, azure-notification-hub-unofficial) need "
+        "Endpoint=http://… instead of sb://, which they turn into https://."
+    )
+
+
+def _full(settings: HubSettings) -> str:
+    """The first rule with every right (a given connection string's rule, or the default)."""
+    full = next((r for r in settings.rules if len(r.rights) == 3), None)
+    return full.name if full else FULL_RULE

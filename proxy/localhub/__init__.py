@@ -1,0 +1,89 @@
+"""`hubscope hub`: a local stand-in Notification Hub that answers like the real service.
+
+Registrations, installations and sends over the NH REST API, checked with SAS
+like the service does, stored in memory or in SQLite (`HubSettings.db_path`).
+Nothing is ever pushed to a device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from .context import SETTINGS_KEY, STORE_KEY
+from .routes import dispatch, nh_headers
+from .settings import FULL_RULE, LISTEN_RULE, HubSettings, Right, Rule
+from .state import Store
+
+__all__ = [
+    "FULL_RULE",
+    "LISTEN_RULE",
+    "SETTINGS_KEY",
+    "STORE_KEY",
+    "HubSettings",
+    "RunningHub",
+    "Right",
+    "Rule",
+    "make_app",
+    "start_hub",
+]
+
+
+async def _store(app: web.Application) -> AsyncIterator[None]:
+    """Open the store (and its database) for the app's lifetime."""
+    store = Store(app[SETTINGS_KEY].db_path)
+    app[STORE_KEY] = store
+    yield
+    store.close()
+
+
+def make_app(settings: HubSettings) -> web.Application:
+    """The hub as an aiohttp application; one catch-all route, state under typed keys."""
+    app = web.Application(middlewares=[nh_headers], client_max_size=4 * 1024 * 1024)
+    app[SETTINGS_KEY] = settings
+    app.cleanup_ctx.append(_store)
+    app.router.add_route("*", "/{tail:.*}", dispatch)
+    return app
+
+
+@dataclass(frozen=True, slots=True)
+class RunningHub:
+    """A hub serving on 127.0.0.1; `await hub.stop()` when done."""
+
+    runner: web.AppRunner
+    port: int
+    settings: HubSettings
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}"
+
+    def connection_string(self, rule: str = FULL_RULE, *, scheme: str = "http") -> str:
+        """`http://` by default so clients that keep the scheme (JS, PyPI) stay on plain HTTP."""
+        return self.settings.connection_string(self.host, rule=rule, scheme=scheme)
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+async def start_hub(settings: HubSettings | None = None, *, port: int = 0) -> RunningHub:
+    """Start the hub on 127.0.0.1 (port 0: the OS picks one) inside the running loop."""
+    settings = settings or HubSettings()
+    runner = web.AppRunner(make_app(settings), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    server = site._server
+    sockets = getattr(server, "sockets", None) or []
+    bound = sockets[0].getsockname()[1] if sockets else port
+    return RunningHub(runner=runner, port=int(bound), settings=settings)

@@ -1,0 +1,65 @@
+"""SAS checks on every request, and the claim each operation needs."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+from proxy.model import Op
+from proxy.sas import parse_token, verify
+
+from .settings import HubSettings, Right
+
+__all__ = ["authenticate", "required_right"]
+
+_MANAGE = frozenset({Op.LIST_REGISTRATIONS, Op.LIST_REGISTRATIONS_BY_TAG})
+_SEND = frozenset(
+    {
+        Op.SEND,
+        Op.SEND_DIRECT,
+        Op.SEND_BATCH,
+        Op.SCHEDULE_SEND,
+        Op.CANCEL_SCHEDULED_SEND,
+        Op.READ_NOTIFICATION,
+    }
+)
+
+
+def required_right(op: Op) -> Right:
+    """Manage for list-all/by-tag, Send for sends, Listen for everything else ([DOC] §2.4)."""
+    if op in _MANAGE:
+        return Right.MANAGE
+    if op in _SEND:
+        return Right.SEND
+    return Right.LISTEN
+
+
+def _sentence(reason: str) -> str:
+    head, sep, tail = reason.partition(": ")
+    if sep:
+        reason = f"{head}: {tail[:1].upper()}{tail[1:]}"
+    return reason if reason.endswith(".") else reason + "."
+
+
+def authenticate(
+    authorization: str | None,
+    settings: HubSettings,
+    *,
+    host: str,
+    hub: str,
+    op: Op,
+    now: float | None = None,
+) -> str | None:
+    """None when the token is valid and its rule holds the right, else the 401 detail."""
+    if not authorization or not authorization.strip():
+        return "MissingToken: The request has no Authorization header."
+    token = parse_token(authorization)
+    if token is None:
+        return "MalformedToken: The Authorization header is not a SharedAccessSignature token."
+    reason = verify(token, settings.keys, host=host, hub=hub, now=now)
+    if reason is not None:
+        return _sentence(reason)
+    rule = settings.rule(unquote(token.skn or ""))
+    right = required_right(op)
+    if rule is None or right not in rule.rights:
+        return f"{right.value} claim is required for this operation."
+    return None

@@ -1,0 +1,93 @@
+"""Installation operations: PUT, GET, PATCH, DELETE (JSON bodies, XML-labelled answers)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from aiohttp import web
+
+from proxy.model import Op
+
+from .atom import ERROR_TYPE
+from .context import Ctx
+from .installations import InvalidInstallation, normalise
+from .patch import apply_patch
+from .state import Installation
+
+__all__ = ["HANDLERS"]
+
+NOT_FOUND = "Installation not found"
+XML_UTF8 = ERROR_TYPE
+"""The service labels installation answers `application/xml; charset=utf-8`, JSON or not."""
+
+
+async def _json(ctx: Ctx) -> object:
+    body = await ctx.request.read()
+    try:
+        return json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidInstallation(f"The request body is not valid JSON: {exc}") from None
+
+
+async def put(ctx: Ctx) -> web.Response:
+    installation_id = ctx.op.resource_id or ""
+    try:
+        doc = normalise(await _json(ctx), installation_id)
+    except InvalidInstallation as exc:
+        return ctx.error(400, str(exc))
+    old = ctx.store.installation(ctx.hub, installation_id)
+    ctx.store.put_installation(
+        ctx.hub,
+        Installation(
+            installation_id=installation_id,
+            document=json.dumps(doc, separators=(",", ":")),
+            version=old.version + 1 if old else 1,
+            created=ctx.now,
+            updated=ctx.now,
+            seq=old.seq if old else ctx.store.next_seq(),
+        ),
+    )
+    return ctx.empty(200, content_type=XML_UTF8)
+
+
+async def get(ctx: Ctx) -> web.Response:
+    inst = ctx.store.installation(ctx.hub, ctx.op.resource_id or "")
+    if inst is None:
+        return ctx.error(404, NOT_FOUND)
+    return web.Response(body=inst.document.encode(), headers={"Content-Type": XML_UTF8})
+
+
+async def patch(ctx: Ctx) -> web.Response:
+    installation_id = ctx.op.resource_id or ""
+    inst = ctx.store.installation(ctx.hub, installation_id)
+    try:
+        body = await _json(ctx)
+        if inst is None:
+            return ctx.error(404, NOT_FOUND)
+        doc = normalise(apply_patch(json.loads(inst.document), body), installation_id)
+    except InvalidInstallation as exc:
+        return ctx.error(400, str(exc))
+    ctx.store.put_installation(
+        ctx.hub,
+        replace(
+            inst,
+            document=json.dumps(doc, separators=(",", ":")),
+            version=inst.version + 1,
+            updated=ctx.now,
+        ),
+    )
+    return ctx.empty(200, content_type=XML_UTF8)
+
+
+async def delete(ctx: Ctx) -> web.Response:
+    ctx.store.delete_installation(ctx.hub, ctx.op.resource_id or "")
+    return ctx.empty(204, content_type=XML_UTF8)
+
+
+HANDLERS = {
+    Op.CREATE_OR_OVERWRITE_INSTALLATION: put,
+    Op.READ_INSTALLATION: get,
+    Op.PATCH_INSTALLATION: patch,
+    Op.DELETE_INSTALLATION: delete,
+}

@@ -1,0 +1,86 @@
+"""Every request goes through one dispatcher: classify, authenticate, hand to a view."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from proxy.model import Op
+from proxy.operations import classify
+
+from . import inst_views, reg_views, sends
+from .atom import ERROR_TYPE, error_body
+from .auth import authenticate
+from .context import SETTINGS_KEY, STORE_KEY, Ctx, new_tracking_id
+
+__all__ = ["dispatch", "nh_headers"]
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Ctx], Awaitable[web.Response]]
+HANDLERS: dict[Op, Handler] = {**reg_views.HANDLERS, **inst_views.HANDLERS, **sends.HANDLERS}
+NO_SERVICE = "No service is hosted at the specified address"
+
+
+async def dispatch(request: web.Request) -> web.Response:
+    """The one route: any method, any path."""
+    op = classify(request.method, request.raw_path, if_match=request.headers.get("If-Match"))
+    hub = op.hub or ""
+    settings = request.app[SETTINGS_KEY]
+    ctx = Ctx(request=request, op=op, hub=hub, settings=settings, store=request.app[STORE_KEY])
+    response = await _answer(ctx)
+    response.headers["TrackingId"] = ctx.tracking_id
+    return response
+
+
+async def _answer(ctx: Ctx) -> web.Response:
+    """Authenticate, check the hub, run the operation's view."""
+    request, op, settings = ctx.request, ctx.op, ctx.settings
+    if not ctx.hub:
+        return ctx.error(404, NO_SERVICE)
+    denied = authenticate(
+        request.headers.get("Authorization"), settings, host=request.host, hub=ctx.hub, op=op.name
+    )
+    if denied is not None:
+        return ctx.error(401, denied)
+    if settings.hubs is not None and ctx.hub.lower() not in settings.hubs:
+        return ctx.error(404, NO_SERVICE)
+    handler = HANDLERS.get(op.name)
+    if handler is None:
+        return ctx.error(404, f"hubscope hub does not implement {request.method} {request.path}")
+    return await handler(ctx)
+
+
+@web.middleware
+async def nh_headers(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """The service's common headers on every answer; any failure becomes an NH 500."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        tracking = new_tracking_id()
+        detail = exc.reason if exc.status != 413 else "The request body is too large"
+        response = web.Response(
+            status=exc.status,
+            body=error_body(exc.status, detail, tracking),
+            headers={"Content-Type": ERROR_TYPE, "TrackingId": tracking},
+        )
+    except Exception:
+        tracking = new_tracking_id()
+        log.exception(
+            "local hub failed on %s %s (TrackingId %s)", request.method, request.path_qs, tracking
+        )
+        response = web.Response(
+            status=500,
+            body=error_body(500, "Internal Server Error", tracking, time.time()),
+            headers={"Content-Type": ERROR_TYPE, "TrackingId": tracking},
+        )
+    tracking_id = response.headers.get("TrackingId") or new_tracking_id()
+    response.headers["TrackingId"] = tracking_id
+    response.headers["x-ms-correlation-request-id"] = new_tracking_id()
+    response.headers["Strict-Transport-Security"] = "max-age=2592000"
+    return response

@@ -1,0 +1,123 @@
+"""Settings of the local stand-in hub: access rules, hub names, database, endpoint."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from proxy.sas import parse_connection_string
+
+__all__ = [
+    "FULL_RULE",
+    "LISTEN_RULE",
+    "HubSettings",
+    "Right",
+    "Rule",
+    "generate_key",
+]
+
+FULL_RULE = "DefaultFullSharedAccessSignature"
+LISTEN_RULE = "DefaultListenSharedAccessSignature"
+
+
+class Right(StrEnum):
+    """The three claims a SAS rule can grant."""
+
+    LISTEN = "Listen"
+    MANAGE = "Manage"
+    SEND = "Send"
+
+
+ALL_RIGHTS = frozenset(Right)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """One shared access policy: its name, key and claims."""
+
+    name: str
+    key: str
+    rights: frozenset[Right]
+
+    def __repr__(self) -> str:
+        return f"Rule(name={self.name!r}, rights={sorted(self.rights)!r})"
+
+
+def generate_key() -> str:
+    """A fresh 32-byte key, base64 text like the portal's keys."""
+    return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HubSettings:
+    """Everything `make_app` needs; built once by the CLI or a test."""
+
+    rules: tuple[Rule, ...] = field(
+        default_factory=lambda: (
+            Rule(name=FULL_RULE, key=generate_key(), rights=ALL_RIGHTS),
+            Rule(name=LISTEN_RULE, key=generate_key(), rights=frozenset({Right.LISTEN})),
+        )
+    )
+    hubs: frozenset[str] | None = None
+    """Hub names served (lower-case); None serves any name."""
+
+    db_path: str | None = None
+    """SQLite file that keeps registrations and installations across restarts."""
+
+    page_size: int = 100
+    """Default and maximum `$top` of registration lists."""
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        connection_string: str | None = None,
+        hubs: tuple[str, ...] = (),
+        db_path: str | None = None,
+    ) -> HubSettings:
+        """Settings from CLI-style inputs: the given key keeps its rule name, the rest is generated.
+
+        A rule named like the Listen default gets Listen only; any other name gets all rights.
+        """
+        rules: list[Rule] = []
+        if connection_string:
+            parsed = parse_connection_string(connection_string)
+            if not parsed.key_name or not parsed.key:
+                raise ValueError(
+                    "the connection string needs SharedAccessKeyName and SharedAccessKey"
+                )
+            rights = frozenset({Right.LISTEN}) if parsed.key_name == LISTEN_RULE else ALL_RIGHTS
+            rules.append(Rule(name=parsed.key_name, key=parsed.key, rights=rights))
+        names = {r.name for r in rules}
+        if FULL_RULE not in names:
+            rules.append(Rule(name=FULL_RULE, key=generate_key(), rights=ALL_RIGHTS))
+        if LISTEN_RULE not in names:
+            rules.append(
+                Rule(name=LISTEN_RULE, key=generate_key(), rights=frozenset({Right.LISTEN}))
+            )
+        return cls(
+            rules=tuple(rules),
+            hubs=frozenset(h.lower() for h in hubs) if hubs else None,
+            db_path=db_path,
+        )
+
+    @property
+    def keys(self) -> dict[str, str]:
+        """Rule name → key, the shape `proxy.sas.verify` takes."""
+        return {rule.name: rule.key for rule in self.rules}
+
+    def rule(self, name: str) -> Rule | None:
+        """The rule called `name`, if any."""
+        return next((r for r in self.rules if r.name == name), None)
+
+    def connection_string(self, host: str, *, rule: str = FULL_RULE, scheme: str = "sb") -> str:
+        """What an app should use to reach this hub at `host` (`127.0.0.1:8082`)."""
+        found = self.rule(rule)
+        if found is None:
+            raise KeyError(f"no rule named {rule!r}")
+        return (
+            f"Endpoint={scheme}://{host}/;SharedAccessKeyName={found.name};"
+            f"SharedAccessKey={found.key}"
+        )

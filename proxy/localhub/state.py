@@ -1,0 +1,158 @@
+"""The hub's registrations and installations: in memory, written through to SQLite with `--db`."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+__all__ = ["NEVER", "Installation", "Registration", "Store"]
+
+NEVER = "9999-12-31T23:59:59.9999999"
+"""The service's "never expires" ExpirationTime (a `Z` is added on reads)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Registration:
+    """One stored registration, in the service's element vocabulary."""
+
+    registration_id: str
+    kind: str
+    """Wire type name: `AppleTemplateRegistrationDescription`, …"""
+
+    etag: int = 1
+    tags: tuple[str, ...] = ()
+    push_variables: str | None = None
+    fields: tuple[tuple[str, str], ...] = ()
+    """Platform and template elements kept from the request: (DeviceToken, …), (BodyTemplate, …)."""
+
+    headers: tuple[tuple[str, str], ...] = ()
+    """Template header collection (WnsHeaders/MpnsHeaders/ApnsHeaders) as pairs."""
+
+    expiration: str = NEVER
+    created: float = 0.0
+    updated: float = 0.0
+    seq: int = 0
+    """Creation order, which list pages follow."""
+
+    installation_id: str | None = None
+    """Set on registrations an installation materialises as (read-only)."""
+
+    def field(self, name: str) -> str | None:
+        """The value of one element, or None."""
+        return next((v for k, v in self.fields if k == name), None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Installation:
+    """One stored installation: its JSON document as the service returns it."""
+
+    installation_id: str
+    document: str
+    """JSON text, keys in the service's order."""
+
+    version: int = 1
+    created: float = 0.0
+    updated: float = 0.0
+    seq: int = 0
+
+
+def _registration(data: dict[str, Any]) -> Registration:
+    data["tags"] = tuple(data["tags"])
+    data["fields"] = tuple(tuple(p) for p in data["fields"])
+    data["headers"] = tuple(tuple(p) for p in data["headers"])
+    return Registration(**data)
+
+
+_SCHEMA = """
+create table if not exists registrations (hub text, id text, data text, primary key (hub, id));
+create table if not exists installations (hub text, id text, data text, primary key (hub, id));
+"""
+
+
+class Store:
+    """All hubs' state. Reads come from memory; every write also goes to SQLite when configured."""
+
+    def __init__(self, db_path: str | Path | None = None) -> None:
+        self._registrations: dict[str, dict[str, Registration]] = {}
+        self._installations: dict[str, dict[str, Installation]] = {}
+        self._seq = 0
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        if db_path is not None:
+            self._db = sqlite3.connect(str(db_path), isolation_level=None, check_same_thread=False)
+            self._db.executescript(_SCHEMA)
+            self._load(self._db)
+
+    def _load(self, db: sqlite3.Connection) -> None:
+        for hub, data in db.execute("select hub, data from registrations"):
+            reg = _registration(json.loads(data))
+            self._registrations.setdefault(hub, {})[reg.registration_id] = reg
+            self._seq = max(self._seq, reg.seq)
+        for hub, data in db.execute("select hub, data from installations"):
+            inst = Installation(**json.loads(data))
+            self._installations.setdefault(hub, {})[inst.installation_id] = inst
+            self._seq = max(self._seq, inst.seq)
+
+    def close(self) -> None:
+        """Close the database, if any."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def next_seq(self) -> int:
+        """The next creation-order number."""
+        with self._lock:
+            self._seq += 1
+            return self._seq
+
+    def registration(self, hub: str, registration_id: str) -> Registration | None:
+        return self._registrations.get(hub.lower(), {}).get(registration_id)
+
+    def registrations(self, hub: str) -> list[Registration]:
+        """Every stored registration of a hub, oldest first."""
+        return sorted(self._registrations.get(hub.lower(), {}).values(), key=lambda r: r.seq)
+
+    def put_registration(self, hub: str, registration: Registration) -> None:
+        self._registrations.setdefault(hub.lower(), {})[registration.registration_id] = registration
+        self._write("registrations", hub, registration.registration_id, asdict(registration))
+
+    def delete_registration(self, hub: str, registration_id: str) -> bool:
+        """Remove a registration; False when there was none."""
+        found = self._registrations.get(hub.lower(), {}).pop(registration_id, None)
+        self._delete("registrations", hub, registration_id)
+        return found is not None
+
+    def installation(self, hub: str, installation_id: str) -> Installation | None:
+        return self._installations.get(hub.lower(), {}).get(installation_id)
+
+    def installations(self, hub: str) -> list[Installation]:
+        """Every installation of a hub, oldest first."""
+        return sorted(self._installations.get(hub.lower(), {}).values(), key=lambda i: i.seq)
+
+    def put_installation(self, hub: str, installation: Installation) -> None:
+        old = self.installation(hub, installation.installation_id)
+        if old is not None:
+            installation = replace(installation, seq=old.seq, created=old.created)
+        self._installations.setdefault(hub.lower(), {})[installation.installation_id] = installation
+        self._write("installations", hub, installation.installation_id, asdict(installation))
+
+    def delete_installation(self, hub: str, installation_id: str) -> bool:
+        """Remove an installation; False when there was none."""
+        found = self._installations.get(hub.lower(), {}).pop(installation_id, None)
+        self._delete("installations", hub, installation_id)
+        return found is not None
+
+    def _write(self, table: str, hub: str, key: str, data: dict[str, Any]) -> None:
+        if self._db is not None:
+            self._db.execute(
+                f"insert or replace into {table} (hub, id, data) values (?, ?, ?)",
+                (hub.lower(), key, json.dumps(data)),
+            )
+
+    def _delete(self, table: str, hub: str, key: str) -> None:
+        if self._db is not None:
+            self._db.execute(f"delete from {table} where hub = ? and id = ?", (hub.lower(), key))
