@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from . import __version__
+from .cli_audit import audit_command
 from .cli_hub import hub_command
 from .cli_proxy import proxy_command
 
@@ -17,3 +18,4 @@ def cli() -> None:
 
 cli.add_command(proxy_command)
 cli.add_command(hub_command)
+cli.add_command(audit_command)
