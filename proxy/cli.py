@@ -6,6 +6,7 @@ import click
 
 from . import __version__
 from .cli_audit import audit_command
+from .cli_demo import demo_command
 from .cli_hub import hub_command
 from .cli_proxy import proxy_command
 
@@ -19,3 +20,4 @@ def cli() -> None:
 cli.add_command(proxy_command)
 cli.add_command(hub_command)
 cli.add_command(audit_command)
+cli.add_command(demo_command)

@@ -1,0 +1,40 @@
+"""Run the official JS SDK (installed by `make node-deps`) against an endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from .servers import REPO
+
+NODE_DIR = REPO / ".deps" / "node"
+SDK = NODE_DIR / "node_modules" / "@azure" / "notification-hubs" / "package.json"
+
+
+def require_sdk() -> None:
+    """Fail (not skip) with the fix when the SDK is missing: `make test` installs it."""
+    if not SDK.exists() or shutil.which("node") is None:
+        raise RuntimeError("the JS SDK is not installed: run `make node-deps` (make test does)")
+
+
+async def run_node_script(
+    script: str, env: dict[str, str], timeout: float = 180
+) -> list[dict[str, Any]]:
+    """Copy `tests/node/{script}` beside node_modules (ESM ignores NODE_PATH) and run it."""
+    require_sdk()
+    target = NODE_DIR / script
+    shutil.copy(Path(__file__).parent / "node" / script, target)
+    proc = await asyncio.create_subprocess_exec(
+        "node",
+        str(target),
+        cwd=NODE_DIR,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode == 0, err.decode()
+    return [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]
