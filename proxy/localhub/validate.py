@@ -95,8 +95,9 @@ _MANDATORY_HEADER = {Platform.WNS: "X-WNS-Type", Platform.MPNS: "X-WindowsPhone-
 def _semantic(device: Device, accepted: Accepted) -> Accepted | Rejected:
     """Checks the service makes after deserializing: handles present, mandatory headers."""
     fields = dict(fields_of(device, accepted))
+    required = {name for name, req in accepted.contract.members if req}
     for name in accepted.contract.handle_fields:
-        if not fields.get(name, "").strip():
+        if name in required and not fields.get(name, "").strip():
             return Rejected(INVALID_DESCRIPTION)
     mandatory = _MANDATORY_HEADER.get(accepted.contract.platform)
     if accepted.contract.is_template and mandatory:
