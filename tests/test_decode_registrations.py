@@ -254,3 +254,19 @@ def test_error_body(detail: str, message: str, tracking: str | None) -> None:
     assert (result.error.code, result.error.detail, result.error.tracking_id) == (
         "404", message, tracking
     )
+
+
+def test_unknown_charset_parameter_is_ignored_with_a_note() -> None:
+    body = entry("<DeviceToken>AB</DeviceToken>", "AppleRegistrationDescription")
+    result = decode(body, "application/atom+xml; charset=x-bogus")
+    assert result.devices[0].handle == "AB"
+    assert result.notes == ("ignored unknown charset 'x-bogus' in Content-Type",)
+
+
+def test_typed_root_with_undeclared_xsi_prefix() -> None:
+    body = entry("<GcmRegistrationId>g</GcmRegistrationId>", "GcmRegistrationDescription",
+                 typed=True).replace(f' xmlns:i="{XSI}"'.encode(), b"")
+    result = decode(body)
+    assert result.devices[0].source_type == "GcmRegistrationDescription"
+    assert result.devices[0].handle == "g"
+    assert result.notes[0].startswith("not namespace-well-formed")

@@ -26,8 +26,10 @@ def parse_json(body: bytes, *, charset: str | None = None) -> tuple[Any, list[st
     """Parse an untrusted JSON body; returns the value and decode notes (duplicate keys)."""
     if len(body) > MAX_BODY_BYTES:
         raise DecodeError(f"body too large to decode ({len(body)} bytes)")
-    text, _ = decode_text(body, charset)
-    return parse_json_text(text)
+    charset_notes: list[str] = []
+    text, _ = decode_text(body, charset, notes=charset_notes)
+    value, notes = parse_json_text(text)
+    return value, charset_notes + notes
 
 
 def parse_json_text(text: str) -> tuple[Any, list[str]]:

@@ -96,6 +96,9 @@ def _type_name(description: etree._Element) -> str:
     name = local_name(description)
     if name == _SUFFIX:
         declared = description.get(f"{{{XSI}}}type")
+        if declared is None:  # `i:` left undeclared and recovered as a plain attribute
+            declared = next((_str(v) for k, v in description.attrib.items()
+                             if _attr_name(k).rpartition(":")[2] == "type"), None)
         if declared:
             return declared.rpartition(":")[2].strip()
     return name

@@ -73,24 +73,39 @@ def charset_of(content_type: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def decode_text(body: bytes, charset: str | None, declared: str | None = None) -> tuple[str, str]:
+def _codec(name: str) -> codecs.CodecInfo | None:
+    """The text codec called `name`, or None for unknown names and bytes-to-bytes codecs."""
+    try:
+        codec = codecs.lookup(name)
+    except LookupError:
+        return None
+    return codec if codec._is_text_encoding else None
+
+
+def decode_text(
+    body: bytes, charset: str | None, declared: str | None = None, notes: list[str] | None = None
+) -> tuple[str, str]:
     """Bytes to text by BOM, then charset parameter, then declaration, then UTF-8.
 
-    Returns the text and the encoding used; raises DecodeError on bad bytes.
+    Returns the text and the encoding used; raises DecodeError on bad bytes or on
+    a declared encoding that is not a character encoding. An unusable charset
+    parameter is skipped with a note.
     """
-    encoding, start = "utf-8", 0
+    start = 0
+    codec: codecs.CodecInfo | None = None
     for bom, name in _BOMS:
         if body.startswith(bom):
-            encoding, start = name, len(bom)
+            codec, start = codecs.lookup(name), len(bom)
             break
-    else:
-        encoding = charset or declared or "utf-8"
-    try:
-        codec = codecs.lookup(encoding)
-    except LookupError:
-        raise DecodeError(f"unknown character encoding {encoding!r}") from None
-    if not codec._is_text_encoding:
-        raise DecodeError(f"{encoding!r} is not a character encoding")
+    if codec is None and charset:
+        codec = _codec(charset)
+        if codec is None and notes is not None:
+            notes.append(f"ignored unknown charset {charset!r} in Content-Type")
+    if codec is None and declared:
+        codec = _codec(declared)
+        if codec is None:
+            raise DecodeError(f"unknown character encoding {declared!r}")
+    codec = codec or codecs.lookup("utf-8")
     try:
         return body[start:].decode(codec.name), codec.name
     except UnicodeDecodeError as exc:
@@ -110,8 +125,9 @@ def parse_xml(body: bytes, *, charset: str | None = None) -> tuple[etree._Elemen
         raise DecodeError(f"body too large to decode ({len(body)} bytes)")
     match = _DECLARED_ENCODING.match(body)
     declared = match.group(1).decode("ascii") if match else None
-    text, used = decode_text(body, charset, declared)
-    if declared and _known(declared) and codecs.lookup(declared).name != used:
+    text, used = decode_text(body, charset, declared, notes)
+    declared_codec = _codec(declared) if declared else None
+    if declared_codec is not None and declared_codec.name != used:
         notes.append(f"XML declares encoding {declared!r} but was decoded as {used}")
     # Anywhere, even inside CDATA: a comment can fake a CDATA start and hide a DOCTYPE.
     if _FORBIDDEN.search(text):
@@ -140,14 +156,6 @@ def _fromstring(text: str, notes: list[str]) -> etree._Element:
             raise
         notes.append(f"not namespace-well-formed ({exc}); decoded leniently")
         return root
-
-
-def _known(encoding: str) -> bool:
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        return False
-    return True
 
 
 def local_name(element: etree._Element) -> str:
