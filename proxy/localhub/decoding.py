@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from proxy.decode.registrations import decode_atom
-from proxy.decode.xml import DecodeError, charset_of, decode_text, parse_xml
-from proxy.model import Device
+from proxy.decode import decode_body
+from proxy.decode.installations import parse_json
+from proxy.decode.xml import DecodeError, charset_of, decode_text
+from proxy.model import Device, Operation
 
-__all__ = ["DecodedDescription", "decode_description"]
+__all__ = ["DecodedDescription", "decode_description", "decode_json"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -22,17 +24,30 @@ class DecodedDescription:
     error: str | None = None
 
 
-def decode_description(body: bytes, content_type: str | None) -> DecodedDescription:
+def decode_description(
+    body: bytes, content_type: str | None, operation: Operation
+) -> DecodedDescription:
     """Decode an Atom entry carrying one `*RegistrationDescription`; never raises."""
     try:
         text, _ = decode_text(body, charset_of(content_type))
     except DecodeError:
         text = body.decode("utf-8", "replace")
+    decoded = decode_body(body, content_type, operation=operation, direction="request")
+    if decoded.decode_error is not None:
+        return DecodedDescription(device=None, text=text, error=decoded.decode_error)
+    if decoded.format != "atom" or not decoded.devices:
+        detail = "; ".join(decoded.notes) or f"the body is {decoded.format}, not an Atom entry"
+        return DecodedDescription(device=None, text=text, error=detail)
+    return DecodedDescription(device=decoded.devices[0], text=text)
+
+
+def decode_json(body: bytes, content_type: str | None) -> Any:
+    """An installation or patch body through the shared hardened JSON parser.
+
+    Raises ValueError with the reason when the body is not JSON.
+    """
     try:
-        root, _ = parse_xml(body, charset=charset_of(content_type))
-        devices, notes = decode_atom(root)
+        value, _ = parse_json(body, charset=charset_of(content_type))
     except DecodeError as exc:
-        return DecodedDescription(device=None, text=text, error=str(exc))
-    if not devices:
-        return DecodedDescription(device=None, text=text, error="; ".join(notes) or "no entry")
-    return DecodedDescription(device=devices[0], text=text)
+        raise ValueError(f"The request body is not valid JSON: {exc}") from None
+    return value

@@ -11,6 +11,7 @@ from proxy.model import Op
 
 from .atom import ERROR_TYPE
 from .context import Ctx
+from .decoding import decode_json
 from .installations import InvalidInstallation, normalise
 from .patch import apply_patch
 from .state import Installation
@@ -25,9 +26,9 @@ XML_UTF8 = ERROR_TYPE
 async def _json(ctx: Ctx) -> object:
     body = await ctx.request.read()
     try:
-        return json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInstallation(f"The request body is not valid JSON: {exc}") from None
+        return decode_json(body, ctx.request.headers.get("Content-Type"))
+    except ValueError as exc:
+        raise InvalidInstallation(str(exc)) from None
 
 
 async def put(ctx: Ctx) -> web.Response:

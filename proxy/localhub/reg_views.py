@@ -48,7 +48,7 @@ PRECONDITION_FAILED = "Precondition Failed: the ETag in If-Match is not the regi
 async def _write(ctx: Ctx, registration_id: str, previous: Registration | None) -> web.Response:
     """Parse, validate and store the body's description under `registration_id`."""
     body = await ctx.request.read()
-    decoded = decode_description(body, ctx.request.headers.get("Content-Type"))
+    decoded = decode_description(body, ctx.request.headers.get("Content-Type"), ctx.op)
     if decoded.device is None:
         return ctx.error(400, f"Failed to parse RegistrationDescription {decoded.error}")
     verdict = check(decoded.device, decoded.text)
