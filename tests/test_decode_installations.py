@@ -177,3 +177,15 @@ def test_exchange_without_response() -> None:
     assert decoded.response is None
     assert decoded.request.format == "empty"
     assert decoded.operation.resource_id == "i1"
+
+
+def test_exchange_flags_status_and_body_disagreeing() -> None:
+    request = Message(headers=(), body=b"")
+    error = Message(headers=(), body=b"<Error><Code>404</Code><Detail>x</Detail></Error>")
+    ok = decode_exchange("GET", "/h/installations/i1", request, 200, error)
+    assert ok.notes == ("response: status 200 carries an <Error> body",)
+    json_404 = Message(headers=(), body=b'{"installationId":"i1"}')
+    failed = decode_exchange("GET", "/h/installations/i1", request, 404, json_404)
+    assert failed.notes == ("response: status 404 without an <Error> body",)
+    empty_403 = decode_exchange("POST", "/h/messages", request, 403, Message(headers=(), body=b""))
+    assert empty_403.notes == ()

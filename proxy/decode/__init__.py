@@ -160,7 +160,7 @@ def decode_exchange(
 ) -> Decoded:
     """Classify an exchange and decode both bodies. Never raises."""
     try:
-        return _decode_exchange(method, url, request, response)
+        return _decode_exchange(method, url, request, status, response)
     except Exception as exc:  # a decoder bug must never reach the recorder
         return Decoded(
             operation=Operation(name=Op.UNKNOWN),
@@ -171,7 +171,7 @@ def decode_exchange(
 
 
 def _decode_exchange(
-    method: str, url: str, request: Message, response: Message | None
+    method: str, url: str, request: Message, status: int | None, response: Message | None
 ) -> Decoded:
     operation = classify(method, url, if_match=request.header("If-Match"))
     notes: list[str] = []
@@ -190,6 +190,8 @@ def _decode_exchange(
     if decoded_response is not None:
         notes += [f"response: {n}" for n in decoded_response.notes]
     notes += _id_notes(operation, decoded_request)
+    if decoded_response is not None and status is not None:
+        notes += _status_notes(status, decoded_response)
     return Decoded(
         operation=operation,
         request=decoded_request,
@@ -212,3 +214,12 @@ def _id_notes(operation: Operation, request: DecodedBody) -> list[str]:
                 f"{operation.resource_id!r} in the URL"
             )
     return notes
+
+
+def _status_notes(status: int, response: DecodedBody) -> list[str]:
+    """Flag an error body on a success status, or a failure status with a non-error body."""
+    if status < 400 and response.format == "error":
+        return [f"response: status {status} carries an <Error> body"]
+    if status >= 400 and response.format not in ("error", "empty"):
+        return [f"response: status {status} without an <Error> body"]
+    return []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import re
-import threading
 from typing import Any
 
 from lxml import etree
@@ -35,32 +34,24 @@ _DECLARED_ENCODING = re.compile(
 _FORBIDDEN = re.compile(r"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)", re.IGNORECASE)
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 
-_local = threading.local()
-
-
 def _parser(*, recover: bool = False) -> etree.XMLParser:
-    """This thread's parser (lxml parsers must not be shared across threads)."""
-    name = "recovering" if recover else "strict"
-    parser: etree.XMLParser | None = getattr(_local, name, None)
-    if parser is None:
-        parser = etree.XMLParser(
-            resolve_entities=False,
-            load_dtd=False,
-            no_network=True,
-            huge_tree=False,
-            dtd_validation=False,
-            remove_comments=True,
-            remove_pis=True,
-            collect_ids=False,
-            recover=recover,
-        )
-        setattr(_local, name, parser)
-    return parser
+    """A fresh hardened parser (a reused one keeps growing its error log across parses)."""
+    return etree.XMLParser(
+        resolve_entities=False,
+        load_dtd=False,
+        no_network=True,
+        huge_tree=False,
+        dtd_validation=False,
+        remove_comments=True,
+        remove_pis=True,
+        collect_ids=False,
+        recover=recover,
+    )
 
 
-def _only_namespace_errors(exc: etree.XMLSyntaxError) -> bool:
-    """Whether the document is well-formed XML whose only fault is an undeclared prefix."""
-    log: Any = exc.error_log  # lxml-stubs leave _ErrorLog untyped
+def _only_namespace_errors(parser: etree.XMLParser) -> bool:
+    """Whether the last parse failed only on undeclared prefixes (otherwise well-formed)."""
+    log: Any = parser.error_log  # per parse; the exception's log is thread-global
     domains = [entry.domain for entry in log]
     return bool(domains) and all(d == etree.ErrorDomains.NAMESPACE for d in domains)
 
@@ -146,10 +137,11 @@ def parse_xml(body: bytes, *, charset: str | None = None) -> tuple[etree._Elemen
 
 def _fromstring(text: str, notes: list[str]) -> etree._Element:
     """Parse strictly; retry leniently only when undeclared prefixes were the sole fault."""
+    parser = _parser()
     try:
-        return etree.fromstring(text, _parser())
+        return etree.fromstring(text, parser)
     except etree.XMLSyntaxError as exc:
-        if not _only_namespace_errors(exc):
+        if not _only_namespace_errors(parser):
             raise
         root = etree.fromstring(text, _parser(recover=True))
         if root is None:
