@@ -74,7 +74,7 @@ def _route(method: str, parts: list[str], if_match: str | None, query: _Query) -
             return Op.SEND_DIRECT if query.direct else Op.SEND
         if n == 2 and names[1] == "$batch" and method == "POST":
             return Op.SEND_BATCH
-        if n == 2 and method == "GET":
+        if n == 2 and names[1] != "$batch" and method == "GET":
             return Op.READ_NOTIFICATION
     elif head == "schedulednotifications":
         if n == 1 and method == "POST":

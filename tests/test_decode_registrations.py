@@ -266,6 +266,8 @@ def test_unknown_charset_parameter_is_ignored_with_a_note() -> None:
 def test_typed_root_with_undeclared_xsi_prefix() -> None:
     body = entry("<GcmRegistrationId>g</GcmRegistrationId>", "GcmRegistrationDescription",
                  typed=True).replace(f' xmlns:i="{XSI}"'.encode(), b"")
+    broken = decode_body(b"<entry>&x;</entry>", ATOM_CT, operation=CREATE, direction="request")
+    assert broken.decode_error  # an earlier failure must not leak into the retry decision
     result = decode(body)
     assert result.devices[0].source_type == "GcmRegistrationDescription"
     assert result.devices[0].handle == "g"

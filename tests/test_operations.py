@@ -49,6 +49,7 @@ from proxy.operations import classify
         ("GET", "/h/messages/abc-20240101-1-1?api-version=2016-07", None, Op.READ_NOTIFICATION),
         # Everything else, including wrong methods on known routes.
         ("GET", "/h/jobs?api-version=2020-06", None, Op.UNKNOWN),
+        ("GET", "/h/messages/$batch", None, Op.UNKNOWN),
         ("POST", "/h/feedbackcontainer", None, Op.UNKNOWN),
         ("PATCH", "/h/registrations/1", None, Op.UNKNOWN),
         ("POST", "/h/installations/i1", None, Op.UNKNOWN),
