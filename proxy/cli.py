@@ -6,6 +6,7 @@ import click
 
 from . import __version__
 from .cli_audit import audit_command
+from .cli_ca import ca_command
 from .cli_demo import demo_command
 from .cli_hub import hub_command
 from .cli_proxy import proxy_command
@@ -18,6 +19,7 @@ def cli() -> None:
 
 
 cli.add_command(proxy_command)
+cli.add_command(ca_command)
 cli.add_command(hub_command)
 cli.add_command(audit_command)
 cli.add_command(demo_command)

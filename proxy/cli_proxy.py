@@ -10,10 +10,11 @@ from pathlib import Path
 
 import click
 
-from . import sas, serve
+from . import sas, serve, tls_cli
 from .app import make_app
 from .recorder import RecorderFailed
 from .settings import ProxySettings
+from .tls_cli import tls_options
 
 log = logging.getLogger("hubscope")
 
@@ -88,6 +89,7 @@ def setup_logging(verbose: bool) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Extra CA to trust for the upstream.",
 )
+@tls_options
 @click.option("-v", "--verbose", is_flag=True)
 def proxy_command(
     upstream: str | None,
@@ -99,6 +101,9 @@ def proxy_command(
     body_cap: int,
     timeout: float,
     ca_file: Path | None,
+    tls: bool,
+    tls_listen: str | None,
+    tls_hosts: tuple[str, ...],
     verbose: bool,
 ) -> None:
     """Forward every call to the hub unchanged and record each exchange in SQLite."""
@@ -114,6 +119,7 @@ def proxy_command(
         ca_file=ca_file,
         keys=keys,
     )
+    https = tls_cli.prepare(tls, tls_listen, tls_hosts)
 
     async def main(stop: asyncio.Event, fatal: asyncio.Event) -> list[serve.Running]:
         loop = asyncio.get_running_loop()
@@ -123,7 +129,14 @@ def proxy_command(
 
         app = make_app(settings, on_fatal=on_fatal)
         running = await serve.start(app, serve.Listen(host, port))
+        try:
+            tls_port = await tls_cli.add_site(running.runner, https) if https else None
+        except BaseException:
+            await serve.stop([running])
+            raise
         print_banner(settings, host, running.port)
+        if https is not None and tls_port is not None:
+            tls_cli.echo_banner(https, tls_port)
         return [running]
 
     try:
