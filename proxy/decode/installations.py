@@ -8,8 +8,14 @@ from typing import Any
 from proxy.decode.xml import MAX_BODY_BYTES, DecodeError, decode_text
 from proxy.model import Device, PatchOp, Platform, Template
 
-__all__ = ["JsonObject", "decode_installation", "decode_patch", "looks_like_installation",
-           "parse_json"]
+__all__ = [
+    "JsonObject",
+    "decode_installation",
+    "decode_patch",
+    "looks_like_installation",
+    "parse_json",
+    "parse_json_text",
+]
 
 
 class JsonObject(dict[str, Any]):

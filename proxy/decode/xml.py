@@ -8,7 +8,16 @@ from typing import Any
 
 from lxml import etree
 
-__all__ = ["MAX_BODY_BYTES", "DecodeError", "charset_of", "local_name", "parse_xml", "text_of"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "XSI",
+    "DecodeError",
+    "charset_of",
+    "decode_text",
+    "local_name",
+    "parse_xml",
+    "text_of",
+]
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 """Bodies above this are never parsed (Notification Hubs caps payloads far lower)."""
