@@ -14,7 +14,7 @@ from aiohttp import web
 from . import certs, serve, trust
 from .tls import TlsError, ensure_server, server_context
 
-__all__ = ["TlsListen", "add_site", "echo_banner", "prepare", "tls_options"]
+__all__ = ["TlsListen", "add_site", "echo_banner", "endpoint_host", "prepare", "tls_options"]
 
 DEFAULT_TLS_LISTEN = "127.0.0.1:8443"
 
@@ -95,13 +95,19 @@ async def add_site(runner: web.AppRunner, tls: TlsListen) -> int:
     return site.port or where.port
 
 
+def endpoint_host(host: str) -> str:
+    """The host an Endpoint should name for a listen address (bracketed IPv6, no wildcard)."""
+    if _is_wildcard(host):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
 def echo_banner(tls: TlsListen, port: int) -> None:
     """The HTTPS address, the connection string to use, and how to trust the CA."""
     host = tls.listen.host
     shown = f"[{host}]" if ":" in host else host
-    endpoint_host = "127.0.0.1" if _is_wildcard(host) else host
     click.echo(f"  HTTPS on       https://{shown}:{port}/ (certificate for {', '.join(tls.hosts)})")
-    click.echo(f"  connect with   {trust.connection_string(endpoint_host, port)}")
+    click.echo(f"  connect with   {trust.connection_string(endpoint_host(host), port)}")
     click.echo(f"  trust the CA   {tls.ca_path}")
     for line in trust.hints(tls.ca_path):
         click.echo(f"    {line}")

@@ -10,7 +10,7 @@ __all__ = ["connection_string", "hints", "instructions"]
 
 def connection_string(host: str, port: int) -> str:
     """The Endpoint an app uses to reach hubscope over HTTPS (`sb://` becomes `https://`)."""
-    shown = f"[{host}]" if ":" in host else host
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
     return f"Endpoint=sb://{shown}:{port}/;SharedAccessKeyName=…;SharedAccessKey=…"
 
 
