@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from . import serve
+from . import serve, tls_cli
 from .localhub import FULL_RULE, LISTEN_RULE, HubSettings, make_app
 from .sas import ConnectionStringError
 
@@ -37,12 +37,16 @@ __all__ = ["hub_command"]
     metavar="NAME",
     help="Serve only these hub names (repeatable); others get 404. Default: any name.",
 )
+@tls_cli.tls_options
 @click.option("-v", "--verbose", is_flag=True)
 def hub_command(
     listen: str,
     connection_string: str | None,
     db: Path | None,
     hubs: tuple[str, ...],
+    tls: bool,
+    tls_listen: str | None,
+    tls_hosts: tuple[str, ...],
     verbose: bool,
 ) -> None:
     """Answer the Notification Hubs REST API locally, like the real service; push nothing."""
@@ -63,10 +67,19 @@ def hub_command(
         )
     except (ConnectionStringError, ValueError) as error:
         raise click.BadParameter(str(error), param_hint="--connection-string") from None
+    https = tls_cli.prepare(tls, tls_listen, tls_hosts)
 
     async def main(stop: asyncio.Event, fatal: asyncio.Event) -> list[serve.Running]:
         running = await serve.start(make_app(settings), serve.Listen(host, port))
+        try:
+            tls_port = await tls_cli.add_site(running.runner, https) if https else None
+        except BaseException:
+            await serve.stop([running])
+            raise
         print_banner(settings, host, running.port)
+        if https is not None and tls_port is not None:
+            tls_cli.echo_banner(https, tls_port)
+            click.echo(f"  HTTPS connection string: {_tls_cs(settings, https, tls_port)}")
         return [running]
 
     try:
@@ -97,3 +110,9 @@ def _full(settings: HubSettings) -> str:
     """The first rule with every right (a given connection string's rule, or the default)."""
     full = next((r for r in settings.rules if len(r.rights) == 3), None)
     return full.name if full else FULL_RULE
+
+
+def _tls_cs(settings: HubSettings, https: tls_cli.TlsListen, port: int) -> str:
+    """The full-rights connection string for the HTTPS port (sb://, as every SDK expects)."""
+    host = tls_cli.endpoint_host(https.listen.host)
+    return settings.connection_string(f"{host}:{port}", rule=_full(settings))
