@@ -6,6 +6,7 @@ the handler never waits on the database or the decoders.
 
 from __future__ import annotations
 
+import io
 import logging
 from dataclasses import replace
 
@@ -18,6 +19,8 @@ from .headers import REQUEST_DROPPED, RESPONSE_DROPPED, forwardable
 from .recorder import Recorder, RecorderFailed
 
 log = logging.getLogger(__name__)
+
+LARGE_BODY = 1 << 20
 
 SKIP_AUTO_HEADERS = frozenset({"User-Agent", "Accept", "Accept-Encoding", "Content-Type"})
 """aiohttp would add these when the client did not send them; a transparent proxy must not."""
@@ -76,7 +79,7 @@ class Forwarder:
             method,
             url,
             headers=headers,
-            data=sent.body if sent.body or method not in ("GET", "HEAD") else None,
+            data=_payload(sent.body, method),
             skip_auto_headers=SKIP_AUTO_HEADERS,
             allow_redirects=False,
         ) as upstream:
@@ -97,6 +100,14 @@ class Forwarder:
             self.recorder.submit(_finish(exchange, clock))
         except RecorderFailed as error:
             log.critical("exchange %s not recorded: %s", exchange.id, error)
+
+
+def _payload(body: bytes, method: str) -> bytes | io.BytesIO | None:
+    """The body to send: None for a bodiless GET/HEAD (no Content-Length: 0 added)."""
+    if not body:
+        return None if method in ("GET", "HEAD") else b""
+    # aiohttp warns that big bytes bodies block the loop; a BytesIO is sent in chunks.
+    return io.BytesIO(body) if len(body) > LARGE_BODY else body
 
 
 def _text_headers(raw: tuple[tuple[bytes, bytes], ...]) -> Headers:
