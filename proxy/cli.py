@@ -9,7 +9,9 @@ from .cli_audit import audit_command
 from .cli_ca import ca_command
 from .cli_demo import demo_command
 from .cli_hub import hub_command
+from .cli_import import import_command
 from .cli_proxy import proxy_command
+from .cli_replay import replay_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,3 +25,5 @@ cli.add_command(ca_command)
 cli.add_command(hub_command)
 cli.add_command(audit_command)
 cli.add_command(demo_command)
+cli.add_command(replay_command)
+cli.add_command(import_command)
