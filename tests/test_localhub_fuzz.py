@@ -22,7 +22,7 @@ from .corpus import (
 )
 from .test_localhub import TIMEOUT, apple
 
-ROUTES = (
+ROUTES: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("POST", "/myhub/registrations", {}),
     ("PUT", "/myhub/registrations/fuzz-1", {}),
     ("PUT", "/myhub/registrations/fuzz-1", {"If-Match": 'W/"1"'}),

@@ -3,6 +3,22 @@
 Registrations, installations and sends over the NH REST API, checked with SAS
 like the service does, stored in memory or in SQLite (`HubSettings.db_path`).
 Nothing is ever pushed to a device.
+
+Choices where the service leaves room (see the spec sections in brackets):
+
+* Any hub name is served unless `HubSettings.hubs` lists some; others get 404
+  `No service is hosted at the specified address.` (checked after the token).
+* A rule lacking the claim gets 401 `{Right} claim is required for this operation.`
+  (the 2017-04 wording), also for sends, where the 2020-06 service answers 403 with
+  no body: the JS and Java SDKs retry 403 as throttling [§1.6]. Listen covers single
+  registrations, registration ids, `$filter` lists and installations; Manage covers
+  list-all and by-tag; Send covers sends and scheduled sends [§2.4].
+* Answers follow the Kestrel-era service [real-clients §3]: `p1:etag`/`p2:etag`,
+  write ids under `/registrations/`, read ids under `/resources/`, GET and feeds as
+  `application/xml`. The `ETag: W/"n"` header of the older front end is kept too.
+* `$top` defaults to and is capped at `HubSettings.page_size` (100).
+* Installations show up as registrations with stable ids; deleting the native one
+  deletes the installation, deleting a template one removes that template [§7.6].
 """
 
 from __future__ import annotations
@@ -83,7 +99,4 @@ async def start_hub(settings: HubSettings | None = None, *, port: int = 0) -> Ru
     except BaseException:
         await runner.cleanup()
         raise
-    server = site._server
-    sockets = getattr(server, "sockets", None) or []
-    bound = sockets[0].getsockname()[1] if sockets else port
-    return RunningHub(runner=runner, port=int(bound), settings=settings)
+    return RunningHub(runner=runner, port=site.port, settings=settings)
