@@ -93,7 +93,8 @@ async def test_pipelined_requests_are_answered_in_order(upstream: Upstream, tmp_
     proxy = await start_proxy(upstream.url, db)
     try:
         requests = b"".join(
-            f"PUT /hub/installations/{i} HTTP/1.1\r\nHost: h\r\nContent-Length: 7\r\n\r\nbody-{i:02d}".encode()
+            b"PUT /hub/installations/%d HTTP/1.1\r\nHost: h\r\nContent-Length: 7\r\n\r\nbody-%02d"
+            % (i, i)
             for i in range(5)
         )
         reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)

@@ -72,8 +72,9 @@ async def test_twenty_thousand_requests_all_answered_all_recorded_memory_flat(
                             "tags": [f"user:{i % 97}"],
                         }
                     )
+                    url = f"http://127.0.0.1:{port}/loadhub/installations/i{i % 500}"
                     async with client.put(
-                        f"http://127.0.0.1:{port}/loadhub/installations/i{i % 500}?api-version=2020-06",
+                        url + "?api-version=2020-06",
                         data=body,
                         headers={"Authorization": token, "Content-Type": "application/json"},
                     ) as resp:
