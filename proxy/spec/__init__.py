@@ -24,7 +24,7 @@ from . import (  # noqa: F401  (importing a topic module registers its rules)
 )
 from .context import Ctx
 from .findings import RANK, SEVERITIES, Breach, Finding, Severity
-from .registry import RULES, SESSION_RULES, Rule, SessionRule
+from .registry import RULES, SESSION_RULES, Rule, SessionRule, rules_for
 
 __all__ = [
     "RANK",
@@ -52,7 +52,7 @@ def check(exchange: Exchange, decoded: Decoded, *, include_ok: bool = False) -> 
 def check_ctx(ctx: Ctx, *, include_ok: bool = False) -> list[Finding]:
     """`check` on a prepared context (the audit reuses contexts for the session rules)."""
     found: list[Finding] = []
-    for rule in RULES:
+    for rule in rules_for(ctx.op):
         found.extend(rule.judge(ctx, include_ok=include_ok))
     return found
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from ..model import Op
 from .context import Ctx, media_type
 from .findings import Breach
-from .registry import rule
+from .registry import KNOWN_OPS, rule
 
 SEED_REG = "seeds/create-registration.md#request-headers"
 SEED_UPSERT = "seeds/create-or-update-registration.md#request-headers"
@@ -40,6 +40,7 @@ def _known_op(ctx: Ctx) -> bool:
     source=f"{SPEC} §1.1",
     expected="a method the resource supports (POST registrations, PUT registrations/{id}, …)",
     applies=lambda ctx: not _known_op(ctx) and _resource(ctx) in DATA_PLANE_RESOURCES,
+    ops={Op.UNKNOWN},
 )
 def _route(ctx: Ctx) -> Iterator[Breach]:
     yield Breach(actual=f"{ctx.method} {ctx.path}", pointer="request-line")
@@ -52,6 +53,7 @@ def _route(ctx: Ctx) -> Iterator[Breach]:
     source=f"{SPEC} §1.1",
     expected="a registration, installation or send route",
     applies=lambda ctx: not _known_op(ctx) and _resource(ctx) not in DATA_PLANE_RESOURCES,
+    ops={Op.UNKNOWN},
 )
 def _route_unknown(ctx: Ctx) -> Iterator[Breach]:
     yield Breach(actual=f"{ctx.method} {ctx.path} (not judged)", pointer="request-line")
@@ -64,6 +66,7 @@ def _route_unknown(ctx: Ctx) -> Iterator[Breach]:
     source=f"{SPEC} §1.2",
     expected="an api-version query parameter",
     applies=_known_op,
+    ops=KNOWN_OPS,
 )
 def _api_version(ctx: Ctx) -> Iterator[Breach]:
     if not ctx.decoded.operation.api_version:
@@ -78,6 +81,7 @@ def _api_version(ctx: Ctx) -> Iterator[Breach]:
     source=f"{SPEC} §1.2",
     expected="a known data-plane api-version (2013-04 … 2020-06)",
     applies=_known_op,
+    ops=KNOWN_OPS,
 )
 def _version_known(ctx: Ctx) -> Iterator[Breach]:
     for where, value in (
@@ -95,6 +99,7 @@ def _version_known(ctx: Ctx) -> Iterator[Breach]:
     source=SEED_REG,
     expected="an x-ms-version header (listed by the docs; the service does not require it)",
     applies=_known_op,
+    ops=KNOWN_OPS,
 )
 def _x_ms_version(ctx: Ctx) -> Iterator[Breach]:
     if ctx.header("x-ms-version") is None:
@@ -108,6 +113,7 @@ def _x_ms_version(ctx: Ctx) -> Iterator[Breach]:
     source="hubscope issue 4 (headers)",
     expected="x-ms-version equal to api-version",
     applies=lambda ctx: bool(ctx.header("x-ms-version") and ctx.decoded.operation.api_version),
+    ops=KNOWN_OPS,
 )
 def _version_consistent(ctx: Ctx) -> Iterator[Breach]:
     header = (ctx.header("x-ms-version") or "").strip()
@@ -154,6 +160,7 @@ def _has_body_type(ctx: Ctx) -> bool:
     source=SEED_REG,
     expected="a Content-Type header on a request with a body",
     applies=_has_body_type,
+    ops=CONTENT_TYPES,
 )
 def _content_type_present(ctx: Ctx) -> Iterator[Breach]:
     if ctx.header("Content-Type") is None:
@@ -170,6 +177,7 @@ def _content_type_present(ctx: Ctx) -> Iterator[Breach]:
     source=SEED_REG,
     expected="the documented media type (parameters compared leniently)",
     applies=lambda ctx: _has_body_type(ctx) and ctx.header("Content-Type") is not None,
+    ops=CONTENT_TYPES,
 )
 def _content_type(ctx: Ctx) -> Iterator[Breach]:
     allowed, spec, source = CONTENT_TYPES[ctx.op]

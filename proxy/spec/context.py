@@ -54,10 +54,11 @@ class Ctx:
         parts = urlsplit(exchange.url)
         self.url_host = parts.netloc
         self.path = parts.path
+        self._headers = {k.lower(): v for k, v in reversed(exchange.request.headers)}
 
     def header(self, name: str) -> str | None:
         """A request header's first value, case-insensitively."""
-        return self.exchange.request.header(name)
+        return self._headers.get(name.lower())
 
     def response_header(self, name: str) -> str | None:
         """A response header's first value, or None (also when there is no response)."""

@@ -32,6 +32,7 @@ def _devices(ctx: Ctx) -> Iterator[Device]:
     source=SEED,
     expected="a body in every template",
     applies=_puts,
+    ops={Op.CREATE_OR_OVERWRITE_INSTALLATION},
 )
 def _template_body(ctx: Ctx) -> Iterator[Breach]:
     for device in _devices(ctx):
@@ -47,6 +48,7 @@ def _template_body(ctx: Ctx) -> Iterator[Breach]:
     source=SEED,
     expected="an X-WNS-Type header in every WNS template",
     applies=_puts,
+    ops={Op.CREATE_OR_OVERWRITE_INSTALLATION},
 )
 def _wns_type(ctx: Ctx) -> Iterator[Breach]:
     for device in _devices(ctx):
@@ -66,6 +68,7 @@ def _wns_type(ctx: Ctx) -> Iterator[Breach]:
     source=SEED,
     expected="an X-WindowsPhone-Target header in every MPNS template",
     applies=_puts,
+    ops={Op.CREATE_OR_OVERWRITE_INSTALLATION},
 )
 def _mpns_headers(ctx: Ctx) -> Iterator[Breach]:
     for device in _devices(ctx):
@@ -85,6 +88,7 @@ def _mpns_headers(ctx: Ctx) -> Iterator[Breach]:
     source=SEED,
     expected="a JSON body for APNs/FCM/ADM/Baidu/Browser/Xiaomi, XML for WNS/MPNS (not raw)",
     applies=_puts,
+    ops={Op.CREATE_OR_OVERWRITE_INSTALLATION},
 )
 def _template_kind(ctx: Ctx) -> Iterator[Breach]:
     for device in _devices(ctx):
@@ -105,6 +109,7 @@ def _template_kind(ctx: Ctx) -> Iterator[Breach]:
     source=SEED,
     expected="template headers only on WNS and MPNS installations",
     applies=_puts,
+    ops={Op.CREATE_OR_OVERWRITE_INSTALLATION},
 )
 def _template_headers(ctx: Ctx) -> Iterator[Breach]:
     for device in _devices(ctx):
@@ -125,6 +130,7 @@ def _template_headers(ctx: Ctx) -> Iterator[Breach]:
     source=SEED,
     expected="template expiry only on APNs installations",
     applies=_puts,
+    ops={Op.CREATE_OR_OVERWRITE_INSTALLATION},
 )
 def _template_expiry(ctx: Ctx) -> Iterator[Breach]:
     for device in _devices(ctx):
@@ -151,6 +157,7 @@ def _tiles(ctx: Ctx) -> dict[str, Any]:
     source=SEED,
     expected="secondaryTiles only on WNS installations",
     applies=lambda ctx: _puts(ctx) and bool(_tiles(ctx)),
+    ops={Op.CREATE_OR_OVERWRITE_INSTALLATION},
 )
 def _secondary_tiles(ctx: Ctx) -> Iterator[Breach]:
     for device in _devices(ctx):
@@ -168,6 +175,7 @@ def _secondary_tiles(ctx: Ctx) -> Iterator[Breach]:
     source=SEED,
     expected="a pushChannel in every secondary tile",
     applies=lambda ctx: _puts(ctx) and bool(_tiles(ctx)),
+    ops={Op.CREATE_OR_OVERWRITE_INSTALLATION},
 )
 def _tile_channel(ctx: Ctx) -> Iterator[Breach]:
     for tile_id, tile in _tiles(ctx).items():

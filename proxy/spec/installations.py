@@ -55,6 +55,7 @@ def _devices(ctx: Ctx) -> Iterator[Device]:
     source=SEED,
     expected="a JSON object",
     applies=_puts,
+    ops={Op.CREATE_OR_OVERWRITE_INSTALLATION},
 )
 def _body(ctx: Ctx) -> Iterator[Breach]:
     if not isinstance(ctx.request_json, dict):
@@ -69,6 +70,7 @@ def _body(ctx: Ctx) -> Iterator[Breach]:
     source=SEED,
     expected="installationId, platform and pushChannel",
     applies=lambda ctx: _puts(ctx) and isinstance(ctx.request_json, dict),
+    ops={Op.CREATE_OR_OVERWRITE_INSTALLATION},
 )
 def _required(ctx: Ctx) -> Iterator[Breach]:
     obj = _object(ctx)
@@ -85,6 +87,7 @@ def _required(ctx: Ctx) -> Iterator[Breach]:
     source=f"{SPEC} §15",
     expected="installationId equal to the id in the URL",
     applies=_puts,
+    ops={Op.CREATE_OR_OVERWRITE_INSTALLATION},
 )
 def _id_matches(ctx: Ctx) -> Iterator[Breach]:
     url_id = ctx.decoded.operation.resource_id
@@ -104,6 +107,7 @@ def _id_matches(ctx: Ctx) -> Iterator[Breach]:
     source=SEED,
     expected="apns, wns, mpns, adm, gcm, fcmv1, baidu, browser or xiaomi (spec §7.2)",
     applies=lambda ctx: _puts(ctx) and _key(_object(ctx), "platform") is not None,
+    ops={Op.CREATE_OR_OVERWRITE_INSTALLATION},
 )
 def _platform(ctx: Ctx) -> Iterator[Breach]:
     obj = _object(ctx)
@@ -120,6 +124,7 @@ def _platform(ctx: Ctx) -> Iterator[Breach]:
     source=f"{SPEC} §7.2",
     expected="platform in one case: lower (as the service returns it) or upper (as documented)",
     applies=lambda ctx: _puts(ctx) and _key(_object(ctx), "platform") is not None,
+    ops={Op.CREATE_OR_OVERWRITE_INSTALLATION},
 )
 def _platform_casing(ctx: Ctx) -> Iterator[Breach]:
     obj = _object(ctx)
@@ -135,6 +140,7 @@ def _platform_casing(ctx: Ctx) -> Iterator[Breach]:
     source=SEED,
     expected="no read-only properties in the request (the service ignores them)",
     applies=_puts,
+    ops={Op.CREATE_OR_OVERWRITE_INSTALLATION},
 )
 def _read_only(ctx: Ctx) -> Iterator[Breach]:
     for key, value in _object(ctx).items():
@@ -151,6 +157,7 @@ def _read_only(ctx: Ctx) -> Iterator[Breach]:
     source=SEED,
     expected="userId of letters, digits and -_@#.:=",
     applies=lambda ctx: _puts(ctx) and _key(_object(ctx), "userId") is not None,
+    ops={Op.CREATE_OR_OVERWRITE_INSTALLATION},
 )
 def _user_id(ctx: Ctx) -> Iterator[Breach]:
     obj = _object(ctx)

@@ -32,6 +32,7 @@ def _patches(ctx: Ctx) -> bool:
     source=SPEC,
     expected="a JSON array of operations",
     applies=_patches,
+    ops={Op.PATCH_INSTALLATION},
 )
 def _body(ctx: Ctx) -> Iterator[Breach]:
     value = ctx.request_json
@@ -48,6 +49,7 @@ def _body(ctx: Ctx) -> Iterator[Breach]:
     source=SPEC,
     expected="op add, remove or replace",
     applies=_patches,
+    ops={Op.PATCH_INSTALLATION},
 )
 def _op(ctx: Ctx) -> Iterator[Breach]:
     for index, item in enumerate(ctx.decoded.request.patch):
@@ -64,6 +66,7 @@ def _op(ctx: Ctx) -> Iterator[Breach]:
     expected="a path NH patches: /pushChannel, /userId, /tags[/{tag}], /templates/{name}[/…], "
     "/secondaryTiles/{id}/…",
     applies=_patches,
+    ops={Op.PATCH_INSTALLATION},
 )
 def _path(ctx: Ctx) -> Iterator[Breach]:
     for index, item in enumerate(ctx.decoded.request.patch):
@@ -78,6 +81,7 @@ def _path(ctx: Ctx) -> Iterator[Breach]:
     source=SPEC,
     expected="a value on every add and replace",
     applies=_patches,
+    ops={Op.PATCH_INSTALLATION},
 )
 def _value(ctx: Ctx) -> Iterator[Breach]:
     for index, item in enumerate(ctx.decoded.request.patch):

@@ -21,6 +21,7 @@ IF_MATCH = re.compile(r'^(\*|(W/)?"[^"]*"|\d+)$')
     source="seeds/create-registration-id.md#request-body",
     expected="an empty body",
     applies=lambda ctx: ctx.op is Op.CREATE_REGISTRATION_ID,
+    ops={Op.CREATE_REGISTRATION_ID},
 )
 def _no_body(ctx: Ctx) -> Iterator[Breach]:
     size = len(ctx.exchange.request.body.strip())
@@ -39,6 +40,7 @@ def _no_body(ctx: Ctx) -> Iterator[Breach]:
         ctx.op in (Op.UPDATE_REGISTRATION, Op.DELETE_REGISTRATION)
         and ctx.header("If-Match") is not None
     ),
+    ops={Op.UPDATE_REGISTRATION, Op.DELETE_REGISTRATION},
 )
 def _if_match_format(ctx: Ctx) -> Iterator[Breach]:
     value = (ctx.header("If-Match") or "").strip()
@@ -54,6 +56,7 @@ def _if_match_format(ctx: Ctx) -> Iterator[Breach]:
     source=f"{SPEC} §3.6",
     expected="If-Match: {etag} or *",
     applies=lambda ctx: ctx.op is Op.DELETE_REGISTRATION,
+    ops={Op.DELETE_REGISTRATION},
 )
 def _delete_if_match(ctx: Ctx) -> Iterator[Breach]:
     if ctx.header("If-Match") is None:
@@ -67,6 +70,7 @@ def _delete_if_match(ctx: Ctx) -> Iterator[Breach]:
     source="corpus/real-traffic/SOURCES.md (azure-sdk-for-js getregistration recording)",
     expected="a GET without If-Match (a DELETE sent as GET reads instead of deleting)",
     applies=lambda ctx: ctx.op is Op.READ_REGISTRATION,
+    ops={Op.READ_REGISTRATION},
 )
 def _read_if_match(ctx: Ctx) -> Iterator[Breach]:
     value = ctx.header("If-Match")

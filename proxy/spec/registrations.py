@@ -38,6 +38,7 @@ def _known(ctx: Ctx) -> Iterator[tuple[Device, tuple[tuple[str, bool], ...]]]:
     source=SEED,
     expected="an Atom entry holding one *RegistrationDescription",
     applies=_writes,
+    ops=REGISTRATION_WRITES,
 )
 def _body(ctx: Ctx) -> Iterator[Breach]:
     body = ctx.decoded.request
@@ -56,6 +57,7 @@ def _body(ctx: Ctx) -> Iterator[Breach]:
     source=f"{SPEC} §4.3",
     expected="GcmRegistrationDescription / GcmTemplateRegistrationDescription on the wire",
     applies=_writes,
+    ops=REGISTRATION_WRITES,
 )
 def _fcm_root(ctx: Ctx) -> Iterator[Breach]:
     for device in _descriptions(ctx):
@@ -71,6 +73,7 @@ def _fcm_root(ctx: Ctx) -> Iterator[Breach]:
     source=f"{SPEC} §4.2",
     expected="a known *RegistrationDescription type",
     applies=_writes,
+    ops=REGISTRATION_WRITES,
 )
 def _type(ctx: Ctx) -> Iterator[Breach]:
     for device in _descriptions(ctx):
@@ -87,6 +90,7 @@ def _type(ctx: Ctx) -> Iterator[Breach]:
     source=f"{SPEC} §4.2",
     expected="every required handle element of the description",
     applies=_writes,
+    ops=REGISTRATION_WRITES,
 )
 def _required(ctx: Ctx) -> Iterator[Breach]:
     template_parts = {"BodyTemplate", "WnsHeaders", "MpnsHeaders"}  # the template rules say why
@@ -103,6 +107,7 @@ def _required(ctx: Ctx) -> Iterator[Breach]:
     source=CLIENTS,
     expected="required elements in DataContract order",
     applies=_writes,
+    ops=REGISTRATION_WRITES,
 )
 def _order_required(ctx: Ctx) -> Iterator[Breach]:
     for device, shape in _known(ctx):
@@ -122,6 +127,7 @@ def _order_required(ctx: Ctx) -> Iterator[Breach]:
     source=CLIENTS,
     expected="optional elements in DataContract order (else silently dropped)",
     applies=_writes,
+    ops=REGISTRATION_WRITES,
 )
 def _order_optional(ctx: Ctx) -> Iterator[Breach]:
     for device, shape in _known(ctx):
@@ -141,6 +147,7 @@ def _order_optional(ctx: Ctx) -> Iterator[Breach]:
     source=f"{SPEC} §4.2",
     expected="only elements of the description's DataContract",
     applies=_writes,
+    ops=REGISTRATION_WRITES,
 )
 def _unknown(ctx: Ctx) -> Iterator[Breach]:
     for device, shape in _known(ctx):
@@ -157,6 +164,7 @@ def _unknown(ctx: Ctx) -> Iterator[Breach]:
     source="seeds/create-registration.md#response-body",
     expected="no ETag, RegistrationId or ExpirationTime in a request",
     applies=_writes,
+    ops=REGISTRATION_WRITES,
 )
 def _read_only(ctx: Ctx) -> Iterator[Breach]:
     for device in _descriptions(ctx):
@@ -174,6 +182,7 @@ def _read_only(ctx: Ctx) -> Iterator[Breach]:
     source=f"{SPEC} §15",
     expected="the RegistrationId in the body equal to the id in the URL",
     applies=lambda ctx: _writes(ctx) and ctx.decoded.operation.resource_id is not None,
+    ops=REGISTRATION_WRITES,
 )
 def _id_matches(ctx: Ctx) -> Iterator[Breach]:
     url_id = ctx.decoded.operation.resource_id
@@ -195,6 +204,7 @@ def _templates(ctx: Ctx) -> Iterator[Device]:
     source=SEED,
     expected="a BodyTemplate in every template registration",
     applies=_writes,
+    ops=REGISTRATION_WRITES,
 )
 def _template_body(ctx: Ctx) -> Iterator[Breach]:
     for device in _templates(ctx):
@@ -211,6 +221,7 @@ def _template_body(ctx: Ctx) -> Iterator[Breach]:
     source=SEED,
     expected="a WnsHeaders/WnsHeader named X-WNS-Type",
     applies=_writes,
+    ops=REGISTRATION_WRITES,
 )
 def _wns_type(ctx: Ctx) -> Iterator[Breach]:
     for device in _templates(ctx):
@@ -227,6 +238,7 @@ def _wns_type(ctx: Ctx) -> Iterator[Breach]:
     source=SEED,
     expected="an MpnsHeaders/MpnsHeader named X-WindowsPhone-Target",
     applies=_writes,
+    ops=REGISTRATION_WRITES,
 )
 def _mpns_target(ctx: Ctx) -> Iterator[Breach]:
     for device in _templates(ctx):
@@ -244,6 +256,7 @@ def _mpns_target(ctx: Ctx) -> Iterator[Breach]:
     source=f"{SPEC} §4.4",
     expected="a JSON body for APNs/FCM/ADM/Baidu/Browser/Xiaomi, XML for WNS/MPNS (not raw)",
     applies=_writes,
+    ops=REGISTRATION_WRITES,
 )
 def _template_kind(ctx: Ctx) -> Iterator[Breach]:
     for device in _templates(ctx):
@@ -260,6 +273,7 @@ def _template_kind(ctx: Ctx) -> Iterator[Breach]:
     source=f"{SPEC} §4.4",
     expected="Priority 10 or 5",
     applies=_writes,
+    ops=REGISTRATION_WRITES,
 )
 def _priority(ctx: Ctx) -> Iterator[Breach]:
     for device in _templates(ctx):

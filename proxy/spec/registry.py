@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from ..model import Op
 from .context import Ctx
 from .findings import Breach, Finding, Severity
 
@@ -24,6 +25,8 @@ class Rule:
     expected: str
     applies: Applies
     check: Check
+    ops: frozenset[Op] | None = None
+    """The operations the rule is about (None: every one); an index, not a filter to repeat."""
 
     def judge(self, ctx: Ctx, *, include_ok: bool = False) -> list[Finding]:
         """The rule's findings for one exchange (an `ok` one when met and asked for)."""
@@ -78,6 +81,16 @@ class SessionRule:
 
 RULES: list[Rule] = []
 SESSION_RULES: list[SessionRule] = []
+_BY_OP: dict[Op, tuple[Rule, ...]] = {}
+KNOWN_OPS = frozenset(op for op in Op if op is not Op.UNKNOWN)
+
+
+def rules_for(op: Op) -> tuple[Rule, ...]:
+    """The rules that can apply to an operation, in declaration order."""
+    found = _BY_OP.get(op)
+    if found is None:
+        found = _BY_OP[op] = tuple(r for r in RULES if r.ops is None or op in r.ops)
+    return found
 
 
 def always(ctx: Ctx) -> bool:
@@ -92,6 +105,7 @@ def rule(
     source: str,
     expected: str,
     applies: Applies = always,
+    ops: Iterable[Op] | None = None,
 ) -> Callable[[Check], Check]:
     """Register the decorated check as rule `id`."""
 
@@ -107,8 +121,10 @@ def rule(
                 expected=expected,
                 applies=applies,
                 check=check,
+                ops=frozenset(ops) if ops is not None else None,
             )
         )
+        _BY_OP.clear()
         return check
 
     return register

@@ -88,6 +88,7 @@ def _expect(ctx: Ctx) -> Expect:
     source=f"{SPEC} §14",
     expected="a status the docs list for the operation (or the real service was seen to return)",
     applies=lambda ctx: _answered(ctx) and (ctx.status or 0) < 500,
+    ops=EXPECT,
 )
 def _status(ctx: Ctx) -> Iterator[Breach]:
     expect = _expect(ctx)
@@ -105,6 +106,7 @@ def _status(ctx: Ctx) -> Iterator[Breach]:
     source=f"{SPEC} §16.2",
     expected="the documented status",
     applies=_answered,
+    ops=EXPECT,
 )
 def _docs_differ(ctx: Ctx) -> Iterator[Breach]:
     expect = _expect(ctx)
@@ -145,6 +147,7 @@ _ETAG_OPS = frozenset(
     source="seeds/create-registration.md#response-headers",
     expected="an ETag header (the 2023+ service returns none; the ETag element is in the body)",
     applies=lambda ctx: ctx.op in _ETAG_OPS and ctx.succeeded,
+    ops=_ETAG_OPS,
 )
 def _etag(ctx: Ctx) -> Iterator[Breach]:
     if ctx.response_header("ETag") is None:
@@ -159,6 +162,7 @@ def _etag(ctx: Ctx) -> Iterator[Breach]:
     source="seeds/create-registration-id.md#response-headers",
     expected="Content-Location: …/registrations/{id}",
     applies=lambda ctx: ctx.op is Op.CREATE_REGISTRATION_ID and ctx.succeeded,
+    ops={Op.CREATE_REGISTRATION_ID},
 )
 def _registration_id_location(ctx: Ctx) -> Iterator[Breach]:
     if ctx.response_header("Content-Location") is None:
@@ -174,6 +178,7 @@ def _registration_id_location(ctx: Ctx) -> Iterator[Breach]:
     source="seeds/create-registration-id.md",
     expected="the new id in Location or Content-Location",
     applies=lambda ctx: ctx.op is Op.CREATE_REGISTRATION_ID and ctx.succeeded,
+    ops={Op.CREATE_REGISTRATION_ID},
 )
 def _registration_id_missing(ctx: Ctx) -> Iterator[Breach]:
     if ctx.response_header("Content-Location") is None and ctx.response_header("Location") is None:
@@ -188,6 +193,7 @@ def _registration_id_missing(ctx: Ctx) -> Iterator[Breach]:
     source="seeds/create-or-overwrite-installation.md#response-headers",
     expected="Content-Location: …/installations/{id} (not observed on the real service)",
     applies=lambda ctx: ctx.op is Op.CREATE_OR_OVERWRITE_INSTALLATION and ctx.succeeded,
+    ops={Op.CREATE_OR_OVERWRITE_INSTALLATION},
 )
 def _installation_location(ctx: Ctx) -> Iterator[Breach]:
     if ctx.response_header("Content-Location") is None:
@@ -207,6 +213,7 @@ def _installation_location(ctx: Ctx) -> Iterator[Breach]:
         and EXPECT[ctx.op].content_type is not None
         and ctx.response_header("Content-Type") is not None
     ),
+    ops=EXPECT,
 )
 def _content_type(ctx: Ctx) -> Iterator[Breach]:
     expected = _expect(ctx).content_type

@@ -14,6 +14,7 @@ SOURCE = "spec/nh-rest-api.md §4.5"
 TAG = re.compile(r"^(\$(InstallationId|UserId):\{[-_@#.:=\w]+\}|[-_@#.:\w]+)$", re.IGNORECASE)
 MAX_LENGTH = 120
 MAX_COUNT = 60
+OPS = REGISTRATION_WRITES | {Op.CREATE_OR_OVERWRITE_INSTALLATION}
 
 
 def _writes_devices(ctx: Ctx) -> bool:
@@ -38,6 +39,7 @@ def _tag_lists(device: Device) -> Iterator[tuple[str, tuple[str, ...]]]:
     source=SOURCE,
     expected="tags of letters, digits and _ @ # . : - (or $InstallationId:{…} / $UserId:{…})",
     applies=_writes_devices,
+    ops=OPS,
 )
 def _grammar(ctx: Ctx) -> Iterator[Breach]:
     for device in ctx.request_devices:
@@ -54,6 +56,7 @@ def _grammar(ctx: Ctx) -> Iterator[Breach]:
     source="spec/nh-rest-api.md §13",
     expected=f"tags of at most {MAX_LENGTH} characters",
     applies=_writes_devices,
+    ops=OPS,
 )
 def _length(ctx: Ctx) -> Iterator[Breach]:
     for device in ctx.request_devices:
@@ -71,6 +74,7 @@ def _length(ctx: Ctx) -> Iterator[Breach]:
     source=SOURCE,
     expected=f"at most {MAX_COUNT} tags (documented; users report more working)",
     applies=_writes_devices,
+    ops=OPS,
 )
 def _count(ctx: Ctx) -> Iterator[Breach]:
     for device in ctx.request_devices:
