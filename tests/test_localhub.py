@@ -12,8 +12,8 @@ from multidict import CIMultiDict
 
 from proxy.decode.registrations import decode_atom
 from proxy.decode.xml import parse_xml
-from proxy.localhub import FULL_RULE, LISTEN_RULE, HubSettings, RunningHub, start_hub
-from proxy.model import Device
+from proxy.localhub import FULL_RULE, LISTEN_RULE, HubSettings, RunningHub, routes, start_hub
+from proxy.model import Device, Op
 from proxy.sas import make_token
 
 HUB = "myhub"
@@ -356,3 +356,34 @@ async def test_sends_answer_201_with_location(hub: HubClient) -> None:
 async def test_unknown_operation_is_404_not_500(hub: HubClient) -> None:
     answer = await hub.call("POST", "/nothing/here", "x")
     assert answer.status == 404 and "<Error>" in answer.text
+
+
+async def test_a_failing_view_becomes_an_nh_500(
+    hub: HubClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(ctx: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(routes.HANDLERS, Op.READ_REGISTRATION, broken)  # type: ignore[arg-type]
+    answer = await hub.call("GET", "/registrations/1-2-3")
+    assert answer.status == 500
+    assert answer.headers["Content-Type"] == "application/xml; charset=utf-8"
+    assert answer.text.startswith(
+        "<Error><Code>500</Code><Detail>Internal Server Error.TrackingId:"
+    )
+    assert answer.headers["TrackingId"] in answer.text
+    assert (await hub.call("GET", "/registrations/1-2-3")).status == 500
+    monkeypatch.undo()
+    assert (await hub.call("GET", "/registrations/1-2-3")).status == 404
+
+
+async def test_next_link_keeps_the_filter(hub: HubClient) -> None:
+    for _ in range(3):
+        await hub.call("POST", "/registrations", apple("ab12"))
+    answer = await hub.call("GET", "/registrations?$top=1&$filter=DeviceToken+eq+%27AB12%27")
+    assert "%24filter=DeviceToken%20eq%20%27AB12%27" in answer.text
+    token = answer.headers["X-MS-ContinuationToken"]
+    rest = await hub.call(
+        "GET", f"/registrations?$top=5&$filter=DeviceToken+eq+%27AB12%27&continuationtoken={token}"
+    )
+    assert len(rest.devices()) == 2 and "X-MS-ContinuationToken" not in rest.headers

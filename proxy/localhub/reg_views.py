@@ -161,9 +161,11 @@ async def list_registrations(ctx: Ctx) -> web.Response:
         return ctx.error(400, str(exc))
     next_href = None
     if token is not None:
+        query = f"api-version={ctx.api_version}&%24top={top}"
+        if ctx.op.filter:
+            query += f"&%24filter={quote(ctx.op.filter, safe='')}"
         next_href = (
-            f"{ctx.base}{ctx.request.path}?api-version={ctx.api_version}&%24top={top}"
-            f"&continuationtoken={quote(token, safe='')}"
+            f"{ctx.base}{ctx.request.path}?{query}&continuationtoken={quote(token, safe='')}"
         )
     body = render_feed(
         regs, base=ctx.base, hub=ctx.hub, api_version=ctx.api_version, next_href=next_href
