@@ -17,6 +17,7 @@ from . import (  # noqa: F401  (importing a topic module registers its rules)
     installations,
     patch,
     registration_ops,
+    registration_templates,
     registrations,
     responses,
     session,

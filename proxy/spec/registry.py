@@ -26,11 +26,11 @@ class Rule:
     applies: Applies
     check: Check
     ops: frozenset[Op] | None = None
-    """The operations the rule is about (None: every one); an index, not a filter to repeat."""
+    """The operations the rule is about (None: every one); also indexes rules by operation."""
 
     def judge(self, ctx: Ctx, *, include_ok: bool = False) -> list[Finding]:
         """The rule's findings for one exchange (an `ok` one when met and asked for)."""
-        if not self.applies(ctx):
+        if (self.ops is not None and ctx.op not in self.ops) or not self.applies(ctx):
             return []
         found = [self.finding(ctx.id, breach) for breach in self.check(ctx)]
         if not found and include_ok:
