@@ -242,3 +242,23 @@ def iter_exchange_rows(
             return
         yield from page
         last_started, last_id = page[-1]["started_at"], page[-1]["id"]
+
+
+@migrations()
+def m004_replay_links(db: Database) -> None:
+    """Which original exchange each replayed exchange re-sent, and how its answer compared."""
+    db.table("replay_links").create(
+        {
+            "replay_exchange_id": str,
+            "original_exchange_id": str,
+            "verdict": str,
+            "diff": str,
+        },
+        pk="replay_exchange_id",
+        foreign_keys=[
+            ("replay_exchange_id", "exchanges", "id"),
+            ("original_exchange_id", "exchanges", "id"),
+        ],
+        if_not_exists=True,
+    )
+    db.table("replay_links").create_index(["original_exchange_id"], if_not_exists=True)
