@@ -105,3 +105,13 @@ async def test_listen_rule_rights(hub: HubClient) -> None:
         assert denied.status == 401
         assert "Manage claim is required for this operation..TrackingId:" in denied.text
     assert (await hub.call("DELETE", f"/registrations/{rid}", rule=LISTEN_RULE)).status == 200
+
+
+async def test_loopback_names_are_one_audience(hub: HubClient) -> None:
+    key = hub.running.settings.keys[FULL_RULE]
+    port = hub.running.port
+    for name in ("localhost", "[::1]", "127.0.0.1"):
+        token = make_token(f"http://{name}:{port}/{HUB}", FULL_RULE, key)
+        assert (await hub.call("GET", "/registrations", auth=token)).status == 200, name
+    remote = make_token(f"http://example.com:{port}/{HUB}", FULL_RULE, key)
+    assert (await hub.call("GET", "/registrations", auth=remote)).status == 401
