@@ -157,7 +157,7 @@ async def test_untrusted_upstream_certificate_is_502_naming_the_tls_failure(
 
     db = tmp_path / "f.db"
     home = tmp_path / "ca-home"
-    context = tls.server_context(("localhost", "127.0.0.1"), home=home)
+    context = tls.server_context((), folder=home)
 
     async def hello(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         w.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
@@ -176,7 +176,7 @@ async def test_untrusted_upstream_certificate_is_502_naming_the_tls_failure(
     port = server.sockets[0].getsockname()[1]
     proxy = await start_proxy(f"https://127.0.0.1:{port}", db)
     trusting = await start_proxy(
-        f"https://127.0.0.1:{port}", tmp_path / "t.db", ca_file=tls.ca_path(home=home)
+        f"https://127.0.0.1:{port}", tmp_path / "t.db", ca_file=tls.ca_path(home)
     )
     try:
         status, body = await one_get(proxy.port)
