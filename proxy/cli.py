@@ -12,6 +12,7 @@ from .cli_hub import hub_command
 from .cli_import import import_command
 from .cli_proxy import proxy_command
 from .cli_replay import replay_command
+from .cli_view import view_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,3 +28,4 @@ cli.add_command(audit_command)
 cli.add_command(demo_command)
 cli.add_command(replay_command)
 cli.add_command(import_command)
+cli.add_command(view_command)

@@ -245,6 +245,31 @@ def iter_exchange_rows(
 
 
 @migrations()
+def m003_viewer_indexes(db: Database) -> None:
+    """Full-text search over bodies (fed by a trigger) and indexes for the viewer's filters."""
+    db.execute(
+        "create virtual table if not exists exchanges_fts using fts5("
+        "request, response, content='', tokenize='unicode61')"
+    )
+    # Bodies are BLOBs; index their first 64 KiB as text so the writer's cost stays bounded.
+    fts_values = (
+        "substr(cast({p}request_body as text), 1, 65536), "
+        "substr(cast({p}response_body as text), 1, 65536)"
+    )
+    db.execute(
+        "create trigger if not exists exchanges_fts_insert after insert on exchanges begin "
+        "insert into exchanges_fts(rowid, request, response) "
+        f"values (new.rowid, {fts_values.format(p='new.')}); end"
+    )
+    db.execute(
+        "insert into exchanges_fts(rowid, request, response) "
+        f"select rowid, {fts_values.format(p='')} from exchanges"
+    )
+    db.table("exchanges").create_index(["resource_id"], if_not_exists=True)
+    db.table("exchanges").create_index(["operation", "started_at"], if_not_exists=True)
+
+
+@migrations()
 def m004_replay_links(db: Database) -> None:
     """Which original exchange each replayed exchange re-sent, and how its answer compared."""
     db.table("replay_links").create(

@@ -1,0 +1,102 @@
+"""Findings on read: re-decode a stored exchange and run the spec rules over it.
+
+Pure functions of the stored row, so they are cached by exchange id: a stored
+exchange never changes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from proxy import store
+from proxy.decode import decode_exchange
+from proxy.exchange import Exchange
+from proxy.model import Decoded
+from proxy.spec import RANK, Ctx, Finding, check_ctx
+
+CACHE_SIZE = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """One exchange, its decoding and its findings (violations only, worst first)."""
+
+    exchange: Exchange
+    decoded: Decoded
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Badge:
+    """How many findings of each severity an exchange has (the list's badge)."""
+
+    error: int = 0
+    warning: int = 0
+    note: int = 0
+
+    def worst(self) -> str | None:
+        for name in ("error", "warning", "note"):
+            if getattr(self, name):
+                return name
+        return None
+
+    def has(self, severity: str) -> bool:
+        """At least one finding of `severity` or worse."""
+        return any(
+            getattr(self, name) for name in ("error", "warning", "note")
+            if RANK[name] >= RANK[severity]
+        )
+
+
+def analyse(row: dict[str, Any]) -> Analysis:
+    """Decode and judge one stored exchange row."""
+    exchange = store.exchange_from_row(row)
+    decoded = decode_exchange(
+        exchange.method, exchange.url, exchange.request, exchange.status, exchange.response
+    )
+    ctx = Ctx(exchange, decoded, truncated=bool(row.get("request_truncated")))
+    try:
+        found = [f for f in check_ctx(ctx) if f.severity != "ok"]
+    except Exception as error:  # a rule bug must not take the page down
+        found = [_rule_failure(exchange.id, error)]
+    found.sort(key=lambda f: -RANK[f.severity])
+    return Analysis(exchange, decoded, tuple(found))
+
+
+def _rule_failure(exchange_id: str, error: Exception) -> Finding:
+    return Finding(
+        exchange_id=exchange_id,
+        rule="hubscope.rule-crashed",
+        severity="note",
+        expected="every rule runs",
+        actual=f"{type(error).__name__}: {error}",
+        spec="(internal)",
+        source="hubscope",
+    )
+
+
+class Badges:
+    """A bounded, thread-safe cache of badges by exchange id."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self._cache: OrderedDict[str, Badge] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def of(self, row: dict[str, Any]) -> Badge:
+        ident = row["id"]
+        with self._lock:
+            badge = self._cache.get(ident)
+            if badge is not None:
+                self._cache.move_to_end(ident)
+                return badge
+        counts = Counter(f.severity for f in analyse(row).findings)
+        badge = Badge(counts["error"], counts["warning"], counts["note"])
+        with self._lock:
+            self._cache[ident] = badge
+            if len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return badge

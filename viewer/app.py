@@ -1,0 +1,77 @@
+"""The viewer's aiohttp application: settings, shared state, templates and lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from proxy import serve
+
+from . import security
+from .analysis import Badges
+from .db import Reader, prepare
+from .live import Live
+from .routes import api_errors, setup_routes
+from .state import ViewerSettings, badges_key, live_key, reader_key, settings_key
+from .templating import FILTERS, GLOBALS
+
+HERE = Path(__file__).resolve().parent
+
+
+def make_app(settings: ViewerSettings | str | Path, *, token: str | None = None) -> web.Application:
+    """The viewer app over one database file (`make_app(path, token=…)` also works)."""
+    if not isinstance(settings, ViewerSettings):
+        settings = ViewerSettings(db=Path(settings), token=token)
+    app = web.Application(middlewares=[api_errors, security.guard(settings.token)])
+    app[settings_key] = settings
+    app[badges_key] = Badges()
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(FILTERS)
+    env.globals.update(GLOBALS)
+    app.on_response_prepare.append(security.add_headers)
+    app.cleanup_ctx.append(_resources)
+    app.on_shutdown.append(_close_streams)
+    setup_routes(app, HERE / "static")
+    return app
+
+
+async def _resources(app: web.Application) -> AsyncIterator[None]:
+    path = app[settings_key].db
+    await asyncio.to_thread(prepare, path)
+    reader = Reader(path)
+    live = Live(reader)
+    app[reader_key] = reader
+    app[live_key] = live
+    poller = asyncio.create_task(live.poll())
+    try:
+        yield
+    finally:
+        poller.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poller
+        reader.close()
+
+
+async def _close_streams(app: web.Application) -> None:
+    await app[live_key].close()
+
+
+async def start_viewer(
+    db: str | Path, *, token: str | None = None, host: str = "127.0.0.1", port: int = 0
+) -> serve.Running:
+    """Start a viewer in this event loop (tests, the demo); stop it with `serve.stop([...])`."""
+    app = make_app(ViewerSettings(db=Path(db), token=token))
+    return await serve.start(app, serve.Listen(host, port))

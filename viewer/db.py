@@ -1,0 +1,75 @@
+"""Read-only access to the store from the event loop: one `?mode=ro` connection per thread."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from sqlite_utils import Database
+
+from proxy import store
+
+T = TypeVar("T")
+
+
+class NoDatabase(FileNotFoundError):
+    """The database file does not exist yet."""
+
+
+def prepare(path: Path) -> None:
+    """Bring an existing file's schema up to date (adds the viewer's FTS and indexes).
+
+    Read-only viewers cannot migrate; a file the proxy already upgraded is left alone.
+    """
+    if not path.exists():
+        raise NoDatabase(f"{path}: no such database (start `hubscope proxy --db {path}` first)")
+    ro = store.connect(path, readonly=True)
+    try:
+        pending = store.migrations.pending(ro)
+    finally:
+        ro.conn.close()
+    if not pending:
+        return
+    try:
+        store.connect(path).conn.close()
+    except sqlite3.OperationalError:
+        pass  # a read-only file: the viewer still works, search falls back to a scan
+
+
+class Reader:
+    """Runs query functions in worker threads, each thread with its own read-only connection."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._all: list[Database] = []
+        self._lock = threading.Lock()
+        self.has_fts = False
+
+    def db(self) -> Database:
+        """This thread's connection (opened on first use)."""
+        db: Database | None = getattr(self._local, "db", None)
+        if db is None:
+            db = store.connect(self.path, readonly=True)
+            self._local.db = db
+            with self._lock:
+                self._all.append(db)
+        return db
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        """`fn(db, *args)` in a worker thread."""
+
+        def call() -> T:
+            return fn(self.db(), *args)
+
+        return await asyncio.to_thread(call)
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._all:
+                db.conn.close()
+            self._all.clear()

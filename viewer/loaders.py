@@ -1,0 +1,138 @@
+"""What each page shows, loaded once and rendered twice: as HTML (views) and JSON (api)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from sqlite_utils import Database
+
+from proxy import audit
+from proxy.spec import Severity
+
+from . import diff, queries
+from .analysis import Analysis, analyse
+from .bodies import Pretty, pretty
+from .curl import as_curl
+from .filters import FilterError, Filters, parse, parse_cursor, parse_limit
+from .state import badges_key, reader_key
+
+AUDIT_LIMIT = 20_000
+"""Sessions bigger than this are not audited on a page view (use `hubscope audit`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListView:
+    filters: Filters
+    page: queries.Page
+    cursor: str | None
+    latest: int
+
+
+async def load_list(request: web.Request) -> ListView:
+    try:
+        filters = parse(request.query)
+        cursor = parse_cursor(request.query.get("cursor"))
+        limit = parse_limit(request.query.get("limit"))
+    except FilterError as error:
+        raise web.HTTPBadRequest(text=f"{error}\n") from None
+    reader = request.app[reader_key]
+    latest = await reader.run(queries.max_rowid)
+    try:
+        page = await reader.run(queries.list_page, filters, cursor, limit, request.app[badges_key])
+    except sqlite3.OperationalError as error:
+        raise web.HTTPBadRequest(text=f"query failed: {error}\n") from None
+    return ListView(filters, page, request.query.get("cursor"), latest)
+
+
+@dataclass(frozen=True, slots=True)
+class DetailView:
+    row: dict[str, Any]
+    analysis: Analysis
+    devices: list[dict[str, Any]]
+    request_body: Pretty
+    response_body: Pretty
+    header_marks: dict[str, list[str]]
+    query_marks: dict[str, list[str]]
+    line_marks: dict[str, list[str]]
+    curl: str
+
+
+async def load_detail(request: web.Request) -> DetailView:
+    ident = request.match_info["id"]
+    reader = request.app[reader_key]
+    row = await reader.run(queries.exchange_row, ident)
+    if row is None:
+        raise web.HTTPNotFound(text=f"no exchange {ident}\n")
+    return await reader.run(_detail, row)
+
+
+def _detail(db: Database, row: dict[str, Any]) -> DetailView:
+    result = analyse(row)
+    ex = result.exchange
+    body_marks = diff.body_marks(result.findings)
+    response = ex.response
+    line_marks = {k: v for k, v in diff.marks(result.findings).items()
+                  if k in ("status", "request-line")}  # fmt: skip
+    return DetailView(
+        row=row,
+        analysis=result,
+        devices=queries.devices_of(db, [ex.id]).get(ex.id, []),
+        request_body=pretty(ex.request.body, ex.request.header("Content-Type"), body_marks),
+        response_body=pretty(
+            response.body if response else b"",
+            response.header("Content-Type") if response else None,
+            body_marks,
+        ),
+        header_marks=diff.marks(result.findings, "header:"),
+        query_marks=diff.marks(result.findings, "query:"),
+        line_marks=line_marks,
+        curl=as_curl(ex),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineView:
+    key: str
+    value: str
+    entries: list[diff.Entry]
+
+
+async def load_timeline(request: web.Request) -> TimelineView:
+    for key in queries.DEVICE_KEYS:
+        value = request.query.get(key, "").strip()
+        if value:
+            history = await request.app[reader_key].run(queries.timeline, key, value)
+            return TimelineView(key, value, diff.entries(history))
+    raise web.HTTPBadRequest(text="give handle=…, registration_id=… or installation_id=…\n")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    counts: dict[str, Any]
+    rules: list[tuple[str, Severity, int]]
+    groups: list[audit.Group]
+    audited: bool
+
+
+async def load_session(request: web.Request) -> SessionView:
+    name = request.match_info["name"]
+    view = await request.app[reader_key].run(_session, name)
+    if view is None:
+        raise web.HTTPNotFound(text=f"no session {name}\n")
+    return view
+
+
+def _session(db: Database, name: str) -> SessionView | None:
+    counts = queries.session_counts(db, name)
+    if counts is None:
+        return None
+    if counts["total"] > AUDIT_LIMIT:
+        return SessionView(counts, [], [], audited=False)
+    report = audit.run(db, name)
+    by_rule = Counter((f.rule, f.severity) for f in report.findings)
+    rules = [(rule, severity, n) for (rule, severity), n in by_rule.most_common()]
+    return SessionView(counts, rules, audit.groups(report), audited=True)

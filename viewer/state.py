@@ -1,0 +1,29 @@
+"""The viewer's settings and the typed keys of its shared state (imported by every handler)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from .analysis import Badges
+from .db import Reader
+from .live import Live
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ViewerSettings:
+    """What the viewer needs: the database and, when it is reachable beyond loopback, a token."""
+
+    db: Path
+    token: str | None = None
+
+    def __repr__(self) -> str:  # the token must never reach logs
+        return f"ViewerSettings(db={self.db!r}, token={'set' if self.token else None})"
+
+
+reader_key = web.AppKey("reader", Reader)
+live_key = web.AppKey("live", Live)
+badges_key = web.AppKey("badges", Badges)
+settings_key = web.AppKey("settings", ViewerSettings)

@@ -1,0 +1,77 @@
+"""Jinja2 filters and globals shared by every template."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from proxy.model import Op, Platform
+
+from .diff import short
+from .filters import SEVERITIES, STATUS_CLASSES
+
+
+def clock(ts: float | None) -> str:
+    """`HH:MM:SS.mmm` UTC."""
+    if ts is None:
+        return ""
+    return datetime.fromtimestamp(ts, UTC).strftime("%H:%M:%S.%f")[:-3]
+
+
+def iso(ts: float | None) -> str:
+    if ts is None:
+        return ""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def duration(ms: float | None) -> str:
+    if ms is None:
+        return ""
+    return f"{ms:.0f} ms" if ms >= 10 else f"{ms:.1f} ms"
+
+
+def status_class(row: dict[str, Any]) -> str:
+    status = row.get("status")
+    if status is None:
+        return "s-failed"
+    return f"s-{str(status)[0]}xx"
+
+
+def status_text(row: dict[str, Any]) -> str:
+    status = row.get("status")
+    if status is None:
+        proxy_status = row.get("proxy_status")
+        return f"✕ {proxy_status}" if proxy_status else "✕"
+    return str(status)
+
+
+def as_text(body: bytes | None, cap: int = 256 * 1024) -> str:
+    """Raw bytes as text (undecodable bytes as U+FFFD), cut at `cap`."""
+    if not body:
+        return ""
+    text = body[:cap].decode("utf-8", errors="replace")
+    return text + ("\n… (cut)" if len(body) > cap else "")
+
+
+def query_pairs(query: str | None) -> list[tuple[str, str]]:
+    return parse_qsl(query or "", keep_blank_values=True)
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "clock": clock,
+    "iso": iso,
+    "duration": duration,
+    "short": short,
+    "status_class": status_class,
+    "status_text": status_text,
+    "as_text": as_text,
+    "query_pairs": query_pairs,
+}
+GLOBALS: dict[str, Any] = {
+    "OPERATIONS": [op.value for op in Op],
+    "PLATFORMS": [p.value for p in Platform],
+    "SEVERITIES": SEVERITIES,
+    "STATUS_CLASSES": STATUS_CLASSES,
+}
