@@ -135,8 +135,8 @@ def _throttled(ctx: Ctx) -> Iterator[Breach]:
 
 
 _ETAG_OPS = frozenset(
-    {Op.CREATE_REGISTRATION, Op.CREATE_OR_UPDATE_REGISTRATION, Op.UPDATE_REGISTRATION,
-     Op.READ_REGISTRATION}
+    {Op.CREATE_REGISTRATION_ID, Op.CREATE_REGISTRATION, Op.CREATE_OR_UPDATE_REGISTRATION,
+     Op.UPDATE_REGISTRATION, Op.READ_REGISTRATION}
 )  # fmt: skip
 
 
@@ -151,7 +151,9 @@ _ETAG_OPS = frozenset(
 )
 def _etag(ctx: Ctx) -> Iterator[Breach]:
     if ctx.response_header("ETag") is None:
-        yield Breach(actual="no ETag header", pointer="header:ETag")
+        source = "seeds/create-registration-id.md#response-headers"
+        yield Breach(actual="no ETag header", pointer="header:ETag",
+                     source=source if ctx.op is Op.CREATE_REGISTRATION_ID else None)  # fmt: skip
 
 
 @rule(
