@@ -172,3 +172,24 @@ def test_truncated_bodies_are_not_judged(tmp_path: Path) -> None:
     store.write_rows(db, store.Rows(exchanges=[cut], devices=[], device_tags=[]))
     db.conn.close()
     assert invoke("--db", str(path)).exit_code == 0
+
+
+def test_signature_verdict_from_the_recorder_path(tmp_path: Path) -> None:
+    """Rows built as the recorder builds them: verified with the key, then redacted."""
+    from proxy import rows, sas
+    from tests.test_spec_examples import HOST, NOW
+
+    good = sas.make_token(f"https://{HOST}/myhub", "k", "secret", now=NOW)
+    bad = sas.make_token(f"https://{HOST}/myhub", "k", "not-the-key", now=NOW)
+    exchanges = [reg(TOKEN_EL, headers={"Authorization": t})[0] for t in (good, bad)]
+    batch = rows.build(exchanges, body_cap=1 << 20, keys={"k": "secret"})
+    path = tmp_path / "sig.db"
+    db = store.connect(path)
+    store.ensure_session(db, "s", kind="proxy")
+    store.write_rows(db, batch)
+    db.conn.close()
+    result = invoke("--db", str(path), "--format", "json")
+    assert result.exit_code == 1
+    found = [f for f in json.loads(result.output)["findings"] if f["rule"] == "sas.signature"]
+    assert [f["exchange_id"] for f in found] == [exchanges[1].id]
+    assert bad.split("sig=")[1].split("&")[0] not in result.output
