@@ -130,8 +130,9 @@ def _audience(ctx: Ctx) -> Iterator[Breach]:
     token = _token(ctx)
     audience = (token.audience or "") if token is not None else ""
     hub = ctx.decoded.operation.hub
-    hosts = {ctx.host, ctx.url_host} - {""}
-    if not any(_audience_matches(audience, host, hub) for host in hosts):
+    if not (
+        _audience_matches(audience, ctx.url_host, hub) or _audience_matches(audience, ctx.host, hub)
+    ):
         yield Breach(
             actual=f"sr={unquote(audience)} for a call to {ctx.host}/{hub or ''}",
             pointer="header:Authorization",

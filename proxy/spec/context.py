@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,6 +30,10 @@ INSTALLATION_OPS = frozenset(
         Op.DELETE_INSTALLATION,
     }
 )
+
+
+parse_token = lru_cache(maxsize=1024)(sas.parse_token)
+"""Tokens repeat across a session (SDKs cache them for 5–60 minutes); SasToken is frozen."""
 
 
 def media_type(value: str | None) -> str | None:
@@ -62,8 +66,13 @@ class Ctx:
 
     def response_header(self, name: str) -> str | None:
         """A response header's first value, or None (also when there is no response)."""
+        return self._response_headers.get(name.lower())
+
+    @cached_property
+    def _response_headers(self) -> dict[str, str]:
         response = self.exchange.response
-        return response.header(name) if response is not None else None
+        headers = response.headers if response is not None else ()
+        return {k.lower(): v for k, v in reversed(headers)}
 
     @property
     def host(self) -> str:
@@ -87,7 +96,7 @@ class Ctx:
     def token(self) -> sas.SasToken | None:
         """The request's SharedAccessSignature token, or None."""
         value = self.header("Authorization")
-        return sas.parse_token(value) if value else None
+        return parse_token(value) if value else None
 
     @cached_property
     def request_json(self) -> Any:
