@@ -7,6 +7,7 @@ import click
 from . import __version__
 from .cli_audit import audit_command
 from .cli_ca import ca_command
+from .cli_decode import decode_command
 from .cli_demo import demo_command
 from .cli_hub import hub_command
 from .cli_import import import_command
@@ -26,6 +27,7 @@ cli.add_command(ca_command)
 cli.add_command(hub_command)
 cli.add_command(audit_command)
 cli.add_command(demo_command)
+cli.add_command(decode_command)
 cli.add_command(replay_command)
 cli.add_command(import_command)
 cli.add_command(view_command)

@@ -185,6 +185,20 @@ def write_rows(db: Database, rows: Rows) -> None:
             db.table("device_tags").insert_all(rows.device_tags, batch_size=500, replace=True)
 
 
+def replace_decoded(db: Database, decoded: list[tuple[str, Rows]]) -> None:
+    """Swap the decode columns, devices and tags of exchanges for freshly decoded ones."""
+    with db.conn:
+        for exchange_id, rows in decoded:
+            db.execute("delete from device_tags where exchange_id = ?", [exchange_id])
+            db.execute("delete from devices where exchange_id = ?", [exchange_id])
+            for update in rows.exchanges:
+                db.table("exchanges").update(exchange_id, update)
+            if rows.devices:
+                db.table("devices").insert_all(rows.devices, replace=True)
+            if rows.device_tags:
+                db.table("device_tags").insert_all(rows.device_tags, replace=True)
+
+
 def headers_to_text(headers: Iterable[tuple[str, str]]) -> str:
     return json.dumps([list(pair) for pair in headers], ensure_ascii=False)
 
