@@ -84,7 +84,11 @@ async def _run(
 ) -> Result:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, stop.set)
+    try:
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        handled = True
+    except (ValueError, RuntimeError, NotImplementedError):  # not the main thread
+        handled = False
     console = Console(stderr=True)
     recorder = Recorder(db, session=name, upstream=remapper.target, keys=signer.keys())
     conn = store.connect(db)
@@ -119,7 +123,8 @@ async def _run(
                 on_outcome=advance,
             )
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
+        if handled:
+            loop.remove_signal_handler(signal.SIGINT)
         recorder.close()
 
 
