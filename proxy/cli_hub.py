@@ -97,13 +97,24 @@ def print_banner(settings: HubSettings, host: str, port: int) -> None:
     click.echo(f"  hubs           {hubs}")
     click.echo(f"  storage        {settings.db_path or 'memory (lost on exit)'}")
     click.echo("  connection string (Listen, Manage, Send):")
-    click.echo(f"    {settings.connection_string(address, rule=_full(settings))}")
+    click.echo(f"    {_shown(settings, address, _full(settings))}")
     click.echo("  Listen-only connection string (devices):")
-    click.echo(f"    {settings.connection_string(address, rule=LISTEN_RULE)}")
+    click.echo(f"    {_shown(settings, address, LISTEN_RULE)}")
     click.echo(
         "  SDKs that keep the scheme (JS, azure-notification-hub-unofficial) need "
         "Endpoint=http://… instead of sb://, which they turn into https://."
     )
+
+
+def _shown(settings: HubSettings, address: str, rule: str) -> str:
+    """A connection string to print; a key the user passed in is not echoed back."""
+    text = settings.connection_string(address, rule=rule)
+    if rule == settings.given_rule:
+        key = settings.keys[rule]
+        text = text.replace(
+            f"SharedAccessKey={key}", "SharedAccessKey=<key from --connection-string>"
+        )
+    return text
 
 
 def _full(settings: HubSettings) -> str:

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from proxy.cli import cli
+from proxy.cli_hub import print_banner
 from proxy.localhub import FULL_RULE, LISTEN_RULE, HubSettings, Right
 from proxy.sas import make_token, parse_connection_string
 
@@ -79,3 +80,17 @@ async def test_the_process_serves_with_the_printed_connection_string(tmp_path: P
             await proc.wait()
     assert proc.returncode == 0, output
     assert (tmp_path / "hub.db").exists()
+
+
+def test_banner_never_echoes_a_given_key(capsys: pytest.CaptureFixture[str]) -> None:
+    given = HubSettings.build(connection_string=CS.format(name="MyRule"))
+    print_banner(given, "127.0.0.1", 8082)
+    out = capsys.readouterr().out
+    assert "k3y=" not in out
+    assert "SharedAccessKeyName=MyRule;SharedAccessKey=<key from --connection-string>" in out
+    assert given.keys[LISTEN_RULE] in out
+    generated = HubSettings.build()
+    print_banner(generated, "127.0.0.1", 8082)
+    out = capsys.readouterr().out
+    assert f"Endpoint=sb://127.0.0.1:8082/;SharedAccessKeyName={FULL_RULE};" in out
+    assert generated.keys[FULL_RULE] in out

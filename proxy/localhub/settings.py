@@ -69,6 +69,9 @@ class HubSettings:
     page_size: int = 100
     """Default and maximum `$top` of registration lists."""
 
+    given_rule: str | None = None
+    """The rule whose key came from the user (never echoed back), if any."""
+
     @classmethod
     def build(
         cls,
@@ -82,6 +85,7 @@ class HubSettings:
         A rule named like the Listen default gets Listen only; any other name gets all rights.
         """
         rules: list[Rule] = []
+        given: str | None = None
         if connection_string:
             parsed = parse_connection_string(connection_string)
             if not parsed.key_name or not parsed.key:
@@ -90,6 +94,7 @@ class HubSettings:
                 )
             rights = frozenset({Right.LISTEN}) if parsed.key_name == LISTEN_RULE else ALL_RIGHTS
             rules.append(Rule(name=parsed.key_name, key=parsed.key, rights=rights))
+            given = parsed.key_name
         names = {r.name for r in rules}
         if FULL_RULE not in names:
             rules.append(Rule(name=FULL_RULE, key=generate_key(), rights=ALL_RIGHTS))
@@ -101,6 +106,7 @@ class HubSettings:
             rules=tuple(rules),
             hubs=frozenset(h.lower() for h in hubs) if hubs else None,
             db_path=db_path,
+            given_rule=given,
         )
 
     @property
