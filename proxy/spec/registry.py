@@ -30,9 +30,15 @@ class Rule:
 
     def judge(self, ctx: Ctx, *, include_ok: bool = False) -> list[Finding]:
         """The rule's findings for one exchange (an `ok` one when met and asked for)."""
-        if (self.ops is not None and ctx.op not in self.ops) or not self.applies(ctx):
+        if self.ops is not None and ctx.op not in self.ops:
             return []
-        found = [self.finding(ctx.id, breach) for breach in self.check(ctx)]
+        try:
+            if not self.applies(ctx):
+                return []
+            found = [self.finding(ctx.id, breach) for breach in self.check(ctx)]
+        except Exception as exc:  # a rule bug must not stop an audit; show it instead
+            crash = Breach(actual=f"rule failed: {type(exc).__name__}: {exc}"[:300])
+            return [self.finding(ctx.id, crash, severity="warning")]
         if not found and include_ok:
             return [self.finding(ctx.id, Breach(actual="as expected"), severity="ok")]
         return found
