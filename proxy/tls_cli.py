@@ -13,6 +13,7 @@ from aiohttp import web
 
 from . import certs, serve, trust
 from .tls import TlsError, ensure_server, server_context
+from .tls_site import TlsSite
 
 __all__ = ["TlsListen", "add_site", "echo_banner", "endpoint_host", "prepare", "tls_options"]
 
@@ -85,7 +86,8 @@ def prepare(tls: bool, tls_listen: str | None, tls_hosts: tuple[str, ...]) -> Tl
 async def add_site(runner: web.AppRunner, tls: TlsListen) -> int:
     """Serve the runner's app over HTTPS too (one app, two sites); the port bound."""
     where = tls.listen
-    site = web.TCPSite(runner, where.host, where.port, ssl_context=where.ssl_context)
+    assert where.ssl_context is not None
+    site = TlsSite(runner, where.host, where.port, where.ssl_context, ca_path=tls.ca_path)
     try:
         await site.start()
     except OSError as error:

@@ -2,21 +2,23 @@
 
 asyncio treats `ssl.SSLError` as an `OSError` and logs it only in debug mode, so a
 client that rejects hubscope's certificate would leave no trace. The server context
-uses `HandshakeLogging` as its `sslobject_class` (public `ssl` API) to see each
-handshake failure as it happens.
+uses `HandshakeLogging` as its `sslobject_class` (public `ssl` API) to follow each
+connection: `tls_site` reads what it saw, and without `tls_site` it logs by itself.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import ssl
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
-__all__ = ["HandshakeLogging", "explain"]
+__all__ = ["CURRENT", "HandshakeLogging", "Seen", "explain", "trust_hint"]
 
 log = logging.getLogger("hubscope.tls")
 
@@ -41,74 +43,106 @@ _OLD_CLIENT = frozenset(
 )
 
 
-def explain(error: ssl.SSLError, ca_path: Path | None) -> str | None:
+@dataclass
+class Seen:
+    """What one TLS connection did, shared by the accepting task and its SSL object."""
+
+    peer: str = "a client"
+    attempts: int = 0
+    """`do_handshake` calls: the first has no data yet, a second means the client spoke."""
+
+    handshaken: bool = False
+    got_data: bool = False
+    reported: bool = False
+
+    @property
+    def spoke(self) -> bool:
+        return self.attempts >= 2
+
+
+CURRENT: contextvars.ContextVar[Seen | None] = contextvars.ContextVar("hubscope_tls", default=None)
+"""Set by the accepting task; asyncio runs the SSL object's callbacks in copies of its context."""
+
+
+def trust_hint(ca_path: Path | None) -> str:
+    ca = f" {ca_path}" if ca_path is not None else ""
+    return f"make it trust the local CA{ca} (`hubscope ca` shows how for each SDK)"
+
+
+def explain(error: ssl.SSLError, ca_path: Path | None, peer: str = "a client") -> str | None:
     """The one-line log message for a failed handshake; None for an ordinary hang-up."""
     reason = str(getattr(error, "reason", None) or "")
     detail = reason.lower().replace("_", " ") if reason else str(error)
-    ca = f" {ca_path}" if ca_path is not None else ""
+    head = f"TLS handshake with {peer} failed"
     if reason in _UNTRUSTED:
         return (
-            f"TLS handshake failed: the client does not trust hubscope's certificate ({detail}). "
-            f"Make it trust the local CA{ca}; `hubscope ca` shows how for each SDK."
+            f"{head}: the client does not trust hubscope's certificate ({detail}); "
+            f"{trust_hint(ca_path)}."
         )
     if reason == "HTTP_REQUEST":
         return (
-            "TLS handshake failed: the client sent plain HTTP to the HTTPS port; "
-            "use the HTTP port, or Endpoint=sb://… so the SDK speaks HTTPS."
+            f"{head}: the client sent plain HTTP to the HTTPS port; use the HTTP port, "
+            "or Endpoint=sb://… so the SDK speaks HTTPS."
         )
     if reason in _OLD_CLIENT:
-        return f"TLS handshake failed: the client and hubscope share no TLS 1.2+ cipher ({detail})."
+        return f"{head}: the client and hubscope share no TLS 1.2+ cipher ({detail})."
     if isinstance(error, ssl.SSLEOFError | ssl.SSLZeroReturnError):
         return None
-    return f"TLS handshake failed: {detail}."
+    return f"{head}: {detail}."
 
 
 class HandshakeLogging(ssl.SSLObject):
-    """An `SSLObject` that logs why a server-side handshake failed, then fails as before.
+    """An `SSLObject` that notes how its server-side handshake went, then behaves as before.
 
     Node and .NET check the certificate only after the handshake and then just close
     the connection, so a TLS connection that ends before its first request byte is
-    reported too (as a likely trust problem).
+    reported too, as a likely trust problem.
     """
 
     ca_path: ClassVar[Path | None] = None
-    _handshaken = False
-    _got_data = False
-    _reported = False
+    _seen: Seen | None = None
 
     @classmethod
     def for_ca(cls, ca_path: Path) -> type[HandshakeLogging]:
         """A subclass whose messages name the CA file clients should trust."""
         return type("HandshakeLogging", (cls,), {"ca_path": ca_path})
 
+    @property
+    def seen(self) -> Seen:
+        if self._seen is None:
+            self._seen = CURRENT.get() or Seen()
+        return self._seen
+
     def do_handshake(self) -> None:
+        seen = self.seen
+        seen.attempts += 1
         try:
             super().do_handshake()
         except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
             raise
         except ssl.SSLError as error:
-            self._reported = True
-            message = explain(error, self.ca_path)
-            if message is None:
-                log.debug("TLS client hung up during the handshake: %s", error)
-            else:
-                log.warning("%s", message)
+            if CURRENT.get() is None and not seen.reported:  # no accepting task to report it
+                seen.reported = True
+                message = explain(error, self.ca_path, seen.peer)
+                if message is not None:
+                    log.warning("%s", message)
             raise
-        self._handshaken = True
+        seen.handshaken = True
 
     def read(self, len: int = 1024, buffer: Buffer | None = None) -> bytes:
         data = super().read(len, buffer)
         if data:
-            self._got_data = True
+            self.seen.got_data = True
         return data
 
     def unwrap(self) -> None:
-        if self._handshaken and not self._got_data and not self._reported:
-            self._reported = True
-            ca = f" {self.ca_path}" if self.ca_path is not None else ""
+        seen = self.seen
+        if seen.handshaken and not seen.got_data and not seen.reported:
+            seen.reported = True
             log.warning(
-                "TLS client closed the connection before sending a request: if it reports a "
-                "certificate error, make it trust the local CA%s (`hubscope ca`).",
-                ca,
+                "TLS client %s closed the connection before sending a request: if it reports "
+                "a certificate error, %s.",
+                seen.peer,
+                trust_hint(self.ca_path),
             )
         super().unwrap()
