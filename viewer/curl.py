@@ -15,7 +15,7 @@ _SIG = re.compile(r"([?&]sig=)[^&]*", re.IGNORECASE)
 def as_curl(exchange: Exchange) -> str:
     """A curl command that sends the same request (the signature is never stored)."""
     url = _SIG.sub(r"\1" + "%3CSAS%20signature%3E", exchange.url)
-    parts = ["curl", "-i", "-X", exchange.method, shlex.quote(url)]
+    parts = [f"curl -i -X {exchange.method} {shlex.quote(url)}"]
     for name, value in exchange.request.headers:
         lname = name.lower()
         if lname in SKIP:

@@ -72,17 +72,18 @@ async def stream(
     )
     await response.prepare(request)
     last = after if after is not None else await live.reader.run(queries.max_rowid)
-    await response.write(b": connected\n\n")
-    while not live.closed:
-        await live.wait_beyond(last, HEARTBEAT_SECONDS)
-        if live.closed:
-            break
-        if live.latest <= last:
-            await response.write(b": heartbeat\n\n")
-            continue
-        items, last = await live.reader.run(queries.rows_after, filters, last, badges)
-        for item in items:
-            payload = {**item.json(), "html": render(item)}
-            data = json.dumps(payload, ensure_ascii=False)
-            await response.write(f"event: exchange\nid: {last}\ndata: {data}\n\n".encode())
+    with contextlib.suppress(ConnectionResetError):  # the browser went away
+        await response.write(b": connected\n\n")
+        while not live.closed:
+            await live.wait_beyond(last, HEARTBEAT_SECONDS)
+            if live.closed:
+                break
+            if live.latest <= last:
+                await response.write(b": heartbeat\n\n")
+                continue
+            items, last = await live.reader.run(queries.rows_after, filters, last, badges)
+            for item in items:
+                payload = {**item.json(), "html": render(item)}
+                data = json.dumps(payload, ensure_ascii=False)
+                await response.write(f"event: exchange\nid: {last}\ndata: {data}\n\n".encode())
     return response
