@@ -8,6 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from proxy import sas
+from proxy.exchange import Message
 from proxy.model import Decoded, DecodedBody, Device, NhError, Op, Operation, Platform, Template
 from proxy.replay.compare import Difference, compare
 from proxy.replay.remap import Remapper
@@ -169,3 +170,21 @@ def test_lists_match_session_records_by_mapped_id_and_note_foreign_ones() -> Non
         ids,
     )
     assert missing.differences == (Difference("record[o2]", "listed", "missing"),)
+
+
+def test_remapper_learns_created_ids_etags_and_continuation_tokens() -> None:
+    remap = Remapper(target="http://t:1")
+    was = Message(headers=(("X-MS-ContinuationToken", "old/+="),), body=b"")
+    now = Message(headers=(("X-MS-ContinuationToken", "new"),), body=b"")
+    remap.learn(
+        Op.CREATE_REGISTRATION,
+        (answer(Op.CREATE_REGISTRATION, reg("o1", ())), was),
+        (answer(Op.CREATE_REGISTRATION, reg("n1", ())), now),
+    )
+    assert remap.ids == {"o1": "n1"}
+    assert remap.etags == {("o1", "o1"): "n1"}
+    listed = "http://h/hub/registrations?api-version=2020-06&continuationtoken=old%2F%2B%3D"
+    assert (
+        remap.url(listed)
+        == "http://t:1/hub/registrations?api-version=2020-06&continuationtoken=new"
+    )

@@ -1,4 +1,4 @@
-"""Follow server-assigned values through a replay: registration ids, ETags, the hub name."""
+"""Follow server-assigned values through a replay: registration ids, ETags, list tokens, hub."""
 
 from __future__ import annotations
 
@@ -82,6 +82,9 @@ class Remapper:
     etags: dict[tuple[str, str], str] = field(default_factory=dict)
     """(original registration id, original ETag) → the target's ETag."""
 
+    tokens: dict[str, str] = field(default_factory=dict)
+    """Original list continuation token → the target's token for the same page."""
+
     def _segment(self, position: int, raw: str) -> str:
         value = unquote(raw)
         if position == 0 and self.target_hub and self.source_hub:
@@ -97,8 +100,21 @@ class Remapper:
         segments = [s for s in parts.path.split("/") if s]
         path = "/".join(self._segment(i, s) for i, s in enumerate(segments))
         trailing = "/" if parts.path.endswith("/") and segments else ""
-        query = f"?{parts.query}" if parts.query else ""
+        query = f"?{self._query(parts.query)}" if parts.query else ""
         return f"{self.target}/{path}{trailing}{query}"
+
+    def _query(self, query: str) -> str:
+        """The query verbatim, except continuation tokens the target re-issued."""
+        if not self.tokens:
+            return query
+        out: list[str] = []
+        for part in query.split("&"):
+            name, sep, value = part.partition("=")
+            mapped = (
+                self.tokens.get(unquote(value)) if name.lower() == "continuationtoken" else None
+            )
+            out.append(f"{name}{sep}{quote(mapped, safe='')}" if mapped else part)
+        return "&".join(out)
 
     def if_match(self, value: str, resource_id: str | None) -> str:
         """The target's ETag for the same registration state, in the client's notation."""
@@ -155,6 +171,11 @@ class Remapper:
         was, now = created_id(op, *original), created_id(op, *replay)
         if was and now:
             self.ids[was] = now
+        was, now = (
+            m.header("X-MS-ContinuationToken") if m else None for _, m in (original, replay)
+        )
+        if was and now:
+            self.tokens[was] = now
         replay_etags = etags_of(*replay)
         for registration_id, etag in etags_of(*original).items():
             target_id = self.ids.get(registration_id, registration_id)
