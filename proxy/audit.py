@@ -15,7 +15,7 @@ from sqlite_utils import Database
 
 from . import store
 from .decode import decode_exchange
-from .spec import RANK, Ctx, Finding, check_ctx, check_session_ctx
+from .spec import RANK, Ctx, Finding, check_ctx, check_session_ctx, rules
 
 FailOn = Literal["error", "warning", "never"]
 Format = Literal["text", "json", "markdown"]
@@ -80,13 +80,18 @@ def groups(audit: Audit) -> list[Group]:
     for finding in audit.findings:
         op = audit.operations.get(finding.exchange_id, "unknown")
         buckets[(op, finding.rule)].append(finding)
+    general = {r.id: r.expected for r in rules()}
     out = []
     for (op, rule), found in buckets.items():
         first = found[0]
-        examples = tuple({f.actual: f for f in found}.values())[:EXAMPLES]
+        distinct: dict[str, Finding] = {}
+        for finding in found:
+            distinct.setdefault(finding.actual, finding)
+        examples = tuple(distinct.values())[:EXAMPLES]
+        expected = general.get(rule, first.expected)
         out.append(
-            Group(op, rule, first.severity, len(found), first.expected, first.spec,
-                  first.source, examples)
+            Group(op, rule, first.severity, len(found), expected, first.spec, first.source,
+                  examples)
         )  # fmt: skip
     out.sort(key=lambda g: (g.operation, -RANK[g.severity], -g.count, g.rule))
     return out
@@ -115,7 +120,7 @@ def render_text(audit: Audit) -> str:
         lines.append(f"  {group.severity:<7} {group.rule}  ×{group.count}")
         lines.append(f"          expected: {group.expected}")
         lines.append(f"          spec: “{_clip(group.spec, 160)}” ({group.source})")
-        lines += [f"          - {f.exchange_id}: {_clip(f.actual, 120)}" for f in group.examples]
+        lines += [f"          - {f.exchange_id}: {_example(f, group)}" for f in group.examples]
     if not audit.findings:
         lines.append("no findings")
     return "\n".join(lines)
@@ -130,7 +135,9 @@ def render_markdown(audit: Audit) -> str:
             current = group.operation
             lines += ["", f"## {current}", "", "| severity | rule | count | expected | examples |",
                       "| --- | --- | --- | --- | --- |"]  # fmt: skip
-        examples = "<br>".join(f"`{f.exchange_id}`: {_cell(f.actual)}" for f in group.examples)
+        examples = "<br>".join(
+            f"`{f.exchange_id}`: {_cell(_example(f, group))}" for f in group.examples
+        )
         lines.append(
             f"| {group.severity} | `{group.rule}` | {group.count} | {_cell(group.expected)} "
             f"| {examples} |"
@@ -143,10 +150,17 @@ def render(audit: Audit, fmt: Format) -> str:
     return renderers[fmt](audit)
 
 
+def _example(finding: Finding, group: Group) -> str:
+    """The actual value, with the specific expectation when it says more than the rule's."""
+    text = _clip(finding.actual, 120)
+    if finding.expected != group.expected:
+        text += f" (expected {_clip(finding.expected, 100)})"
+    return text
+
+
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _cell(text: str) -> str:
     return _clip(text, 120).replace("|", "\\|").replace("\n", " ")
-

@@ -118,7 +118,7 @@ def _template_headers(ctx: Ctx) -> Iterator[Breach]:
                 if template.headers:
                     names = ", ".join(k for k, _ in template.headers)
                     yield Breach(
-                        actual=f"headers {names} on a {device.platform.value} template",
+                        actual=f"headers {names} on a template for platform {device.platform.value}",
                         pointer=f"/templates/{template.name}/headers",
                     )
 
@@ -138,7 +138,7 @@ def _template_expiry(ctx: Ctx) -> Iterator[Breach]:
             for template in device.templates:
                 if template.expiry is not None:
                     yield Breach(
-                        actual=f"expiry on a {device.platform.value} template",
+                        actual=f"expiry on a template for platform {device.platform.value}",
                         pointer=f"/templates/{template.name}/expiry",
                     )
 
@@ -163,7 +163,7 @@ def _secondary_tiles(ctx: Ctx) -> Iterator[Breach]:
     for device in _devices(ctx):
         if device.platform is not Platform.WNS:
             yield Breach(
-                actual=f"secondaryTiles on a {device.platform.value} installation",
+                actual=f"secondaryTiles on an installation for platform {device.platform.value}",
                 pointer="/secondaryTiles",
             )
 
