@@ -118,7 +118,7 @@ def _template_headers(ctx: Ctx) -> Iterator[Breach]:
                 if template.headers:
                     names = ", ".join(k for k, _ in template.headers)
                     yield Breach(
-                        actual=f"headers {names} on a template for platform {device.platform.value}",
+                        actual=f"headers {names} with platform {device.platform.value}",
                         pointer=f"/templates/{template.name}/headers",
                     )
 
