@@ -126,4 +126,4 @@ def _full(settings: HubSettings) -> str:
 def _tls_cs(settings: HubSettings, https: tls_cli.TlsListen, port: int) -> str:
     """The full-rights connection string for the HTTPS port (sb://, as every SDK expects)."""
     host = tls_cli.endpoint_host(https.listen.host)
-    return settings.connection_string(f"{host}:{port}", rule=_full(settings))
+    return _shown(settings, f"{host}:{port}", _full(settings))
