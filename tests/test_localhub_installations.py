@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from urllib.parse import quote
@@ -207,3 +208,28 @@ async def test_db_keeps_state_across_restarts(tmp_path: Path) -> None:
             assert listed[0] == created.registration_id and listed[-1] == new.registration_id
     finally:
         await second.stop()
+
+
+async def test_concurrent_writes_are_all_kept(tmp_path: Path) -> None:
+    settings = HubSettings.build(db_path=str(tmp_path / "hub.db"))
+    running = await start_hub(settings)
+    try:
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
+            client = HubClient(running, session)
+            creates = [client.call("POST", "/registrations", apple(f"{n:04x}")) for n in range(60)]
+            installs = [
+                client.call("PUT", f"/installations/i{n}", installation(f"i{n}")) for n in range(20)
+            ]
+            answers = await asyncio.gather(*creates, *installs)
+            assert {a.status for a in answers} == {200}
+            listed = await client.call("GET", "/registrations?$top=100")
+            assert len(listed.devices()) == 80
+    finally:
+        await running.stop()
+    again = await start_hub(settings)
+    try:
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
+            listed = await HubClient(again, session).call("GET", "/registrations?$top=100")
+            assert len(listed.devices()) == 80
+    finally:
+        await again.stop()
