@@ -1,0 +1,192 @@
+"""Scale part of `make bench`: the real writer's sustained ingest, then `hubscope audit`.
+
+Fills a fresh database with N exchanges (default 1,000,000) through
+`proxy.recorder.Recorder` exactly as the proxy does (SAS redaction, decoding,
+device rows, batched inserts), and times only the writer: exchanges are built
+in chunks outside the clock, handed over with `submit()`, and the clock runs
+until the writer has stored the whole chunk. Then it times
+`hubscope audit --db … --format json` over the filled database, if that command
+exists.
+
+    .venv/bin/python bench/scale.py --n 1000000 --db bench/work/scale.db --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from email.utils import formatdate
+from pathlib import Path
+
+import payloads
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from proxy.exchange import Exchange, Message  # noqa: E402
+from proxy.recorder import Recorder  # noqa: E402
+
+UPSTREAM_HOST = "127.0.0.1:9"
+SESSION = "bench-scale"
+
+
+def make_exchange(n: int, t0: float) -> Exchange:
+    method, path, headers, body = payloads.request(n)
+    req_headers = (
+        ("Host", "127.0.0.1:8080"),
+        *headers.items(),
+        ("x-ms-client-request-id", str(uuid.UUID(int=n))),
+        ("Content-Length", str(len(body))),
+        ("Connection", "keep-alive"),
+    )
+    if method == "POST":
+        resp_headers, resp_body = payloads.registration_response(n, UPSTREAM_HOST)
+    else:
+        resp_headers, resp_body = payloads.installation_response()
+    date = formatdate(t0 + n / 1000, usegmt=True)
+    response = Message(
+        headers=(("Date", date), *resp_headers, ("Content-Length", str(len(resp_body)))),
+        body=resp_body,
+    )
+    return Exchange(
+        id=uuid.uuid4().hex,
+        session=SESSION,
+        started_at=t0 + n / 1000,
+        duration_ms=1.25,
+        method=method,
+        url=f"http://{UPSTREAM_HOST}{path}",
+        request=Message(headers=req_headers, body=body),
+        status=200,
+        reason="OK",
+        response=response,
+        client=f"127.0.0.1:{40000 + n % 20000}",
+    )
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def ingest(db: Path, n: int, chunk: int) -> dict[str, object]:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    recorder = Recorder(db, session=SESSION, upstream=f"http://{UPSTREAM_HOST}")
+    recorder.start()
+    t0 = time.time() - n / 1000
+    busy = 0.0
+    slices: list[dict[str, float]] = []
+    done = 0
+    try:
+        while done < n:
+            size = min(chunk, n - done)
+            batch = [make_exchange(done + i, t0) for i in range(size)]
+            target = recorder.written + size
+            start = time.perf_counter()
+            for ex in batch:
+                recorder.submit(ex)
+            del batch
+            deadline = start + 600
+            while recorder.written < target:
+                if recorder.failure or time.perf_counter() > deadline:
+                    raise RuntimeError(f"writer stalled: {recorder.failure}")
+                time.sleep(0.002)
+            spent = time.perf_counter() - start
+            busy += spent
+            done += size
+            slices.append({"done": done, "rate": size / spent})
+            if done % (n // 10 or 1) < chunk:
+                print(f"  ingest {done:>9,} exchanges, {size / spent:,.0f}/s", flush=True)
+    finally:
+        recorder.close()
+    conn = sqlite3.connect(db)
+    rows = conn.execute("select count(*) from exchanges").fetchone()[0]
+    decoded = conn.execute("select count(*) from exchanges where operation is not null").fetchone()[0]
+    devices = conn.execute("select count(*) from devices").fetchone()[0]
+    conn.close()
+    size_bytes = sum(
+        Path(f"{db}{s}").stat().st_size for s in ("", "-wal", "-shm") if Path(f"{db}{s}").exists()
+    )
+    tenth = max(1, len(slices) // 10)
+    return {
+        "exchanges": n,
+        "rows": rows,
+        "decoded_rows": decoded,
+        "device_rows": devices,
+        "seconds": round(busy, 2),
+        "rate": round(n / busy, 1),
+        "first_tenth_rate": round(sum(s["rate"] for s in slices[:tenth]) / tenth, 1),
+        "last_tenth_rate": round(sum(s["rate"] for s in slices[-tenth:]) / tenth, 1),
+        "min_chunk_rate": round(min(s["rate"] for s in slices), 1),
+        "chunk": chunk,
+        "db_bytes": size_bytes,
+        "bytes_per_exchange": round(size_bytes / max(rows, 1), 1),
+        "bench_process_rss_mb": round(rss_mb(), 1),
+    }
+
+
+def audit(db: Path, rows: int, work: Path) -> dict[str, object]:
+    hubscope = ROOT / ".venv" / "bin" / "hubscope"
+    if not (ROOT / "proxy" / "audit.py").exists():
+        return {"measured": False, "why": "proxy/audit.py does not exist yet"}
+    out = work / "audit-out.json"
+    start = time.perf_counter()
+    with out.open("wb") as sink:
+        proc = subprocess.run(
+            [str(hubscope), "audit", "--db", str(db), "--format", "json"],
+            stdout=sink,
+            stderr=subprocess.PIPE,
+            timeout=1800,
+            cwd=ROOT,
+        )
+    spent = time.perf_counter() - start
+    if proc.returncode not in (0, 1):  # 1 may mean "findings present"
+        return {
+            "measured": False,
+            "why": f"hubscope audit exited {proc.returncode}: "
+            + proc.stderr.decode(errors="replace")[-400:],
+        }
+    return {
+        "measured": True,
+        "exit_code": proc.returncode,
+        "seconds": round(spent, 2),
+        "rate": round(rows / spent, 1),
+        "output_bytes": out.stat().st_size,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--chunk", type=int, default=20_000)
+    parser.add_argument("--db", type=Path, default=ROOT / "bench" / "work" / "scale.db")
+    parser.add_argument("--json", type=Path, required=True)
+    parser.add_argument("--skip-audit", action="store_true")
+    args = parser.parse_args()
+    args.db.parent.mkdir(parents=True, exist_ok=True)
+    decoders = (ROOT / "proxy" / "decode" / "__init__.py").exists()
+    print(f"scale: {args.n:,} exchanges through proxy.recorder.Recorder → {args.db}", flush=True)
+    result: dict[str, object] = {"decoders_present": decoders}
+    result["ingest"] = ingest(args.db, args.n, args.chunk)
+    rows = int(result["ingest"]["rows"])  # type: ignore[index]
+    if args.skip_audit:
+        result["audit"] = {"measured": False, "why": "skipped"}
+    else:
+        print("scale: hubscope audit --format json …", flush=True)
+        result["audit"] = audit(args.db, rows, args.db.parent)
+    args.json.write_text(json.dumps(result, indent=2))
+    if os.environ.get("BENCH_KEEP_DB") != "1":
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{args.db}{suffix}").unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()
