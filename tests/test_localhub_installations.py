@@ -233,3 +233,13 @@ async def test_concurrent_writes_are_all_kept(tmp_path: Path) -> None:
             assert len(listed.devices()) == 80
     finally:
         await again.stop()
+
+
+async def test_writing_over_a_materialised_registration_is_a_conflict(hub: HubClient) -> None:
+    await hub.call("PUT", "/installations/inst-1", installation())
+    (native,) = (await hub.call("GET", "/registrations")).devices()
+    path = f"/registrations/{native.registration_id}"
+    for headers in ({}, {"If-Match": "*"}):
+        answer = await hub.call("PUT", path, apple(), headers=headers)
+        assert answer.status == 409 and "inst-1" in answer.text
+    assert len((await hub.call("GET", "/registrations")).devices()) == 1

@@ -84,16 +84,31 @@ async def create(ctx: Ctx) -> web.Response:
     return await _write(ctx, new_registration_id(), None)
 
 
+def _installation_owned(ctx: Ctx, registration_id: str) -> web.Response | None:
+    """A 409 for writes to a registration an installation materialises (change the installation)."""
+    reg = find_registration(ctx.store, ctx.hub, registration_id)
+    if reg is None or reg.installation_id is None:
+        return None
+    return ctx.error(
+        409,
+        f"SubCode=40900. Conflict. Registration {registration_id} belongs to installation "
+        f"'{reg.installation_id}'; update the installation instead",
+    )
+
+
 async def create_or_update(ctx: Ctx) -> web.Response:
     registration_id = ctx.op.resource_id or ""
-    return await _write(ctx, registration_id, ctx.store.registration(ctx.hub, registration_id))
+    previous = ctx.store.registration(ctx.hub, registration_id)
+    if previous is None and (conflict := _installation_owned(ctx, registration_id)):
+        return conflict
+    return await _write(ctx, registration_id, previous)
 
 
 async def update(ctx: Ctx) -> web.Response:
     registration_id = ctx.op.resource_id or ""
     previous = ctx.store.registration(ctx.hub, registration_id)
     if previous is None:
-        return ctx.error(404, "")
+        return _installation_owned(ctx, registration_id) or ctx.error(404, "")
     if not _etag_matches(ctx.request.headers.get("If-Match"), previous.etag):
         return ctx.error(412, PRECONDITION_FAILED)
     return await _write(ctx, registration_id, previous)
