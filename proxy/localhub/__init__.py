@@ -18,7 +18,10 @@ Choices where the service leaves room (see the spec sections in brackets):
   `application/xml`. The `ETag: W/"n"` header of the older front end is kept too.
 * `$top` defaults to and is capped at `HubSettings.page_size` (100).
 * Installations show up as registrations with stable ids; deleting the native one
-  deletes the installation, deleting a template one removes that template [§7.6].
+  deletes the installation, deleting a template one removes that template [§7.6];
+  PUT over one of them is 409 (change the installation instead).
+* `?test` sends answer a `NotificationOutcome` listing at most 10 registrations the
+  tag expression and format would reach [§9.7]; nothing is delivered.
 """
 
 from __future__ import annotations
