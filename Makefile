@@ -7,7 +7,7 @@ DEPS   := .deps
 NODE_SDK := $(DEPS)/node/node_modules/@azure/notification-hubs/package.json
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint pytest install system-deps node-deps clean
+.PHONY: run test lint pytest install system-deps node-deps clean bench
 
 run: $(STAMP)
 	$(BIN)/hubscope demo
@@ -40,6 +40,9 @@ lint: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+bench: install
+	bash bench/make_bench.sh
 
 clean:
 	rm -rf $(VENV) $(DEPS) .mypy_cache .ruff_cache .pytest_cache test-artifacts
