@@ -143,7 +143,7 @@ async def test_python_sdk_over_https_with_only_ssl_cert_file(
     def calls() -> dict[str, object]:
         with client:
             client.create_or_update_installation(installation)
-            got = client.get_installation("py-tls")
+            got: dict[str, object] = client.get_installation("py-tls")
             client.delete_installation("py-tls")
         return got
 
