@@ -22,10 +22,20 @@ SCALARS = (
 DELETES = frozenset({"delete_registration", "delete_installation"})
 
 
-def marks(findings: tuple[Finding, ...] | list[Finding], prefix: str = "") -> dict[str, list[str]]:
+Findings = tuple[Finding, ...] | list[Finding]
+
+
+def side_of(f: Finding) -> str:
+    """Which message a finding is about: `response.*` rules judge the answer."""
+    return "response" if f.rule.startswith("response.") else "request"
+
+
+def marks(findings: Findings, prefix: str = "", side: str | None = None) -> dict[str, list[str]]:
     """Pointer → rule ids, for pointers starting with `prefix` (which is cut off)."""
     out: dict[str, list[str]] = defaultdict(list)
     for f in findings:
+        if side is not None and side_of(f) != side:
+            continue
         if f.pointer is not None and f.pointer.startswith(prefix):
             target = f.pointer[len(prefix) :]
             if prefix == "header:":
@@ -35,10 +45,10 @@ def marks(findings: tuple[Finding, ...] | list[Finding], prefix: str = "") -> di
     return dict(out)
 
 
-def body_marks(findings: tuple[Finding, ...] | list[Finding]) -> dict[str, list[str]]:
-    """Marks that point into a body: element names and JSON pointers."""
+def body_marks(findings: Findings, side: str) -> dict[str, list[str]]:
+    """Marks that point into one side's body: element names and JSON pointers."""
     return {
-        k: v for k, v in marks(findings).items()
+        k: v for k, v in marks(findings, side=side).items()
         if ":" not in k and k not in ("status", "request-line", "")
     }  # fmt: skip
 

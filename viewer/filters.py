@@ -14,6 +14,48 @@ STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx", "failed")
 MAX_LIMIT = 500
 
 
+_BY_ID = (
+    "e.id in (select d.exchange_id from devices d where d.{0} = :{0}"
+    " union all select x.id from exchanges x where x.resource_id = :{0})"
+)
+_HAS_ID = (
+    "(e.resource_id = :{0} or exists (select 1 from devices d"
+    " where d.exchange_id = e.id and d.{0} = :{0}))"
+)
+DRIVE = {
+    "tag": "e.id in (select t.exchange_id from device_tags t where t.tag = :tag)",
+    "handle": "e.id in (select d.exchange_id from devices d where d.handle = :handle)",
+    "registration_id": _BY_ID.format("registration_id"),
+    "installation_id": _BY_ID.format("installation_id"),
+    "q": "e.rowid in (select rowid from exchanges_fts where exchanges_fts match :q)",
+}
+"""Filters as a list of matching exchanges, for when the filter matches few rows."""
+
+PROBE = {
+    "tag": "exists (select 1 from devices d join device_tags t on t.device_id = d.id"
+    " where d.exchange_id = e.id and t.tag = :tag)",
+    "handle": "exists (select 1 from devices d where d.exchange_id = e.id and d.handle = :handle)",
+    "registration_id": _HAS_ID.format("registration_id"),
+    "installation_id": _HAS_ID.format("installation_id"),
+    # The unary + keeps SQLite scanning by time and testing membership of the match list.
+    "q": "+e.rowid in (select rowid from exchanges_fts where exchanges_fts match :q)",
+    "platform": "exists (select 1 from devices d where d.exchange_id = e.id"
+    " and d.platform = :platform)",
+}
+"""The same filters as a per-row test, for when the filter matches many rows."""
+
+SELECTIVE = tuple(DRIVE)
+
+COUNT = {
+    "tag": "select 1 from device_tags where tag = :tag",
+    "handle": "select 1 from devices where handle = :handle",
+    "registration_id": "select 1 from devices where registration_id = :registration_id",
+    "installation_id": "select 1 from devices where installation_id = :installation_id",
+    "q": "select 1 from exchanges_fts where exchanges_fts match :q",
+}
+"""How many rows each selective filter matches (counted up to a cap)."""
+
+
 class FilterError(ValueError):
     """A filter value that cannot be understood; the message names the parameter."""
 
@@ -54,44 +96,36 @@ class Filters:
         """(name, value) of every filter in use, for the chips above the list."""
         return [(f.name, v) for f in fields(self) if (v := getattr(self, f.name)) is not None]
 
-    def sql(self) -> tuple[list[str], dict[str, Any]]:
-        """WHERE conditions on `exchanges e` and their parameters (severity is not SQL)."""
-        where: list[str] = []
-        params: dict[str, Any] = {}
-        for name in ("session", "operation", "method"):
-            if (value := getattr(self, name)) is not None:
-                where.append(f"e.{name} = :{name}")
-                params[name] = value
+    def params(self) -> dict[str, Any]:
+        """SQL parameters of every filter in use (names as in `sql`)."""
+        params: dict[str, Any] = {
+            name: value for name, value in self.active() if name not in ("status", "findings")
+        }
+        if self.q is not None:
+            params["q"] = fts_query(self.q)
+        for name in ("since", "until"):
+            if name in params:
+                params[name] = parse_time(params[name], name)
+        return params
+
+    def sql(self, driver: str | None = None) -> tuple[list[str], dict[str, Any]]:
+        """WHERE conditions on `exchanges e` and their parameters (severity is not SQL).
+
+        `driver` names the one selective filter SQLite should start from (its matches are
+        few, so they are listed and sorted); every other filter probes row by row while
+        the time index is scanned newest first.
+        """
+        params = self.params()
+        where = [f"e.{name} = :{name}" for name in ("session", "operation", "method")
+                 if name in params]  # fmt: skip
         if self.status is not None:
             where.append(_status_sql(self.status, params))
-        if self.platform is not None:
-            where.append(
-                "exists (select 1 from devices d where d.exchange_id = e.id"
-                " and d.platform = :platform)"
-            )
-            params["platform"] = self.platform
-        if self.tag is not None:
-            where.append("e.id in (select t.exchange_id from device_tags t where t.tag = :tag)")
-            params["tag"] = self.tag
-        if self.handle is not None:
-            where.append("e.id in (select d.exchange_id from devices d where d.handle = :handle)")
-            params["handle"] = self.handle
-        for name in ("registration_id", "installation_id"):
-            if (value := getattr(self, name)) is not None:
-                where.append(
-                    f"(e.id in (select d.exchange_id from devices d where d.{name} = :{name})"
-                    f" or e.resource_id = :{name})"
-                )
-                params[name] = value
-        if self.q is not None:
-            where.append(
-                "e.rowid in (select rowid from exchanges_fts where exchanges_fts match :q)"
-            )
-            params["q"] = fts_query(self.q)
+        for name in SELECTIVE + ("platform",):
+            if name in params:
+                where.append((DRIVE if name == driver else PROBE)[name])
         for name, op in (("since", ">="), ("until", "<")):
-            if (value := getattr(self, name)) is not None:
+            if name in params:
                 where.append(f"e.started_at {op} :{name}")
-                params[name] = parse_time(value, name)
         return where, params
 
 

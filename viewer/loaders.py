@@ -55,7 +55,8 @@ class DetailView:
     devices: list[dict[str, Any]]
     request_body: Pretty
     response_body: Pretty
-    header_marks: dict[str, list[str]]
+    header_marks: dict[str, dict[str, list[str]]]
+    """Per side: lower-cased header name → rule ids."""
     query_marks: dict[str, list[str]]
     line_marks: dict[str, list[str]]
     curl: str
@@ -73,7 +74,6 @@ async def load_detail(request: web.Request) -> DetailView:
 def _detail(db: Database, row: dict[str, Any]) -> DetailView:
     result = analyse(row)
     ex = result.exchange
-    body_marks = diff.body_marks(result.findings)
     response = ex.response
     line_marks = {k: v for k, v in diff.marks(result.findings).items()
                   if k in ("status", "request-line")}  # fmt: skip
@@ -81,13 +81,19 @@ def _detail(db: Database, row: dict[str, Any]) -> DetailView:
         row=row,
         analysis=result,
         devices=queries.devices_of(db, [ex.id]).get(ex.id, []),
-        request_body=pretty(ex.request.body, ex.request.header("Content-Type"), body_marks),
+        request_body=pretty(
+            ex.request.body,
+            ex.request.header("Content-Type"),
+            diff.body_marks(result.findings, "request"),
+        ),
         response_body=pretty(
             response.body if response else b"",
             response.header("Content-Type") if response else None,
-            body_marks,
+            diff.body_marks(result.findings, "response"),
         ),
-        header_marks=diff.marks(result.findings, "header:"),
+        header_marks={
+            side: diff.marks(result.findings, "header:", side) for side in ("request", "response")
+        },
         query_marks=diff.marks(result.findings, "query:"),
         line_marks=line_marks,
         curl=as_curl(ex),

@@ -12,9 +12,12 @@ from typing import Any
 from sqlite_utils import Database
 
 from .analysis import Badge, Badges
-from .filters import Filters, make_cursor
+from .filters import COUNT, SELECTIVE, Filters, make_cursor
 
-SCAN_BUDGET = 2000
+DRIVE_CAP = 5000
+"""A filter matching fewer rows than this drives the query (its matches listed, then sorted)."""
+
+SCAN_BUDGET = 600
 """Rows judged per request when filtering on findings (they are not in SQL)."""
 
 DEVICE_KEYS = ("handle", "registration_id", "installation_id")
@@ -54,9 +57,33 @@ class Page:
     """True when the findings filter stopped at its scan budget before filling the page."""
 
 
-def _select(where: list[str], order: str, limit: int) -> str:
+def _select(
+    db: Database, where: list[str], params: dict[str, Any], order: str, limit: int
+) -> list[dict[str, Any]]:
+    """Matching rows in order: keys first, so only the rows shown are read whole."""
     clause = f"where {' and '.join(where)}" if where else ""
-    return f"select e.rowid as rowid, e.* from exchanges e {clause} order by {order} limit {limit}"
+    sql = f"select e.rowid from exchanges e {clause} order by {order} limit {limit}"
+    keys = [r[0] for r in db.conn.execute(sql, params)]
+    if not keys:
+        return []
+    marks = ", ".join("?" for _ in keys)
+    found = {r["rowid"]: r for r in db.query(
+        f"select rowid as rowid, * from exchanges where rowid in ({marks})", keys
+    )}  # fmt: skip
+    return [found[k] for k in keys if k in found]
+
+
+def driver(db: Database, filters: Filters) -> str | None:
+    """The selective filter with the fewest matches, if it has fewer than DRIVE_CAP."""
+    params = filters.params()
+    best, fewest = None, DRIVE_CAP
+    for name in SELECTIVE:
+        if name in params:
+            sql = f"select count(*) from ({COUNT[name]} limit {DRIVE_CAP})"
+            count = db.conn.execute(sql, {name: params[name]}).fetchone()[0]
+            if count < fewest:
+                best, fewest = name, count
+    return best
 
 
 def list_page(
@@ -67,7 +94,7 @@ def list_page(
     badges: Badges,
 ) -> Page:
     """Newest first, after `cursor`; findings filtering judges rows as it goes."""
-    where, params = filters.sql()
+    where, params = filters.sql(driver(db, filters))
     batch = limit + 1 if filters.findings is None else max(limit * 4, 200)
     items: list[Item] = []
     scanned = 0
@@ -77,8 +104,7 @@ def list_page(
         if position is not None:
             conds.append("(e.started_at, e.id) < (:c_started, :c_id)")
             params.update(c_started=position[0], c_id=position[1])
-        sql = _select(conds, "e.started_at desc, e.id desc", batch)
-        rows = list(db.query(sql, params))
+        rows = _select(db, conds, params, "e.started_at desc, e.id desc", batch)
         for row in rows:
             if len(items) == limit:
                 last = items[-1].row
@@ -101,14 +127,14 @@ def rows_after(
     where, params = filters.sql()
     where.append("e.rowid > :after")
     params["after"] = after_rowid
-    rows = list(db.query(_select(where, "e.rowid", limit), params))
+    rows = _select(db, where, params, "e.rowid", limit)
     last = rows[-1]["rowid"] if rows else after_rowid
-    items = [Item(r, b) for r in rows if (b := badges.of(r)) and _keep(filters, b)]
+    items = []
+    for row in rows:
+        badge = badges.of(row)
+        if filters.findings is None or badge.has(filters.findings):
+            items.append(Item(row, badge))
     return _finish(db, items, None, len(rows)).items, last
-
-
-def _keep(filters: Filters, badge: Badge) -> bool:
-    return filters.findings is None or badge.has(filters.findings)
 
 
 def _finish(

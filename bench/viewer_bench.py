@@ -1,0 +1,176 @@
+"""Benchmark (not a test): the viewer over a database of 1,000,000 exchanges.
+
+    .venv/bin/python bench/viewer_bench.py [--rows 1000000] [--db bench/work/viewer-1m.db]
+
+Fills the file once with direct SQLite inserts of realistic rows (cloned from rows the
+real decoders produced, with fresh ids, times, handles, tags and statuses), then starts
+the viewer in-process and times list and detail pages, HTML and JSON. Target: < 150 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from proxy import rows, serve, store  # noqa: E402
+from viewer import sample  # noqa: E402
+from viewer.app import start_viewer  # noqa: E402
+
+PLATFORMS = ("apns", "fcmv1", "wns")
+BATCH = 20_000
+
+
+def templates() -> list[rows.Rows]:
+    """One decoded row set per scenario call, to clone."""
+    return [rows.build([ex], body_cap=1 << 20, keys={}) for ex in sample.scenario("t", 0.0)]
+
+
+def insert(db: Any, table: str, items: list[dict[str, Any]]) -> None:
+    if not items:
+        return
+    columns = list(items[0])
+    marks = ", ".join("?" for _ in columns)
+    db.conn.executemany(
+        f"insert into {table} ({', '.join(columns)}) values ({marks})",
+        [tuple(item[c] for c in columns) for item in items],
+    )
+
+
+def fill(path: Path, total: int) -> None:
+    """Write `total` exchanges (10 sessions, ~total/5 devices) as fast as SQLite allows."""
+    db = store.connect(path)
+    db.conn.execute("pragma synchronous = off")
+    db.conn.execute("pragma cache_size = -400000")
+    sessions = [f"bench-{i}" for i in range(10)]
+    for name in sessions:
+        store.ensure_session(db, name, kind="import", upstream=sample.NS)
+    shapes, rng = templates(), random.Random(7)
+    start = time.time() - total * 0.05
+    t0 = time.perf_counter()
+    for base in range(0, total, BATCH):
+        ex_rows: list[dict[str, Any]] = []
+        dev_rows: list[dict[str, Any]] = []
+        tag_rows: list[dict[str, Any]] = []
+        for n in range(base, min(total, base + BATCH)):
+            shape = shapes[n % len(shapes)]
+            ident = uuid.uuid4().hex
+            device = rng.randrange(max(1, total // 5))
+            roll = rng.random()
+            status = 201 if roll < 0.9 else 404 if roll < 0.98 else 503
+            ex = dict(shape.exchanges[0], id=ident, session=sessions[n * 10 // total],
+                      started_at=start + n * 0.05, status=status)  # fmt: skip
+            ex_rows.append(ex)
+            tags = f"user:{device % 50_000},lang:{('en', 'fr', 'de')[device // 3 % 3]}"
+            for d in shape.devices:
+                did = f"{ident}:{d['direction'][:3]}:{d['position']}"
+                dev_rows.append(dict(
+                    d, id=did, exchange_id=ident, platform=PLATFORMS[device % 3],
+                    handle=f"{device:064x}", tags=tags,
+                    registration_id=f"reg-{device}" if d["kind"] == "registration" else None,
+                    installation_id=f"inst-{device}" if d["kind"] == "installation" else None,
+                ))  # fmt: skip
+                tag_rows += [{"device_id": did, "exchange_id": ident, "tag": t}
+                             for t in tags.split(",")]  # fmt: skip
+        with db.conn:
+            insert(db, "exchanges", ex_rows)
+            insert(db, "devices", dev_rows)
+            insert(db, "device_tags", tag_rows)
+        done = min(total, base + BATCH)
+        rate = done / (time.perf_counter() - t0)
+        print(f"\r  {done:>9,} exchanges written ({rate:,.0f}/s)", end="", flush=True)
+    print()
+    db.conn.execute("analyze")
+    db.conn.close()
+
+
+async def timed(client: aiohttp.ClientSession, url: str) -> tuple[float, Any]:
+    t = time.perf_counter()
+    async with client.get(url) as resp:
+        assert resp.status == 200, (url, resp.status, await resp.text())
+        body = await (resp.json() if "/api/" in url else resp.text())
+    return (time.perf_counter() - t) * 1000, body
+
+
+def report(label: str, samples: list[float]) -> None:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    verdict = "ok" if p95 < 150 else "SLOW"
+    print(f"  {label:<44} median {statistics.median(ordered):7.1f} ms   "
+          f"p95 {p95:7.1f} ms   max {ordered[-1]:7.1f} ms   {verdict}")  # fmt: skip
+
+
+async def measure(path: Path, repeat: int, total: int) -> None:
+    running = await start_viewer(path)
+    base = f"http://127.0.0.1:{running.port}"
+    try:
+        async with aiohttp.ClientSession() as client:
+            await timed(client, base + "/api/exchanges?limit=1")
+            cases = {
+                "list page / (HTML, warm)": "/",
+                "list page /api/exchanges (JSON, warm)": "/api/exchanges",
+                "list ?platform=fcmv1": "/?platform=fcmv1",
+                "list ?tag=user:123": "/?tag=user:123",
+                "list ?status=4xx": "/?status=4xx",
+                "list ?session=bench-3": "/?session=bench-3",
+                "list ?operation=read_registration": "/?operation=read_registration",
+                "list ?handle=…": f"/?handle={1234:064x}",
+                "list ?registration_id=reg-77": "/?registration_id=reg-77",
+                "list ?q=vip (full text)": "/?q=vip",
+                "list ?platform=apns&tag=lang:fr&status=2xx": "/?platform=apns&tag=lang:fr&status=2xx",
+                "list ?findings=error": "/?findings=error",
+                "list ?since=…&until=… (one hour)": "/?since={h0}&until={h1}",
+            }  # fmt: skip
+            first = (await timed(client, base + "/api/exchanges?limit=1"))[1]["items"][0]
+            h0 = first["started_at"] - total * 0.025
+            for label, url in cases.items():
+                url = url.format(h0=h0, h1=h0 + 3600)
+                report(label, [(await timed(client, base + url))[0] for _ in range(repeat)])
+            cold, cursor = [], ""
+            for _ in range(repeat):
+                ms, page = await timed(client, f"{base}/api/exchanges?cursor={cursor}")
+                cold.append(ms)
+                cursor = page["next_cursor"]
+            report("list pages 2..N via keyset cursor (cold)", cold)
+            deep = f"{first['started_at'] - total * 0.03!r}~{'f' * 32}"
+            report("list page deep in the file (cursor)",
+                   [(await timed(client, f"{base}/?cursor={deep}"))[0] for _ in range(repeat)])
+            ids = [i["id"] for i in page["items"]]
+            report("detail page /exchanges/{id} (HTML)",
+                   [(await timed(client, f"{base}/exchanges/{i}"))[0] for i in ids[:repeat]])
+            report("detail /api/exchanges/{id} (JSON)",
+                   [(await timed(client, f"{base}/api/exchanges/{i}"))[0] for i in ids[:repeat]])
+            report("timeline ?registration_id=reg-77",
+                   [(await timed(client, f"{base}/devices?registration_id=reg-77"))[0]
+                    for _ in range(repeat)])  # fmt: skip
+    finally:
+        await serve.stop([running])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--db", type=Path, default=Path("bench/work/viewer-1m.db"))
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    args.db.parent.mkdir(parents=True, exist_ok=True)
+    if not args.db.exists():
+        print(f"filling {args.db} with {args.rows:,} exchanges")
+        t = time.perf_counter()
+        fill(args.db, args.rows)
+        print(f"  filled in {time.perf_counter() - t:.0f} s, {args.db.stat().st_size >> 20} MiB")
+    asyncio.run(measure(args.db, args.repeat, args.rows))
+
+
+if __name__ == "__main__":
+    main()
