@@ -23,9 +23,9 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from proxy import rows, serve, store  # noqa: E402
-from viewer import sample  # noqa: E402
-from viewer.app import start_viewer  # noqa: E402
+from proxy import rows, serve, store
+from viewer import sample
+from viewer.app import start_viewer
 
 PLATFORMS = ("apns", "fcmv1", "wns")
 BATCH = 20_000
@@ -127,7 +127,8 @@ async def measure(path: Path, repeat: int, total: int) -> None:
                 "list ?handle=…": f"/?handle={1234:064x}",
                 "list ?registration_id=reg-77": "/?registration_id=reg-77",
                 "list ?q=vip (full text)": "/?q=vip",
-                "list ?platform=apns&tag=lang:fr&status=2xx": "/?platform=apns&tag=lang:fr&status=2xx",
+                "list ?platform=apns&tag=lang:fr&status=2xx":
+                    "/?platform=apns&tag=lang:fr&status=2xx",
                 "list ?findings=error": "/?findings=error",
                 "list ?since=…&until=… (one hour)": "/?since={h0}&until={h1}",
             }  # fmt: skip
