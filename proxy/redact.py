@@ -17,11 +17,14 @@ _SIG_B = re.compile(rb"(?i)(\bsig=)[^&\s\"'<>;,]+")
 _KEY_B = re.compile(rb"(?i)(\bSharedAccessKey\s*=\s*)[^;\s\"'<>&]+")
 _JSON_KEY_B = re.compile(rb'(?i)("(?:SharedAccessKey|PrimaryKey|SecondaryKey)"\s*:\s*")[^"]*(")')
 _MARKER_B = MARKER.encode()
+_BODY_NEEDLES = (b"sig=", b"sharedaccesskey", b"primarykey", b"secondarykey")
+"""Every pattern above needs one of these (case-insensitively); without them nothing matches."""
 
 
 def text(value: str) -> str:
     """A header value or URL with every signature and key replaced by the marker."""
-    if "sig=" not in value.lower() and "sharedaccesskey" not in value.lower():
+    lowered = value.lower()
+    if "sig=" not in lowered and "sharedaccesskey" not in lowered:
         return value
     value = _SIG.sub(rf"\g<1>{MARKER}", value)
     return _KEY.sub(rf"\g<1>{MARKER}", value)
@@ -30,7 +33,7 @@ def text(value: str) -> str:
 def body(data: bytes) -> bytes:
     """A body with signatures and keys replaced; untouched (same object) when it has none."""
     lowered = data.lower()
-    if b"sig=" not in lowered and b"key" not in lowered:
+    if not any(needle in lowered for needle in _BODY_NEEDLES):
         return data
     data = _SIG_B.sub(rb"\g<1>" + _MARKER_B, data)
     data = _KEY_B.sub(rb"\g<1>" + _MARKER_B, data)
@@ -38,11 +41,17 @@ def body(data: bytes) -> bytes:
 
 
 def headers(pairs: Headers) -> Headers:
-    return tuple((name, text(value)) for name, value in pairs)
+    """The pairs with secrets replaced; the same tuple when no value changed."""
+    out = tuple([(name, text(value)) for name, value in pairs])
+    return pairs if out == pairs else out
 
 
 def message(msg: Message) -> Message:
-    return Message(headers=headers(msg.headers), body=body(msg.body))
+    """The message with secrets replaced; the same object when it had none."""
+    new_headers, new_body = headers(msg.headers), body(msg.body)
+    if new_headers is msg.headers and new_body is msg.body:
+        return msg
+    return Message(headers=new_headers, body=new_body)
 
 
 def exchange(ex: Exchange) -> Exchange:
