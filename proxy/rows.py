@@ -119,6 +119,7 @@ def decoded_columns(decoded: Decoded) -> dict[str, Any]:
         "error_detail": error.detail if error else None,
         "tracking_id": error.tracking_id if error else None,
         "patch": json.dumps([[p.op, p.path, p.value] for p in req.patch]) if req.patch else None,
+        "decode_notes": json.dumps(list(decoded.notes)) if decoded.notes else None,
     }
 
 

@@ -301,3 +301,9 @@ def m004_replay_links(db: Database) -> None:
         if_not_exists=True,
     )
     db.table("replay_links").create_index(["original_exchange_id"], if_not_exists=True)
+
+
+@migrations()
+def m005_decode_notes(db: Database) -> None:
+    """What the decoders noticed that is not an error (JSON labelled XML, duplicate keys, …)."""
+    db.table("exchanges").add_column("decode_notes", str)
