@@ -101,6 +101,7 @@ async def test_all_kinds_and_platforms_round_trip_into_devices(tmp_path: Path) -
             assert device["handle"]
     tagged_user = rows.execute(
         "select count(distinct d.installation_id) from devices d "
-        "join device_tags t on t.device_id = d.id where t.tag = 'user:42' and d.kind = 'installation'"
+        "join device_tags t on t.device_id = d.id "
+        "where t.tag = 'user:42' and d.kind = 'installation'"
     ).fetchone()[0]
     assert tagged_user == 2
