@@ -49,9 +49,21 @@ async def test_sigterm_under_load_loses_no_answered_exchange(
 ) -> None:
     db, port = tmp_path / "h.db", free_port()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "proxy", "proxy", "--upstream", upstream.url,
-        "--listen", f"127.0.0.1:{port}", "--db", str(db), "--session", "load",
-        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "proxy",
+        "proxy",
+        "--upstream",
+        upstream.url,
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--db",
+        str(db),
+        "--session",
+        "load",
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     try:
         await wait_for_port(port, proc)
@@ -104,9 +116,20 @@ async def test_banner_says_where_it_listens_forwards_and_records(
 ) -> None:
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "proxy", "proxy", "--upstream", upstream.url,
-        "--listen", f"127.0.0.1:{port}", "--db", str(tmp_path / "b.db"), *extra,
-        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "proxy",
+        "proxy",
+        "--upstream",
+        upstream.url,
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--db",
+        str(tmp_path / "b.db"),
+        *extra,
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     try:
         await wait_for_port(port, proc)

@@ -20,10 +20,17 @@ from .test_cli_proxy import wait_for_port
 
 def exchange(i: int, session: str = "s") -> Exchange:
     return Exchange(
-        id=new_id(), session=session, started_at=1000.0 + i, duration_ms=1.0, method="GET",
+        id=new_id(),
+        session=session,
+        started_at=1000.0 + i,
+        duration_ms=1.0,
+        method="GET",
         url=f"https://ns.servicebus.windows.net/hub/registrations/{i}?api-version=2020-06",
-        request=Message(headers=(("Authorization", "SharedAccessSignature sig=abc&se=1"),), body=b""),
-        status=404, response=Message(headers=(), body=b"<Error><Code>404</Code></Error>"),
+        request=Message(
+            headers=(("Authorization", "SharedAccessSignature sig=abc&se=1"),), body=b""
+        ),
+        status=404,
+        response=Message(headers=(), body=b"<Error><Code>404</Code></Error>"),
     )
 
 
@@ -62,9 +69,19 @@ async def test_disk_full_stops_the_proxy_instead_of_forwarding_unrecorded(
 ) -> None:
     db, port = tmp_path / "full.db", free_port()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "proxy", "proxy", "--upstream", upstream.url,
-        "--listen", f"127.0.0.1:{port}", "--db", str(db),
-        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "proxy",
+        "proxy",
+        "--upstream",
+        upstream.url,
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--db",
+        str(db),
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
         preexec_fn=_limit_file_size,
     )
     statuses: list[int] = []
