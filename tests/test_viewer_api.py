@@ -53,10 +53,10 @@ async def items(client: TestClient, query: str = "") -> list[dict]:
 
 async def test_list_is_newest_first_with_every_column(client: TestClient) -> None:
     found = await items(client)
-    assert len(found) == 10
+    assert len(found) == 11
     times = [i["started_at"] for i in found]
     assert times == sorted(times, reverse=True)
-    first_registration = found[-1]
+    first_registration = found[-1]  # the first call of the demo session
     assert first_registration["operation"] == "create_registration"
     assert first_registration["platform"] == "apns"
     assert first_registration["handle"] == sample.APNS_TOKEN
@@ -69,26 +69,26 @@ async def test_list_is_newest_first_with_every_column(client: TestClient) -> Non
     ("query", "expected"),
     [
         ("session=other", 3),
-        ("session=demo", 7),
+        ("session=demo", 8),
         ("operation=read_registration", 2),
         ("method=DELETE", 1),
-        ("status=2xx", 7),
+        ("status=2xx", 8),
         ("status=4xx", 1),
         ("status=5xx", 1),
         ("status=404", 1),
         ("status=failed", 1),
-        ("platform=apns", 3),
+        ("platform=apns", 4),
         ("platform=fcmv1", 2),
         ("platform=wns", 1),
         ("tag=vip", 1),
-        ("tag=user:42", 5),
+        ("tag=user:42", 6),
         ("tag=lang:fr", 1),
         (f"handle={sample.APNS_ROTATED}", 1),
         (f"registration_id={sample.REG_ID}", 4),
         (f"installation_id={sample.INSTALLATION_ID}", 2),
         ("findings=error", 1),
         ("q=vip", 1),
-        ("q=DeviceToken user", 3),
+        ("q=DeviceToken user", 4),
         ("q=nothing-like-this", 0),
         (f"since={T0 + 100}", 3),
         (f"until={T0 + 3}", 3),
@@ -134,7 +134,7 @@ async def test_paging_keeps_filters(client: TestClient) -> None:
     second = await (
         await client.get(f"/api/exchanges?session=demo&limit=4&cursor={first['next_cursor']}")
     ).json()
-    assert len(first["items"]) == 4 and len(second["items"]) == 3
+    assert len(first["items"]) == 4 and len(second["items"]) == 4
     assert second["next_cursor"] is None
 
 
@@ -154,6 +154,16 @@ async def test_detail_has_decoded_records_findings_and_curl(client: TestClient) 
     assert json.loads(detail["request"]["body"])["installationId"] == sample.INSTALLATION_ID
     assert "Authorization: <SAS token>" in detail["curl"]
     assert "REDACTED" not in detail["curl"] and "sig=" not in detail["curl"]
+
+
+async def test_session_rules_name_the_later_exchange(client: TestClient) -> None:
+    latest = (await items(client, "session=demo&operation=create_registration"))[0]
+    detail = await (await client.get(f"/api/exchanges/{latest['id']}")).json()
+    (duplicate,) = detail["session_findings"]
+    assert duplicate["rule"] == "session.duplicate-registration"
+    assert "registered again" in duplicate["actual"]
+    html = await (await client.get(f"/exchanges/{latest['id']}")).text()
+    assert "Across the session" in html and "session.duplicate-registration" in html
 
 
 async def test_raw_body_is_a_download(client: TestClient) -> None:
@@ -195,12 +205,12 @@ async def test_timeline_needs_a_key(client: TestClient) -> None:
 
 async def test_sessions_and_summary(client: TestClient) -> None:
     listed = (await (await client.get("/api/sessions")).json())["sessions"]
-    assert {s["name"]: s["exchanges"] for s in listed} == {"demo": 7, "other": 3}
+    assert {s["name"]: s["exchanges"] for s in listed} == {"demo": 8, "other": 3}
     summary = await (await client.get("/api/sessions/demo")).json()
-    assert summary["total"] == 7
+    assert summary["total"] == 8
     assert dict(summary["operation"])["read_registration"] == 2
-    assert dict(summary["platform"]) == {"apns": 3, "fcmv1": 2}
-    assert dict(summary["status"]) == {"200": 5, "201": 1, "404": 1}
+    assert dict(summary["platform"]) == {"apns": 4, "fcmv1": 2}
+    assert dict(summary["status"]) == {"200": 5, "201": 2, "404": 1}
     assert {"rule": "common.api-version", "severity": "error", "count": 1} in summary["rules"]
     assert summary["audited"] and summary["audit"][0]["spec"]
     assert (await client.get("/api/sessions/missing")).status == 404

@@ -7,17 +7,21 @@ exchange never changes.
 from __future__ import annotations
 
 import threading
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass
 from typing import Any
+
+from sqlite_utils import Database
 
 from proxy import store
 from proxy.decode import decode_exchange
 from proxy.exchange import Exchange
 from proxy.model import Decoded
-from proxy.spec import RANK, Ctx, Finding, check_ctx
+from proxy.spec import RANK, Ctx, Finding, check_ctx, check_session_ctx
 
 CACHE_SIZE = 200_000
+SESSION_LIMIT = 2_000
+"""Sessions up to this many exchanges get their session rules run on a detail view."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +104,37 @@ class Badges:
             if len(self._cache) > self._size:
                 self._cache.popitem(last=False)
         return badge
+
+
+class SessionFindings:
+    """Session rules (sequences of calls) per session, cached until the session grows."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[tuple[int, int], dict[str, list[Finding]]]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, db: Database, session: str) -> dict[str, list[Finding]] | None:
+        """Exchange id → its session findings; None when the session is too big to judge."""
+        count, last = db.conn.execute(
+            "select count(*), max(rowid) from exchanges where session = ?", [session]
+        ).fetchone()
+        if count > SESSION_LIMIT:
+            return None
+        with self._lock:
+            cached = self._cache.get(session)
+        if cached is not None and cached[0] == (count, last):
+            return cached[1]
+        ctxs = []
+        for row in store.iter_exchange_rows(db, session):
+            exchange = store.exchange_from_row(row)
+            decoded = decode_exchange(
+                exchange.method, exchange.url, exchange.request, exchange.status,
+                exchange.response,
+            )  # fmt: skip
+            ctxs.append(Ctx(exchange, decoded, truncated=bool(row.get("request_truncated"))))
+        found: dict[str, list[Finding]] = defaultdict(list)
+        for finding in check_session_ctx(ctxs):
+            found[finding.exchange_id].append(finding)
+        with self._lock:
+            self._cache[session] = ((count, last), dict(found))
+        return dict(found)

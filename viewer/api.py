@@ -62,6 +62,10 @@ async def exchange(request: web.Request) -> web.Response:
         "decoded": asdict(view.analysis.decoded),
         "devices": view.devices,
         "findings": [diff.finding_json(f) for f in view.analysis.findings],
+        "session_findings": (
+            None if view.session_findings is None
+            else [diff.finding_json(f) for f in view.session_findings]
+        ),
         "curl": view.curl,
     })  # fmt: skip
 

@@ -14,11 +14,18 @@ from aiohttp import web
 from proxy import serve
 
 from . import security
-from .analysis import Badges
+from .analysis import Badges, SessionFindings
 from .db import Reader, prepare
 from .live import Live
 from .routes import api_errors, setup_routes
-from .state import ViewerSettings, badges_key, live_key, reader_key, settings_key
+from .state import (
+    ViewerSettings,
+    badges_key,
+    live_key,
+    reader_key,
+    session_findings_key,
+    settings_key,
+)
 from .templating import FILTERS, GLOBALS
 
 HERE = Path(__file__).resolve().parent
@@ -31,6 +38,7 @@ def make_app(settings: ViewerSettings | str | Path, *, token: str | None = None)
     app = web.Application(middlewares=[api_errors, security.guard(settings.token)])
     app[settings_key] = settings
     app[badges_key] = Badges()
+    app[session_findings_key] = SessionFindings()
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),

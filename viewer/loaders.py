@@ -11,14 +11,14 @@ from aiohttp import web
 from sqlite_utils import Database
 
 from proxy import audit
-from proxy.spec import Severity
+from proxy.spec import Finding, Severity
 
 from . import diff, queries
-from .analysis import Analysis, analyse
+from .analysis import Analysis, SessionFindings, analyse
 from .bodies import Pretty, pretty
 from .curl import as_curl
 from .filters import FilterError, Filters, parse, parse_cursor, parse_limit
-from .state import badges_key, reader_key
+from .state import badges_key, reader_key, session_findings_key
 
 AUDIT_LIMIT = 20_000
 """Sessions bigger than this are not audited on a page view (use `hubscope audit`)."""
@@ -60,6 +60,8 @@ class DetailView:
     query_marks: dict[str, list[str]]
     line_marks: dict[str, list[str]]
     curl: str
+    session_findings: list[Finding] | None
+    """Findings of session rules naming this exchange; None when the session is too big."""
 
 
 async def load_detail(request: web.Request) -> DetailView:
@@ -68,11 +70,12 @@ async def load_detail(request: web.Request) -> DetailView:
     row = await reader.run(queries.exchange_row, ident)
     if row is None:
         raise web.HTTPNotFound(text=f"no exchange {ident}\n")
-    return await reader.run(_detail, row)
+    return await reader.run(_detail, row, request.app[session_findings_key])
 
 
-def _detail(db: Database, row: dict[str, Any]) -> DetailView:
+def _detail(db: Database, row: dict[str, Any], sessions: SessionFindings) -> DetailView:
     result = analyse(row)
+    by_exchange = sessions.of(db, row["session"])
     ex = result.exchange
     response = ex.response
     line_marks = {k: v for k, v in diff.marks(result.findings).items()
@@ -97,6 +100,7 @@ def _detail(db: Database, row: dict[str, Any]) -> DetailView:
         query_marks=diff.marks(result.findings, "query:"),
         line_marks=line_marks,
         curl=as_curl(ex),
+        session_findings=None if by_exchange is None else by_exchange.get(ex.id, []),
     )
 
 

@@ -25,6 +25,7 @@ APNS_TOKEN = "00fc13adff785122b4ad28809a3420982341241421348097878e577c991de8f0"
 APNS_ROTATED = "11ab24beee896233c5be39910b4531093452352532459108989f688d002ef9a1"
 FCM_TOKEN = "fcm-eXaMpLe:APA91bH-installation-token-0001"
 REG_ID = "8155629011389213557-5546734466329651938-1"
+REG_ID_2 = "8155629011389213557-5546734466329651938-2"
 INSTALLATION_ID = "inst-0001"
 
 
@@ -70,7 +71,7 @@ def exchange(
 
 
 def scenario(session: str = "demo", start: float | None = None) -> list[Exchange]:
-    """Nine calls, one second apart, telling a device's story."""
+    """Eight calls, one second apart, telling a device's story (and a duplicate)."""
     t = start if start is not None else time.time() - 60
     error = (b"<Error><Code>404</Code><Detail>Registration not found.TrackingId:1a2b,"
              b"TimeStamp:2026-11-23T10:00:00</Detail></Error>")  # fmt: skip
@@ -94,6 +95,9 @@ def scenario(session: str = "demo", start: float | None = None) -> list[Exchange
         exchange("GET", "registrations/does-not-exist", 404, answer=error,
                  answer_type="application/xml", session=session, at=t + 5),
         exchange("DELETE", f"registrations/{REG_ID}", 200, session=session, at=t + 6),
+        exchange("POST", "registrations", 201, body=apple_entry(APNS_TOKEN, "user:42"),
+                 content_type=ATOM, answer=apple_entry(APNS_TOKEN, "user:42",
+                 reg_id=REG_ID_2), answer_type=ATOM, session=session, at=t + 7),
     ]  # fmt: skip
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .analysis import Badges
+from .analysis import Badges, SessionFindings
 from .db import Reader
 from .live import Live
 
@@ -27,3 +27,4 @@ reader_key = web.AppKey("reader", Reader)
 live_key = web.AppKey("live", Live)
 badges_key = web.AppKey("badges", Badges)
 settings_key = web.AppKey("settings", ViewerSettings)
+session_findings_key = web.AppKey("session_findings", SessionFindings)

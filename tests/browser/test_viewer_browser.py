@@ -62,7 +62,7 @@ async def test_filter_open_finding_follow_timeline_and_see_live_rows(
 
     await page.goto(viewer + "/")
     rows = page.locator("#exchanges tbody tr.row")
-    await expect(rows).to_have_count(7)
+    await expect(rows).to_have_count(8)
     await shot(page, "list")
 
     await page.select_option("select[name=platform]", "apns")
@@ -81,8 +81,10 @@ async def test_filter_open_finding_follow_timeline_and_see_live_rows(
     finding = page.locator("tr.finding", has_text="common.api-version")
     await expect(finding.locator(".expected")).to_have_text("an api-version query parameter")
     await expect(finding.locator(".actual")).to_have_text("no api-version")
-    await expect(finding.locator(".spec q")).to_have_text("`api-version` | every operation | required.")
-    await expect(page.locator("p.missing.hit")).to_contain_text("api-version")
+    sentence = "`api-version` | every operation | required."
+    await expect(finding.locator(".spec q")).to_have_text(sentence)
+    missing = page.locator("p.missing.hit", has_text="missing query parameter")
+    await expect(missing).to_contain_text("api-version")
     await expect(page.locator("#curl-text")).to_contain_text("Authorization: <SAS token>")
     await shot(page, "detail")
 
@@ -102,7 +104,7 @@ async def test_filter_open_finding_follow_timeline_and_see_live_rows(
             assert resp.status == 200
     fresh = page.locator("#exchanges tbody tr.row", has_text="live")
     await expect(fresh).to_have_count(1, timeout=10_000)
-    await expect(rows).to_have_count(8)
+    await expect(rows).to_have_count(9)
     await expect(fresh.locator(".platform")).to_have_text("apns")
     await shot(page, "live")
     assert not errors, errors
