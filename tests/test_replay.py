@@ -158,7 +158,7 @@ class Recorded:
     hub_key: str
 
 
-async def record_session(tmp_path: Path, session: str = "orig") -> Recorded:
+async def record_session(tmp_path: Path, session: str = "orig", **proxy: Any) -> Recorded:
     """A session recorded through the real proxy against local hub A."""
     db = tmp_path / "hubscope.db"
     key = generate_key()
@@ -168,7 +168,7 @@ async def record_session(tmp_path: Path, session: str = "orig") -> Recorded:
         )
     )
     try:
-        proxy = await start_proxy(hub.url, db, session=session)
+        proxy = await start_proxy(hub.url, db, session=session, **proxy)
         try:
             statuses = await run_client(f"http://127.0.0.1:{proxy.port}", FULL_RULE, key)
         finally:

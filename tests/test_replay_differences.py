@@ -109,7 +109,7 @@ async def test_dry_run_sends_nothing_and_shows_placeholders(
 ) -> None:
     rec = await record_session(tmp_path)
     tgt = await target()
-    result = await invoke(
+    args = [
         "replay",
         "--db",
         str(rec.db),
@@ -122,20 +122,40 @@ async def test_dry_run_sends_nothing_and_shows_placeholders(
         "--hub",
         OTHER_HUB,
         "--dry-run",
-        "--only",
-        "create_registration_id",
-        "--only",
-        "create_or_update_registration",
+    ]
+    everything = await invoke(*args)
+    some = await invoke(
+        *args, "--only", "create_registration_id", "--only", "create_or_update_registration"
     )
-    assert result.exit_code == 0, result.output
+    assert everything.exit_code == some.exit_code == 0, everything.output
     assert tgt.shim.seen == []
-    assert result.output.count("sig={signature}&se={expiry}&skn=replayer") == 2
+    assert everything.output.count("sig={signature}&se={expiry}&skn=replayer") == 14
+    assert 'If-Match: W/"etag-from-3"' in everything.output
+    assert "14 requests would be sent; nothing was sent." in everything.output
+    assert some.output.count("sig={signature}&se={expiry}&skn=replayer") == 2
     assert f"{tgt.url}/{OTHER_HUB}/registrations/id-created-by-1?api-version=2020-06" in (
-        result.output
+        some.output
     )
-    assert "<RegistrationId>id-created-by-1</RegistrationId>" in result.output
-    assert "2 requests would be sent; nothing was sent." in result.output
-    assert tgt.key not in result.output
+    assert "<RegistrationId>id-created-by-1</RegistrationId>" in some.output
+    assert "2 requests would be sent; nothing was sent." in some.output
+    assert tgt.key not in everything.output + some.output
+
+
+async def test_truncated_recordings_are_skipped_or_compared_by_status(
+    tmp_path: Path, target: Callable[..., Any]
+) -> None:
+    rec = await record_session(tmp_path, body_cap=300)
+    tgt = await target()
+    result, report = await replay_json(rec, tgt)
+    assert result.exit_code == 1
+    originals = replay_rows(rec.db, rec.session)
+    for row, exchange in zip(originals, report["exchanges"], strict=True):
+        if row["request_truncated"]:
+            assert exchange["verdict"] == "skipped"
+            assert exchange["notes"] == ["request body was truncated when recorded"]
+        elif row["response_truncated"]:
+            assert "original answer truncated: only the status compared" in exchange["notes"]
+    assert report["summary"]["skipped"] == sum(r["request_truncated"] for r in originals) > 0
 
 
 async def test_usage_errors_exit_2(tmp_path: Path) -> None:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from urllib.parse import quote
 
 import pytest
 
 from proxy import sas
-from proxy.exchange import Message
+from proxy.exchange import Exchange, Message
 from proxy.model import Decoded, DecodedBody, Device, NhError, Op, Operation, Platform, Template
 from proxy.replay.compare import Difference, compare
+from proxy.replay.load import Recorded
 from proxy.replay.remap import Remapper
 from proxy.replay.resign import JS_SHAPE, Signer, shape_of, sr_for
+from proxy.replay.run import pause
 
 URL = "http://127.0.0.1:8080/MyHub/registrations/123-456-1?api-version=2020-06"
 TARGET = "https://other.servicebus.windows.net/newhub/registrations/987-654-2?api-version=2020-06"
@@ -188,3 +192,31 @@ def test_remapper_learns_created_ids_etags_and_continuation_tokens() -> None:
         remap.url(listed)
         == "http://t:1/hub/registrations?api-version=2020-06&continuationtoken=new"
     )
+
+
+def recorded_at(started_at: float) -> Recorded:
+    exchange = Exchange(
+        id="x",
+        session="s",
+        started_at=started_at,
+        duration_ms=0,
+        method="GET",
+        url=URL,
+        request=Message(headers=(), body=b""),
+    )
+    return Recorded(index=1, exchange=exchange, decoded=answer(Op.READ_REGISTRATION))
+
+
+async def test_delays_keep_original_gaps_fixed_gaps_or_stop_at_once() -> None:
+    first, second = recorded_at(100.0), recorded_at(100.3)
+    clock = time.monotonic()
+    await pause(None, second, first, time.monotonic(), asyncio.Event())
+    assert 0.25 < time.monotonic() - clock < 1
+    clock = time.monotonic()
+    await pause(50, second, first, time.monotonic(), asyncio.Event())
+    assert 0.04 < time.monotonic() - clock < 0.25
+    stop = asyncio.Event()
+    stop.set()
+    clock = time.monotonic()
+    await pause(None, recorded_at(1000.0), first, time.monotonic(), stop)
+    assert time.monotonic() - clock < 0.1

@@ -31,6 +31,9 @@ class Recorded:
     request_truncated: bool = False
     """The stored request body was cut at the body cap: it cannot be re-sent faithfully."""
 
+    response_truncated: bool = False
+    """The stored response body was cut: only the status can be compared."""
+
     @property
     def op(self) -> Op:
         return self.decoded.operation.name
@@ -81,6 +84,7 @@ def load_session(db: Database, session: str, *, only: Iterable[str] = ()) -> lis
                 exchange=exchange,
                 decoded=decoded,
                 request_truncated=bool(row.get("request_truncated")),
+                response_truncated=bool(row.get("response_truncated")),
             )
         )
     return out

@@ -183,7 +183,9 @@ class Remapper:
                 self.etags[(registration_id, etag)] = replay_etags[target_id]
 
     def assume(self, op: Op, original: tuple[Decoded, Message | None], index: int) -> None:
-        """For dry runs: name created ids after the exchange that will create them."""
+        """For dry runs: name created ids and ETags after the exchange that will return them."""
         was = created_id(op, *original)
         if was:
             self.ids[was] = f"id-created-by-{index}"
+        for registration_id, etag in etags_of(*original).items():
+            self.etags[(registration_id, etag)] = f"etag-from-{index}"

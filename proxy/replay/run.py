@@ -202,7 +202,11 @@ async def replay_one(
     decoded = decode(exchange)
     remapper.learn(item.op, (item.decoded, item.exchange.response), (decoded, exchange.response))
     comparison = compare(
-        item.op, (item.exchange.status, item.decoded), (exchange.status, decoded), remapper.ids
+        item.op,
+        (item.exchange.status, item.decoded),
+        (exchange.status, decoded),
+        remapper.ids,
+        bodies=not item.response_truncated,
     )
     return Outcome(
         recorded=item,
