@@ -79,7 +79,7 @@ def as_text(result: Result) -> str:
         shown = verdict.upper() if verdict != "same" else verdict
         lines.append(
             f"  #{item.index:<4} {item.exchange.method:<6} {_path(item.exchange.url)}  "
-            f"[{item.op}] {item.exchange.status} → {outcome.status}  {shown}"
+            f"[{item.op}] {item.exchange.status} → {outcome.status or '-'}  {shown}"
         )
         lines += [f"        {d}" for d in outcome.comparison.differences]
         lines += [f"        note: {n}" for n in outcome.comparison.notes]
