@@ -42,12 +42,14 @@ class ConnectionString:
 def parse_connection_string(text: str) -> ConnectionString:
     """Parse leniently: `;`-separated, split on the first `=`, whitespace trimmed."""
     fields: dict[str, str] = {}
-    for part in text.strip().split(";"):
+    for number, part in enumerate(text.strip().split(";"), start=1):
         if not part.strip():
             continue
         name, sep, value = part.partition("=")
-        if not sep:
-            raise ConnectionStringError(f"connection string part {name.strip()!r} has no '='")
+        if not sep:  # never echo the part: it may be the key
+            raise ConnectionStringError(
+                f"connection string part {number} has no '=' (expected Name=value;…)"
+            )
         fields[name.strip().lower()] = value.strip()
     endpoint = fields.get("endpoint")
     if not endpoint:
