@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from sqlite_utils import Database
@@ -54,10 +54,22 @@ def run(db: Database, session: str | None = None, *, page: int = 1000) -> Audit:
         result.exchanges += 1
         result.operations[exchange.id] = ctx.op.value
         result.findings.extend(check_ctx(ctx))
-        by_session[exchange.session].append(ctx)
+        by_session[exchange.session].append(_slim(ctx))
     for ctxs in by_session.values():
         result.findings.extend(check_session_ctx(ctxs))
     return result
+
+
+def _slim(ctx: Ctx) -> Ctx:
+    """The context without bodies: session rules read headers and decoded records only."""
+    exchange = ctx.exchange
+    response = exchange.response
+    slim = replace(
+        exchange,
+        request=replace(exchange.request, body=b""),
+        response=replace(response, body=b"") if response is not None else None,
+    )
+    return Ctx(slim, ctx.decoded, truncated=ctx.truncated)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ __all__ = [
     "check",
     "check_ctx",
     "check_session",
+    "check_session_ctx",
     "rules",
 ]
 
