@@ -75,3 +75,20 @@ def test_a_failing_rule_becomes_a_warning_not_a_crash() -> None:
                 applies=lambda ctx: True, check=boom)  # fmt: skip
     (finding,) = rule.judge(Ctx(*make("GET", "registrations/1")))
     assert (finding.severity, finding.actual) == ("warning", "rule failed: KeyError: 'x'")
+
+
+def test_check_falls_back_to_judging_rule_by_rule(monkeypatch: Any) -> None:
+    import proxy.spec as spec
+    from proxy.spec import Breach, Ctx, Rule
+
+    def boom(ctx: Ctx) -> Any:
+        raise ValueError("bad")
+
+    def fine(ctx: Ctx) -> Any:
+        yield Breach(actual="seen")
+
+    made = [Rule(id=f"t.{c.__name__}", severity="error", spec="s", source="src", expected="e",
+                 applies=lambda ctx: True, check=c) for c in (fine, boom)]  # fmt: skip
+    monkeypatch.setattr(spec, "rules_for", lambda op: tuple(made))
+    found = spec.check(*make("GET", "registrations/1"))
+    assert [(f.rule, f.severity) for f in found] == [("t.fine", "error"), ("t.boom", "warning")]
