@@ -46,6 +46,10 @@ def audit_command(db_path: Path, session: str | None, fmt: str, fail_on: str) ->
         db = store.connect(db_path, readonly=True)
         if not db["exchanges"].exists():
             raise click.UsageError(f"{db_path} has no exchanges table; is it a hubscope database?")
+        if session is not None and not db["sessions"].count_where("name = ?", [session]):
+            known = [r["name"] for r in db.query("select name from sessions order by name")]
+            listed = ", ".join(known[:10]) + (", …" if len(known) > 10 else "")
+            raise click.UsageError(f"no session {session!r} in {db_path}; sessions: {listed}")
         result = run(db, session)
     except sqlite3.DatabaseError as error:
         raise click.UsageError(f"cannot read {db_path}: {error}") from None

@@ -193,3 +193,9 @@ def test_signature_verdict_from_the_recorder_path(tmp_path: Path) -> None:
     found = [f for f in json.loads(result.output)["findings"] if f["rule"] == "sas.signature"]
     assert [f["exchange_id"] for f in found] == [exchanges[1].id]
     assert bad.split("sig=")[1].split("&")[0] not in result.output
+
+
+def test_unknown_session_is_a_usage_error(clean_db: Path) -> None:
+    result = invoke("--db", str(clean_db), "--session", "nope")
+    assert result.exit_code == 2
+    assert "sessions: s" in result.output
