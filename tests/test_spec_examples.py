@@ -32,6 +32,7 @@ def make(
     response_body: str = "",
     verdict: str | None = None,
     started_at: float = NOW,
+    client: str | None = None,
 ) -> Item:
     """An exchange on hub `myhub` with SDK-like defaults, decoded by the real decoder."""
     url = f"https://{HOST}/myhub/{path}" + (f"?{query}" if query is not None else "")
@@ -62,6 +63,7 @@ def make(
         status=status,
         response=response,
         sas_verdict=verdict,
+        client=client,
     )
     decoded = decode_exchange(method, url, request, status, response)
     return exchange, decoded

@@ -21,23 +21,25 @@ from tests.test_spec_examples import (
 REG_ID = "3600470869281718653-4685036066143092984-2"
 LOCATION = {"Location": f"https://{HOST}/myhub/registrationids/{REG_ID}"}
 DEVICE = "00fc13adff785122"
+OTHER = "10.0.0.2:6000"
 
 
 def _create_id() -> Item:
     return make("POST", "registrationIDs", status=201, response_headers=LOCATION)
 
 
-def _put(rid: str = REG_ID, if_match: str | None = None, etag: str = "1") -> Item:
+def _put(rid: str = REG_ID, if_match: str | None = None, etag: str = "1",
+         client: str = "10.0.0.1:5000") -> Item:  # fmt: skip
     body = entry("AppleRegistrationDescription", el("ETag", etag), el("RegistrationId", rid),
                  TOKEN_EL)  # fmt: skip
     return make("PUT", f"registrations/{rid}", APPLE, headers={"If-Match": if_match},
-                status=200, response_body=body)  # fmt: skip
+                status=200, response_body=body, client=client)  # fmt: skip
 
 
-def _read(rid: str, etag: str) -> Item:
+def _read(rid: str, etag: str, client: str = "10.0.0.1:5000") -> Item:
     body = entry("AppleRegistrationDescription", el("ETag", etag), el("RegistrationId", rid),
                  TOKEN_EL)  # fmt: skip
-    return make("GET", f"registrations/{rid}", status=200, response_body=body)
+    return make("GET", f"registrations/{rid}", status=200, response_body=body, client=client)
 
 
 SESSION_EXAMPLES: dict[str, tuple[list[Item], list[Item]]] = {
@@ -55,8 +57,10 @@ SESSION_EXAMPLES: dict[str, tuple[list[Item], list[Item]]] = {
         [reg(TOKEN_EL, status=200), reg(TOKEN_EL, status=200)],
     ),  # fmt: skip
     "session.lost-update": (
-        [_read("1-2-3", "1"), _read("1-2-3", "2"), _put("1-2-3", if_match='"2"')],
-        [_read("1-2-3", "1"), _read("1-2-3", "2"), _put("1-2-3")],
+        # one client upserting its own registration again and again is fine
+        [_read("1-2-3", "1"), _put("1-2-3", etag="2"), _put("1-2-3", etag="3")],
+        # A reads v1, B writes v2, A overwrites without If-Match: B's change is lost
+        [_read("1-2-3", "1"), _put("1-2-3", etag="2", client=OTHER), _put("1-2-3", etag="3")],
     ),
     "session.mixed-api-versions": (
         [reg(TOKEN_EL), reg(TOKEN_EL)],
@@ -94,6 +98,13 @@ def test_failed_creates_are_not_duplicates() -> None:
     assert _found(items, "session.duplicate-registration") == []
 
 
-def test_update_with_stale_if_match_is_not_a_lost_update() -> None:
-    items = [_read("1-2-3", "1"), _read("1-2-3", "2"), _put("1-2-3", if_match='"1"')]
+def test_a_conditional_put_is_not_a_lost_update() -> None:
+    items = [_read("1-2-3", "1"), _put("1-2-3", etag="2", client=OTHER),
+             _put("1-2-3", if_match='"1"', etag="3")]  # fmt: skip
+    assert _found(items, "session.lost-update") == []
+
+
+def test_a_client_that_read_the_newer_version_is_not_flagged() -> None:
+    items = [_read("1-2-3", "1"), _put("1-2-3", etag="2", client=OTHER), _read("1-2-3", "2"),
+             _put("1-2-3", etag="3")]  # fmt: skip
     assert _found(items, "session.lost-update") == []

@@ -80,25 +80,51 @@ def _duplicates(ctxs: Sequence[Ctx]) -> Iterator[tuple[str, Breach]]:
     spec="`If-Match` value: the ETag from create/read/update, or `*` to overwrite "
     "unconditionally. … If-Match absent ⇒ the call is an upsert (3.3).",
     source=f"{SPEC} §3.4",
-    expected="If-Match with the latest ETag when the registration changed since it was read",
+    expected="If-Match with the ETag read, when another client changed the registration since",
 )
 def _lost_update(ctxs: Sequence[Ctx]) -> Iterator[tuple[str, Breach]]:
-    versions: dict[str, set[str]] = {}
+    latest: dict[str, tuple[int, Client]] = {}
+    """Registration id → newest version seen and the client whose call produced it."""
+    seen: dict[tuple[str, Client], int] = {}
+    """(registration id, client) → the version that client last saw."""
     for ctx in ctxs:
-        rid = ctx.decoded.operation.resource_id
-        if ctx.op is Op.CREATE_OR_UPDATE_REGISTRATION and rid and len(versions.get(rid, ())) > 1:
-            yield (
-                ctx.id,
-                Breach(
-                    actual=f"PUT without If-Match after ETags {sorted(versions[rid])} were seen",
-                    pointer="header:If-Match",
-                ),
-            )
-        if _failed(ctx):
+        rid, me = ctx.decoded.operation.resource_id, client_of(ctx)
+        if ctx.op is Op.CREATE_OR_UPDATE_REGISTRATION and rid and me is not None:
+            mine, newest = seen.get((rid, me)), latest.get(rid)
+            if mine is not None and newest is not None and newest[0] > mine and newest[1] != me:
+                yield (
+                    ctx.id,
+                    Breach(
+                        actual=f"PUT without If-Match based on ETag {mine}; another client "
+                        f"had already written ETag {newest[0]}",
+                        pointer="header:If-Match",
+                    ),
+                )
+        if _failed(ctx) or me is None:
             continue
         for device in ctx.response_devices:
-            if device.registration_id and device.etag:
-                versions.setdefault(device.registration_id, set()).add(device.etag)
+            version = _int(device.etag)
+            if device.registration_id and version is not None:
+                seen[(device.registration_id, me)] = version
+                if version > latest.get(device.registration_id, (-1, None))[0]:
+                    latest[device.registration_id] = (version, me)
+
+
+Client = tuple[str, str]
+
+
+def client_of(ctx: Ctx) -> Client | None:
+    """Who sent a request: the peer's host and User-Agent (None when neither is known)."""
+    peer = (ctx.exchange.client or "").rpartition(":")[0] or (ctx.exchange.client or "")
+    agent = ctx.header("User-Agent") or ""
+    return (peer, agent) if peer or agent else None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value.strip().removeprefix("W/").strip('"')) if value else None
+    except ValueError:
+        return None
 
 
 @session_rule(
