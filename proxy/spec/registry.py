@@ -60,7 +60,7 @@ class Rule:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionRule:
-    """An expectation on a sequence of exchanges; findings name the later exchange."""
+    """An expectation on a sequence of exchanges; findings name the exchange at fault."""
 
     id: str
     severity: Severity
