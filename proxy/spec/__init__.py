@@ -71,7 +71,7 @@ def check_ctx(ctx: Ctx, *, include_ok: bool = False) -> list[Finding]:
 
 
 def check_session(items: Sequence[tuple[Exchange, Decoded]]) -> list[Finding]:
-    """Session rules over exchanges in time order; each finding names the later exchange."""
+    """Session rules over exchanges in time order; each finding names the exchange at fault."""
     ctxs = [Ctx(exchange, decoded) for exchange, decoded in items]
     return check_session_ctx(ctxs)
 
