@@ -14,6 +14,7 @@ import logging
 import os
 import ssl
 import stat
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +50,8 @@ SERVER_KEY = "server-key.pem"
 LOCK = ".lock"
 
 PROJECT = Path(__file__).resolve().parents[1]
+POSIX = os.name == "posix"
+"""File modes mean something (on Windows the folder inherits the profile's ACL instead)."""
 
 
 class TlsError(Exception):
@@ -57,12 +60,15 @@ class TlsError(Exception):
 
 def config_dir() -> Path:
     """The per-user folder that holds the CA: never inside the hubscope source tree."""
-    if os.environ.get(HOME_ENV):
-        folder = Path(os.environ[HOME_ENV]).expanduser()
-    elif os.environ.get("XDG_CONFIG_HOME"):
-        folder = Path(os.environ["XDG_CONFIG_HOME"]).expanduser() / "hubscope"
-    else:
-        folder = Path.home() / ".config" / "hubscope"
+    try:
+        if os.environ.get(HOME_ENV):
+            folder = Path(os.environ[HOME_ENV]).expanduser()
+        elif os.environ.get("XDG_CONFIG_HOME"):
+            folder = Path(os.environ["XDG_CONFIG_HOME"]).expanduser() / "hubscope"
+        else:
+            folder = Path.home() / ".config" / "hubscope"
+    except RuntimeError as error:  # no home directory at all
+        raise TlsError(f"no per-user folder for hubscope's CA ({error}); set {HOME_ENV}") from None
     folder = folder.resolve()
     if folder == PROJECT or PROJECT in folder.parents:
         raise TlsError(
@@ -94,7 +100,7 @@ class ServerFiles:
 def _private_folder(folder: Path) -> None:
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if stat.S_IMODE(folder.stat().st_mode) & 0o077:
+        if POSIX and stat.S_IMODE(folder.stat().st_mode) & 0o077:
             folder.chmod(0o700)
     except OSError as error:
         raise TlsError(f"cannot use {folder} for hubscope's CA: {error}") from error
@@ -118,7 +124,7 @@ def _locked(folder: Path) -> Iterator[None]:
 
 def _write(path: Path, data: bytes, mode: int) -> None:
     """Write `data` to `path` atomically, created with `mode` from the start."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         os.write(fd, data)
@@ -137,7 +143,7 @@ def _load(cert_path: Path, key_path: Path) -> tuple[x509.Certificate, certs.Key]
     """A certificate and its RSA key from PEM files; None when missing or unreadable."""
     try:
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        if stat.S_IMODE(key_path.stat().st_mode) & 0o077:
+        if POSIX and stat.S_IMODE(key_path.stat().st_mode) & 0o077:
             log.warning("%s was readable by others; restricting it to mode 0600", key_path)
             key_path.chmod(0o600)
         key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)

@@ -102,10 +102,15 @@ class _Accept(asyncio.Protocol):
         except OSError as error:
             self._report(seen, f"TLS handshake with {seen.peer} failed: {error}")
             return
+        except Exception as error:  # never let a task die unheard
+            log.exception("TLS handshake with %s failed: %s", seen.peer, error)
+            return
         if secure is None:  # the transport was closed meanwhile
             return
         app = self.site.protocol_factory()
-        assert isinstance(app, asyncio.Protocol)
+        if app is None:  # the runner is shutting down
+            secure.abort()
+            return
         pending.hand_over(app, secure)
 
     def _hung_up(self, seen: Seen, error: BaseException) -> str:
@@ -140,10 +145,13 @@ class TlsSite(web.TCPSite):
         self.ca_path = ca_path
         self.handshakes: set[asyncio.Task[None]] = set()
 
-    def protocol_factory(self) -> asyncio.BaseProtocol:
+    def protocol_factory(self) -> asyncio.Protocol | None:
+        """A new aiohttp request handler, or None once the runner has shut down."""
         server = self._runner.server
-        assert server is not None
-        return server()
+        if server is None:
+            return None
+        handler = server()
+        return handler if isinstance(handler, asyncio.Protocol) else None
 
     async def start(self) -> None:
         await web.BaseSite.start(self)
