@@ -3,7 +3,8 @@
 asyncio treats `ssl.SSLError` as an `OSError` and logs it only in debug mode, so a
 client that rejects hubscope's certificate would leave no trace. The server context
 uses `HandshakeLogging` as its `sslobject_class` (public `ssl` API) to follow each
-connection: `tls_site` reads what it saw, and without `tls_site` it logs by itself.
+handshake: `tls_site` reads what it saw and reports it with the client's address;
+served without `tls_site`, it logs refused certificates by itself.
 """
 
 from __future__ import annotations
@@ -13,10 +14,7 @@ import logging
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
-
-if TYPE_CHECKING:
-    from typing_extensions import Buffer
+from typing import ClassVar
 
 __all__ = ["CURRENT", "HandshakeLogging", "Seen", "explain", "trust_hint"]
 
@@ -92,12 +90,7 @@ def explain(error: ssl.SSLError, ca_path: Path | None, peer: str = "a client") -
 
 
 class HandshakeLogging(ssl.SSLObject):
-    """An `SSLObject` that notes how its server-side handshake went, then behaves as before.
-
-    Node and .NET check the certificate only after the handshake and then just close
-    the connection, so a TLS connection that ends before its first request byte is
-    reported too, as a likely trust problem.
-    """
+    """An `SSLObject` that notes how its server-side handshake went, then behaves as before."""
 
     ca_path: ClassVar[Path | None] = None
     _seen: Seen | None = None
@@ -128,21 +121,3 @@ class HandshakeLogging(ssl.SSLObject):
                     log.warning("%s", message)
             raise
         seen.handshaken = True
-
-    def read(self, len: int = 1024, buffer: Buffer | None = None) -> bytes:
-        data = super().read(len, buffer)
-        if data:
-            self.seen.got_data = True
-        return data
-
-    def unwrap(self) -> None:
-        seen = self.seen
-        if seen.handshaken and not seen.got_data and not seen.reported:
-            seen.reported = True
-            log.warning(
-                "TLS client %s closed the connection before sending a request: if it reports "
-                "a certificate error, %s.",
-                seen.peer,
-                trust_hint(self.ca_path),
-            )
-        super().unwrap()

@@ -49,6 +49,7 @@ class _Pending(asyncio.Protocol):
         self.lost = (exc,)
 
     def hand_over(self, app: asyncio.Protocol, transport: asyncio.Transport) -> None:
+        """Give the secure transport to `app`, replaying what arrived meanwhile."""
         transport.set_protocol(app)
         app.connection_made(transport)
         for chunk in self.chunks:
@@ -57,6 +58,47 @@ class _Pending(asyncio.Protocol):
             app.eof_received()
         if self.lost is not None:
             app.connection_lost(self.lost[0])
+
+
+class _Watched(asyncio.Protocol):
+    """Passes everything to the app; notices a client that leaves before its first byte.
+
+    Node and .NET check the certificate only after the handshake and then just close
+    the connection, so this is how their refusals show up.
+    """
+
+    def __init__(self, app: asyncio.Protocol, seen: Seen, ca_path: Path | None) -> None:
+        self.app = app
+        self.seen = seen
+        self.ca_path = ca_path
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.app.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if data:
+            self.seen.got_data = True
+        self.app.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self.app.eof_received()
+
+    def pause_writing(self) -> None:
+        self.app.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.app.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.seen.got_data and not self.seen.reported:
+            self.seen.reported = True
+            log.warning(
+                "TLS client %s closed the connection before sending a request: if it reports "
+                "a certificate error, %s.",
+                self.seen.peer,
+                trust_hint(self.ca_path),
+            )
+        self.app.connection_lost(exc)
 
 
 class _Accept(asyncio.Protocol):
@@ -111,7 +153,7 @@ class _Accept(asyncio.Protocol):
         if app is None:  # the runner is shutting down
             secure.abort()
             return
-        pending.hand_over(app, secure)
+        pending.hand_over(_Watched(app, seen, self.site.ca_path), secure)
 
     def _hung_up(self, seen: Seen, error: BaseException) -> str:
         if isinstance(error, TimeoutError | ConnectionAbortedError):

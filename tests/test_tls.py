@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import logging
 import os
+import re
 import signal
 import socket
 import ssl
@@ -470,3 +472,59 @@ def test_bad_tls_host_is_a_usage_error(home: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--tls-host" in result.output
+
+
+# --- what the log says, and what it does not -----------------------------------------------
+
+
+def connect_and_leave(port: int, context: ssl.SSLContext | None) -> None:
+    """Open a connection (TLS when given a context), send nothing, close it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        if context is not None:
+            with context.wrap_socket(raw, server_hostname="localhost"):
+                pass
+
+
+async def wait_for_records(caplog: pytest.LogCaptureFixture, count: int) -> list[str]:
+    for _ in range(100):
+        if len(caplog.records) >= count:
+            break
+        await asyncio.sleep(0.02)
+    return [r.getMessage() for r in caplog.records]
+
+
+async def test_a_bare_tcp_probe_is_not_reported(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="hubscope.tls"):
+        await asyncio.to_thread(connect_and_leave, served.port, None)
+        await asyncio.sleep(0.3)
+    assert [r for r in caplog.records if r.levelno >= logging.INFO] == []
+
+
+async def test_a_client_that_leaves_after_the_handshake_is_reported(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="hubscope.tls"):
+        await asyncio.to_thread(connect_and_leave, served.port, only_ca(served.ca))
+        messages = await wait_for_records(caplog, 1)
+    assert len(messages) == 1, messages
+    assert "closed the connection before sending a request" in messages[0]
+    assert "TLS client 127.0.0.1:" in messages[0] and str(served.ca) in messages[0]
+
+
+async def test_an_untrusting_client_is_reported_once_with_its_address(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="hubscope.tls"):
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await asyncio.to_thread(connect_and_leave, served.port, ssl.create_default_context())
+        messages = await wait_for_records(caplog, 1)
+        await asyncio.sleep(0.2)
+    assert len(caplog.records) == 1, messages
+    assert re.fullmatch(
+        r"TLS handshake with 127\.0\.0\.1:\d+ failed: the client does not trust hubscope's "
+        r"certificate \(tlsv1 alert unknown ca\); make it trust the local CA \S+hubscope-ca\.pem "
+        r"\(`hubscope ca` shows how for each SDK\)\.",
+        messages[0],
+    ), messages[0]
