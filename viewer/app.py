@@ -70,7 +70,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         poller.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await poller
-        reader.close()
+        await asyncio.to_thread(reader.close)
 
 
 async def _close_streams(app: web.Application) -> None:

@@ -40,6 +40,10 @@ def prepare(path: Path) -> None:
         pass  # a read-only file: the viewer still works, search falls back to a scan
 
 
+class ReaderClosed(RuntimeError):
+    """A query arrived after the viewer began shutting down."""
+
+
 class Reader:
     """Runs query functions in worker threads, each thread with its own read-only connection."""
 
@@ -47,8 +51,9 @@ class Reader:
         self.path = path
         self._local = threading.local()
         self._all: list[Database] = []
-        self._lock = threading.Lock()
-        self.has_fts = False
+        self._idle = threading.Condition()
+        self._busy = 0
+        self._closed = False
 
     def db(self) -> Database:
         """This thread's connection (opened on first use)."""
@@ -56,7 +61,7 @@ class Reader:
         if db is None:
             db = store.connect(self.path, readonly=True)
             self._local.db = db
-            with self._lock:
+            with self._idle:
                 self._all.append(db)
         return db
 
@@ -64,12 +69,24 @@ class Reader:
         """`fn(db, *args)` in a worker thread."""
 
         def call() -> T:
-            return fn(self.db(), *args)
+            with self._idle:
+                if self._closed:
+                    raise ReaderClosed("the viewer is shutting down")
+                self._busy += 1
+            try:
+                return fn(self.db(), *args)
+            finally:
+                with self._idle:
+                    self._busy -= 1
+                    self._idle.notify_all()
 
         return await asyncio.to_thread(call)
 
-    def close(self) -> None:
-        with self._lock:
+    def close(self, timeout: float = 30.0) -> None:
+        """Close every connection once no query runs (a cancelled caller's thread may)."""
+        with self._idle:
+            self._closed = True
+            self._idle.wait_for(lambda: self._busy == 0, timeout)
             for db in self._all:
                 db.conn.close()
             self._all.clear()
