@@ -79,6 +79,14 @@ def upstream_app(seen: list[Seen]) -> web.Application:
     return app
 
 
+@pytest.fixture(autouse=True)
+def private_hubscope_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test writes a CA into the real ~/.config/hubscope (subprocesses inherit it too)."""
+    monkeypatch.setenv("HUBSCOPE_HOME", str(tmp_path_factory.mktemp("hubscope-home")))
+
+
 @pytest.fixture
 async def upstream() -> AsyncIterator[Upstream]:
     seen: list[Seen] = []
