@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -29,14 +30,18 @@ import payloads
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from proxy import store  # noqa: E402
 from proxy.exchange import Exchange, Message  # noqa: E402
 from proxy.recorder import Recorder  # noqa: E402
 
 UPSTREAM_HOST = "127.0.0.1:9"
 SESSION = "bench-scale"
+FIRST = "bench-scale-first"
+"""The first AUDIT_SUBSET exchanges go to this session, so audit can also be timed on it."""
+AUDIT_SUBSET = 100_000
 
 
-def make_exchange(n: int, t0: float) -> Exchange:
+def make_exchange(n: int, t0: float, session: str = SESSION) -> Exchange:
     method, path, headers, body = payloads.request(n)
     req_headers = (
         ("Host", "127.0.0.1:8080"),
@@ -56,7 +61,7 @@ def make_exchange(n: int, t0: float) -> Exchange:
     )
     return Exchange(
         id=uuid.uuid4().hex,
-        session=SESSION,
+        session=session,
         started_at=t0 + n / 1000,
         duration_ms=1.25,
         method=method,
@@ -79,6 +84,10 @@ def rss_mb() -> float:
 def ingest(db: Path, n: int, chunk: int) -> dict[str, object]:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
+    first = store.connect(db)
+    store.ensure_session(first, FIRST, kind="proxy", upstream=f"http://{UPSTREAM_HOST}")
+    first.conn.close()
+    subset = min(AUDIT_SUBSET, n // 10 or 1)
     recorder = Recorder(db, session=SESSION, upstream=f"http://{UPSTREAM_HOST}")
     recorder.start()
     t0 = time.time() - n / 1000
@@ -88,7 +97,10 @@ def ingest(db: Path, n: int, chunk: int) -> dict[str, object]:
     try:
         while done < n:
             size = min(chunk, n - done)
-            batch = [make_exchange(done + i, t0) for i in range(size)]
+            batch = [
+                make_exchange(done + i, t0, FIRST if done + i < subset else SESSION)
+                for i in range(size)
+            ]
             target = recorder.written + size
             start = time.perf_counter()
             for ex in batch:
@@ -109,7 +121,9 @@ def ingest(db: Path, n: int, chunk: int) -> dict[str, object]:
         recorder.close()
     conn = sqlite3.connect(db)
     rows = conn.execute("select count(*) from exchanges").fetchone()[0]
-    decoded = conn.execute("select count(*) from exchanges where operation is not null").fetchone()[0]
+    decoded = conn.execute(
+        "select count(*) from exchanges where operation is not null"
+    ).fetchone()[0]
     devices = conn.execute("select count(*) from devices").fetchone()[0]
     conn.close()
     size_bytes = sum(
@@ -130,36 +144,56 @@ def ingest(db: Path, n: int, chunk: int) -> dict[str, object]:
         "db_bytes": size_bytes,
         "bytes_per_exchange": round(size_bytes / max(rows, 1), 1),
         "bench_process_rss_mb": round(rss_mb(), 1),
+        "first_session_rows": subset,
     }
 
 
-def audit(db: Path, rows: int, work: Path) -> dict[str, object]:
+def _limit_memory() -> None:
+    cap = int(float(os.environ.get("BENCH_AUDIT_MEM_GB", "6")) * (1 << 30))
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
+def audit(db: Path, rows: int, work: Path, session: str | None = None) -> dict[str, object]:
     hubscope = ROOT / ".venv" / "bin" / "hubscope"
     if not (ROOT / "proxy" / "audit.py").exists():
         return {"measured": False, "why": "proxy/audit.py does not exist yet"}
     out = work / "audit-out.json"
     start = time.perf_counter()
-    with out.open("wb") as sink:
-        proc = subprocess.run(
-            [str(hubscope), "audit", "--db", str(db), "--format", "json"],
-            stdout=sink,
-            stderr=subprocess.PIPE,
-            timeout=1800,
-            cwd=ROOT,
-        )
+    try:
+        with out.open("wb") as sink:
+            proc = subprocess.run(
+                [str(hubscope), "audit", "--db", str(db), "--format", "json",
+                 "--fail-on", "never", *(["--session", session] if session else [])],
+                preexec_fn=_limit_memory,
+                stdout=sink,
+                stderr=subprocess.PIPE,
+                timeout=float(os.environ.get("BENCH_AUDIT_TIMEOUT", "1800")),
+                cwd=ROOT,
+            )
+    except subprocess.TimeoutExpired as error:
+        out.unlink(missing_ok=True)
+        return {"measured": False, "why": f"did not finish within {error.timeout:.0f} s"}
     spent = time.perf_counter() - start
-    if proc.returncode not in (0, 1):  # 1 may mean "findings present"
+    size = out.stat().st_size
+    out.unlink(missing_ok=True)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if proc.returncode != 0:
+        err = proc.stderr.decode(errors="replace").strip().splitlines()
         return {
             "measured": False,
-            "why": f"hubscope audit exited {proc.returncode}: "
-            + proc.stderr.decode(errors="replace")[-400:],
+            "exchanges": rows,
+            "why": f"hubscope audit exited {proc.returncode} after {spent:.0f} s"
+            f" (memory capped at {os.environ.get('BENCH_AUDIT_MEM_GB', '6')} GB): "
+            + (err[-1] if err else ""),
+            "peak_rss_mb_so_far": round(peak_mb, 1),
         }
     return {
         "measured": True,
-        "exit_code": proc.returncode,
+        "exchanges": rows,
         "seconds": round(spent, 2),
         "rate": round(rows / spent, 1),
-        "output_bytes": out.stat().st_size,
+        "output_bytes": size,
+        "peak_rss_mb": round(peak_mb, 1),
     }
 
 
@@ -180,8 +214,14 @@ def main() -> None:
     if args.skip_audit:
         result["audit"] = {"measured": False, "why": "skipped"}
     else:
-        print("scale: hubscope audit --format json …", flush=True)
+        subset = int(result["ingest"]["first_session_rows"])  # type: ignore[index]
+        print(f"scale: hubscope audit --format json, session of the first {subset:,} …",
+              flush=True)
+        result["audit_subset"] = audit(args.db, subset, args.db.parent, FIRST)
+        print(f"  {result['audit_subset']}", flush=True)
+        print(f"scale: hubscope audit --format json, all {rows:,} …", flush=True)
         result["audit"] = audit(args.db, rows, args.db.parent)
+        print(f"  {result['audit']}", flush=True)
     args.json.write_text(json.dumps(result, indent=2))
     if os.environ.get("BENCH_KEEP_DB") != "1":
         for suffix in ("", "-wal", "-shm"):
