@@ -60,7 +60,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     path = app[settings_key].db
     await asyncio.to_thread(prepare, path)
     reader = Reader(path)
-    live = Live(reader)
+    live = Live(reader, app[badges_key])
     app[reader_key] = reader
     app[live_key] = live
     poller = asyncio.create_task(live.poll())

@@ -24,14 +24,18 @@ HEARTBEAT_SECONDS = 15.0
 class Live:
     """Knows the newest rowid in the database and wakes the streams when it grows."""
 
-    def __init__(self, reader: Reader) -> None:
+    def __init__(self, reader: Reader, badges: Badges) -> None:
         self.reader = reader
+        self.badges = badges
         self.latest = 0
         self.closed = False
         self._changed = asyncio.Condition()
 
     async def poll(self) -> None:
-        """Poll forever (cancelled at shutdown); a failed poll is logged and retried."""
+        """Poll forever (cancelled at shutdown); a failed poll is logged and retried.
+
+        New rows are judged here as they arrive, so the list's badges are ready.
+        """
         while True:
             try:
                 latest = await self.reader.run(queries.max_rowid)
@@ -39,9 +43,13 @@ class Live:
                 log.exception("polling the database failed")
                 latest = self.latest
             if latest != self.latest:
-                self.latest = latest
+                previous, self.latest = self.latest, latest
                 async with self._changed:
                     self._changed.notify_all()
+                try:
+                    await self.reader.run(queries.warm, self.badges, previous, latest)
+                except Exception:
+                    log.exception("judging new rows failed")
             await asyncio.sleep(POLL_SECONDS)
 
     async def close(self) -> None:

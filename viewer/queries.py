@@ -160,6 +160,13 @@ def devices_of(db: Database, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def warm(db: Database, badges: Badges, after: int, newest: int, limit: int = 500) -> None:
+    """Judge rows recorded after `after` (at most the newest `limit`) so lists open warm."""
+    for row in _select(db, ["e.rowid > :after"], {"after": max(after, newest - limit)},
+                       "e.rowid desc", limit):  # fmt: skip
+        badges.of(row)
+
+
 def max_rowid(db: Database) -> int:
     row = next(db.query("select max(rowid) as m from exchanges"))
     return int(row["m"] or 0)
