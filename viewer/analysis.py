@@ -116,7 +116,9 @@ class SessionFindings:
     def of(self, db: Database, session: str) -> dict[str, list[Finding]] | None:
         """Exchange id → its session findings; None when the session is too big to judge."""
         count, last = db.conn.execute(
-            "select count(*), max(rowid) from exchanges where session = ?", [session]
+            "select count(*), max(r) from (select rowid as r from exchanges"
+            f" where session = ? limit {SESSION_LIMIT + 1})",
+            [session],
         ).fetchone()
         if count > SESSION_LIMIT:
             return None

@@ -59,6 +59,9 @@ def make_app(settings: ViewerSettings | str | Path, *, token: str | None = None)
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     path = app[settings_key].db
     await asyncio.to_thread(prepare, path)
+    env = aiohttp_jinja2.get_env(app)
+    for name in env.list_templates():
+        env.get_template(name)  # compile now, not on a user's first page view
     reader = Reader(path)
     live = Live(reader, app[badges_key])
     app[reader_key] = reader

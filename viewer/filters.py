@@ -194,9 +194,11 @@ def parse_cursor(value: str | None) -> tuple[float, str] | None:
         return None
     started, sep, ident = value.partition("~")
     try:
-        return float(started), ident
+        if sep and ident:
+            return float(started), ident
     except ValueError:
-        raise FilterError("cursor: not a cursor from a previous page") from None
+        pass
+    raise FilterError("cursor: not a cursor from a previous page")
 
 
 def make_cursor(started_at: float, ident: str) -> str:
