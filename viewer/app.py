@@ -25,6 +25,7 @@ from .state import (
     reader_key,
     session_findings_key,
     settings_key,
+    summaries_key,
 )
 from .templating import FILTERS, GLOBALS
 
@@ -39,6 +40,7 @@ def make_app(settings: ViewerSettings | str | Path, *, token: str | None = None)
     app[settings_key] = settings
     app[badges_key] = Badges()
     app[session_findings_key] = SessionFindings()
+    app[summaries_key] = {}
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),

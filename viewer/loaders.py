@@ -18,7 +18,7 @@ from .analysis import Analysis, SessionFindings, analyse
 from .bodies import Pretty, pretty
 from .curl import as_curl
 from .filters import FilterError, Filters, parse, parse_cursor, parse_limit
-from .state import badges_key, reader_key, session_findings_key
+from .state import badges_key, reader_key, session_findings_key, summaries_key
 
 AUDIT_LIMIT = 20_000
 """Sessions bigger than this are not audited on a page view (use `hubscope audit`)."""
@@ -130,10 +130,26 @@ class SessionView:
 
 async def load_session(request: web.Request) -> SessionView:
     name = request.match_info["name"]
-    view = await request.app[reader_key].run(_session, name)
+    view = await request.app[reader_key].run(_cached_session, name, request.app[summaries_key])
     if view is None:
         raise web.HTTPNotFound(text=f"no session {name}\n")
     return view
+
+
+def _cached_session(
+    db: Database, name: str, cache: dict[tuple[str, Any], Any]
+) -> SessionView | None:
+    """A session's summary, recomputed only when its newest exchange changes."""
+    key = (name, queries.session_version(db, name))
+    if key not in cache:
+        view = _session(db, name)
+        if view is None:
+            return None
+        if len(cache) > 32:
+            cache.clear()
+        cache[key] = view
+    found: SessionView = cache[key]
+    return found
 
 
 def _session(db: Database, name: str) -> SessionView | None:

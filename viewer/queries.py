@@ -205,6 +205,16 @@ def sessions(db: Database) -> list[dict[str, Any]]:
     return list(db.query(sql))
 
 
+def session_version(db: Database, name: str) -> tuple[Any, ...] | None:
+    """The newest exchange of a session (by time, via the index): changes when one is added."""
+    row = db.conn.execute(
+        "select started_at, rowid from exchanges where session = ?"
+        " order by started_at desc limit 1",
+        [name],
+    ).fetchone()
+    return tuple(row) if row else None
+
+
 def session_counts(db: Database, name: str) -> dict[str, Any] | None:
     """A session's row and its exchanges counted by operation, status and platform."""
     found = list(db.query("select * from sessions where name = ?", [name]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -28,3 +29,5 @@ live_key = web.AppKey("live", Live)
 badges_key = web.AppKey("badges", Badges)
 settings_key = web.AppKey("settings", ViewerSettings)
 session_findings_key = web.AppKey("session_findings", SessionFindings)
+summaries_key = web.AppKey("summaries", dict[tuple[str, Any], Any])
+"""(session, its newest exchange) → the session page's summary."""
