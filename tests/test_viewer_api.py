@@ -241,3 +241,67 @@ async def test_events_stream_new_rows(client: TestClient, db_path: Path) -> None
     assert payload["id"] == fcm.id and payload["platform"] == "fcmv1"
     assert payload["html"].startswith("<tr") and fcm.id in payload["html"]
     resp.close()
+
+
+def test_xml_keeps_prefixes_and_marks_the_offending_element() -> None:
+    from viewer.bodies import pretty
+
+    body = (b'<entry xmlns="http://www.w3.org/2005/Atom"><content><r:Apple xmlns:r="urn:x">'
+            b"<r:ETag>1</r:ETag><r:Tags>a</r:Tags></r:Apple></content></entry>")  # fmt: skip
+    shown = pretty(body, "application/atom+xml", {"ETag": ["registration.read-only"]})
+    assert shown.kind == "xml"
+    texts = [line.text.strip() for line in shown.lines]
+    assert '<r:Apple xmlns:r="urn:x">' in texts and "<r:ETag>1</r:ETag>" in texts
+    hits = [line.text.strip() for line in shown.lines if line.rules]
+    assert hits == ["<r:ETag>1</r:ETag>"]
+
+
+def test_json_marks_everything_under_the_pointer() -> None:
+    from viewer.bodies import pretty
+
+    body = b'{"templates": {"a/b": {"body": "x", "tags": ["t"]}}, "tags": []}'
+    shown = pretty(body, None, {"/templates/a~1b": ["r"]})
+    hits = [line.text.strip() for line in shown.lines if line.rules]
+    assert hits == ['"a/b": {', '"body": "x",', '"tags": [', '"t"', "]", "}"]
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [(b"", "empty"), (b"\xff\xfe\x00garbage\x80", "binary"), (b"<a><b></a>", "text"),
+     (b"plain words", "text"), (b"<!DOCTYPE x [<!ENTITY e 'boom'>]><x>&e;</x>", "text")],
+)  # fmt: skip
+def test_bodies_that_do_not_parse_are_still_shown(body: bytes, kind: str) -> None:
+    from viewer.bodies import pretty
+
+    shown = pretty(body, None, {})
+    assert shown.kind == kind
+    assert all("boom" not in line.text or "ENTITY" in line.text for line in shown.lines)
+
+
+def test_curl_has_placeholders_and_quotes_safely() -> None:
+    from viewer.curl import as_curl
+
+    ex = replace(sample.scenario("x", T0)[0], url=f"{sample.NS}/h/registrations?sig=abc&x=1")
+    command = as_curl(ex)
+    assert command.startswith("curl -i -X POST 'https://contoso.servicebus.windows.net/h/")
+    assert "sig=%3CSAS%20signature%3E" in command and "abc" not in command
+    assert "-H 'Authorization: <SAS token>'" in command
+    assert "--data-binary '<?xml" in command
+
+
+async def test_detail_page_highlights_read_only_elements(client: TestClient) -> None:
+    (update,) = await items(client, "operation=create_or_update_registration")
+    html = await (await client.get(f"/exchanges/{update['id']}")).text()
+    assert 'class="ln hit" title="registration.element-order-optional, registration.read-only"' \
+        in html  # fmt: skip
+    assert "&lt;ETag&gt;1&lt;/ETag&gt;" in html
+
+
+async def test_events_resume_from_last_event_id(client: TestClient, db_path: Path) -> None:
+    resp = await client.get("/api/events?after=0", headers={"Last-Event-ID": "10"})
+    event = b""
+    async with asyncio.timeout(10):
+        while not event.startswith(b"data: "):
+            event = await resp.content.readline()
+    assert json.loads(event[6:])["rowid"] == 11
+    resp.close()

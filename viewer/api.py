@@ -113,7 +113,8 @@ async def events(request: web.Request) -> web.StreamResponse:
     """Server-sent events: one `exchange` event per new matching row (`after=ROWID`)."""
     try:
         filters = parse(request.query)
-        after_text = request.query.get("after", "")
+        # A reconnecting EventSource says where it stopped.
+        after_text = request.headers.get("Last-Event-ID") or request.query.get("after", "")
         after = int(after_text) if after_text else None
     except (FilterError, ValueError, DecodeError) as error:
         raise web.HTTPBadRequest(text=f"{error}\n") from None
