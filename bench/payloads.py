@@ -12,10 +12,10 @@ import uuid
 
 HUB = "myhub"
 API = "api-version=2020-06"
-# A well-formed SAS token; the signature is fake (the bench upstream does not check it).
+# A well-formed SAS token expiring in 2033; the signature is fake (nothing checks it).
 AUTH = (
     "SharedAccessSignature sr=http%3A%2F%2F127.0.0.1%2F&sig=APYeJtWb0zRhnd%2B%2FNVQaH71cqo3wvACIS"
-    "g%2F0j9Qv6xU%3D&se=1795357457&skn=DefaultFullSharedAccessSignature"
+    "g%2F0j9Qv6xU%3D&se=2000000000&skn=DefaultFullSharedAccessSignature"
 )
 COMMON_HEADERS = {
     "Authorization": AUTH,
