@@ -6,6 +6,7 @@ The only module that names tables. Readers open it read-only; one writer writes.
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -137,10 +138,29 @@ def connect(path: str | Path, *, readonly: bool = False) -> Database:
     conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     db = Database(conn)
-    db.enable_wal()
-    conn.execute("PRAGMA synchronous = NORMAL")
-    migrations.apply(db)
+    _prepare(db)
     return db
+
+
+def _prepare(db: Database, *, attempts: int = 100) -> None:
+    """WAL and migrations, retried: processes opening a new file at once race to migrate.
+
+    A read transaction that must upgrade to write gets SQLITE_BUSY at once (no busy
+    wait), and the loser may find the table it wanted to create already there. Each
+    migration is atomic, so retrying after a short random sleep is safe.
+    """
+    for attempt in range(attempts):
+        try:
+            db.enable_wal()
+            db.conn.execute("PRAGMA synchronous = NORMAL")
+            migrations.apply(db)
+            return
+        except (sqlite3.OperationalError, sqlite3.IntegrityError):
+            if db.conn.in_transaction:
+                db.conn.rollback()
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.02 + random.random() * 0.05)
 
 
 def ensure_session(
