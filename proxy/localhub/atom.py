@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape, quoteattr
 
-from .contract import COMMON, HEADER_LISTS, contract_for
+from proxy.contract import COMMON, HEADER_LISTS, contract_for
+
 from .state import NEVER, Registration
 
 __all__ = [

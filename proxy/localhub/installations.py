@@ -6,9 +6,9 @@ import hashlib
 import json
 from typing import Any
 
+from proxy.contract import kind_for
 from proxy.model import Platform
 
-from .contract import kind_for
 from .state import NEVER, Installation, Registration
 
 __all__ = ["InvalidInstallation", "materialise", "normalise", "registration_id_for"]

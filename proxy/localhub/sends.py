@@ -8,11 +8,11 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
+from proxy.contract import contract_for
 from proxy.model import Op
 
 from .atom import CONNECT_NS, ERROR_TYPE, XSI_NS
 from .context import Ctx
-from .contract import contract_for
 from .listing import all_registrations
 from .state import Registration
 from .tagexpr import InvalidTagExpression, parse_tag_expression

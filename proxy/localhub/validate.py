@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from proxy.contract import CONNECT_NS, Contract, contract_for
 from proxy.model import Device, Platform
-
-from .contract import CONNECT_NS, Contract, contract_for
 
 __all__ = ["Accepted", "Rejected", "check", "fields_of"]
 

@@ -8,53 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-COMMON: tuple[tuple[str, bool], ...] = (
-    ("ETag", False),
-    ("ExpirationTime", False),
-    ("RegistrationId", False),
-    ("Tags", False),
-    ("PushVariables", False),
-)
-_HANDLES: dict[str, tuple[tuple[str, bool], ...]] = {
-    "Windows": (("ChannelUri", True), ("SecondaryTileName", False)),
-    "Mpns": (("ChannelUri", True), ("SecondaryTileName", False)),
-    "Apple": (("DeviceToken", True),),
-    "Gcm": (("GcmRegistrationId", True),),
-    "FcmV1": (("FcmV1RegistrationId", True),),
-    "Adm": (("AdmRegistrationId", True),),
-    "Baidu": (("BaiduUserId", True), ("BaiduChannelId", True)),
-    "Browser": (("Endpoint", True), ("P256DH", True), ("Auth", True)),
-    "Xiaomi": (("XiaomiRegistrationId", True),),
-}
-_TEMPLATE_EXTRAS: dict[str, tuple[tuple[str, bool], ...]] = {
-    "Windows": (("WnsHeaders", True), ("TemplateName", False)),
-    "Mpns": (("MpnsHeaders", True), ("TemplateName", False)),
-    "Apple": (
-        ("Expiry", False),
-        ("TemplateName", False),
-        ("Priority", False),
-        ("ApnsHeaders", False),
-    ),
-    "Baidu": (("TemplateName", False), ("MessageType", False)),
-}
-
-SUFFIX = "RegistrationDescription"
+from proxy.contract import contract_for
 
 
 def canonical(source_type: str) -> tuple[tuple[str, bool], ...] | None:
     """(element, required) pairs in DataContract order, or None for an unknown type."""
-    if not source_type.endswith(SUFFIX):
-        return None
-    base = source_type[: -len(SUFFIX)]
-    template = base.endswith("Template")
-    kind = base[: -len("Template")] if template else base
-    handles = _HANDLES.get(kind)
-    if handles is None:
-        return None
-    if not template:
-        return COMMON + handles
-    extras = _TEMPLATE_EXTRAS.get(kind, (("TemplateName", False),))
-    return COMMON + handles + (("BodyTemplate", True),) + extras
+    contract = contract_for(source_type)
+    return contract.members if contract is not None else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,7 @@
 """The service's DataContract for registration descriptions: member order and required flags.
 
+Shared by the spec rules (which judge element order) and the local hub (which enforces it).
+
 Orders follow the .NET SDK's `[DataMember(Order=…)]` attributes, which match the
 order the real service writes; base-class members come first, as DataContract reads them.
 """
