@@ -70,12 +70,7 @@ def hub_command(
     https = tls_cli.prepare(tls, tls_listen, tls_hosts)
 
     async def main(stop: asyncio.Event, fatal: asyncio.Event) -> list[serve.Running]:
-        running = await serve.start(make_app(settings), serve.Listen(host, port))
-        try:
-            tls_port = await tls_cli.add_site(running.runner, https) if https else None
-        except BaseException:
-            await serve.stop([running])
-            raise
+        running, tls_port = await tls_cli.start(make_app(settings), serve.Listen(host, port), https)
         print_banner(settings, host, running.port)
         if https is not None and tls_port is not None:
             tls_cli.echo_banner(https, tls_port)

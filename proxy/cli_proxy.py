@@ -128,12 +128,7 @@ def proxy_command(
             loop.call_soon_threadsafe(fatal.set)
 
         app = make_app(settings, on_fatal=on_fatal)
-        running = await serve.start(app, serve.Listen(host, port))
-        try:
-            tls_port = await tls_cli.add_site(running.runner, https) if https else None
-        except BaseException:
-            await serve.stop([running])
-            raise
+        running, tls_port = await tls_cli.start(app, serve.Listen(host, port), https)
         print_banner(settings, host, running.port)
         if https is not None and tls_port is not None:
             tls_cli.echo_banner(https, tls_port)

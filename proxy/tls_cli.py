@@ -97,6 +97,19 @@ async def add_site(runner: web.AppRunner, tls: TlsListen) -> int:
     return site.port or where.port
 
 
+async def start(
+    app: web.Application, listen: serve.Listen, tls: TlsListen | None
+) -> tuple[serve.Running, int | None]:
+    """Start `app` on `listen`, plus HTTPS when asked; the running app and the HTTPS port."""
+    running = await serve.start(app, listen)
+    try:
+        tls_port = await add_site(running.runner, tls) if tls else None
+    except BaseException:
+        await serve.stop([running])
+        raise
+    return running, tls_port
+
+
 def endpoint_host(host: str) -> str:
     """The host an Endpoint should name for a listen address (bracketed IPv6, no wildcard)."""
     if _is_wildcard(host):

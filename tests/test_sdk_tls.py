@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,11 +63,18 @@ def only_ca_trust(ca: Path) -> dict[str, str]:
     return {**env, "NODE_EXTRA_CA_CERTS": str(ca)}
 
 
-def recorded(db: Path) -> list[tuple[str, str, int]]:
-    rows = store.connect(db, readonly=True).query(
-        "select method, path, status from exchanges order by started_at"
-    )
-    return [(r["method"], r["path"], r["status"]) for r in rows]
+def recorded(db: Path, at_least: int = 0) -> list[tuple[str, str, int]]:
+    """The recorded exchanges, once the writer (a thread, live) has stored `at_least`."""
+    deadline = time.monotonic() + 10
+    while True:
+        rows = list(
+            store.connect(db, readonly=True).query(
+                "select method, path, status from exchanges order by started_at"
+            )
+        )
+        if len(rows) >= at_least or time.monotonic() > deadline:
+            return [(r["method"], r["path"], r["status"]) for r in rows]
+        time.sleep(0.05)
 
 
 async def test_js_sdk_over_https_with_only_node_extra_ca_certs(through_tls: TlsSetup) -> None:
@@ -92,7 +100,7 @@ async def test_js_sdk_over_https_with_only_node_extra_ca_certs(through_tls: TlsS
     }
     assert steps["installation.get"]["platform"] == "apns"
 
-    rows = recorded(through_tls.db)
+    rows = recorded(through_tls.db, at_least=6)
     assert rows == [
         ("POST", f"/{HUB}/registrations", 200),
         ("GET", f"/{HUB}/registrations/{reg_id}", 200),
@@ -151,7 +159,7 @@ async def test_python_sdk_over_https_with_only_ssl_cert_file(
     # The service labels the JSON application/xml, so this client hands it back raw.
     body = json.loads(str(got["_raw_xml"])) if "_raw_xml" in got else got
     assert body["installationId"] == "py-tls"
-    assert [(m, s) for m, _, s in recorded(through_tls.db)] == [
+    assert [(m, s) for m, _, s in recorded(through_tls.db, at_least=3)] == [
         ("PUT", 200),
         ("GET", 200),
         ("DELETE", 204),
