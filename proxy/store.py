@@ -10,6 +10,7 @@ import random
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -195,9 +196,25 @@ class Rows:
     device_tags: list[dict[str, Any]]
 
 
+@contextmanager
+def write_transaction(db: Database) -> Iterator[None]:
+    """BEGIN IMMEDIATE: take the write lock up front, waiting on the busy timeout.
+
+    A deferred transaction that reads first and then writes gets SQLITE_BUSY at once,
+    with no waiting, when another process (a second proxy) wrote in between.
+    """
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.rollback()
+        raise
+    db.conn.execute("COMMIT")
+
+
 def write_rows(db: Database, rows: Rows) -> None:
     """Insert one batch in one transaction."""
-    with db.conn:
+    with write_transaction(db):
         db.table("exchanges").insert_all(rows.exchanges, batch_size=200, replace=True)
         if rows.devices:
             db.table("devices").insert_all(rows.devices, batch_size=200, replace=True)
@@ -207,7 +224,7 @@ def write_rows(db: Database, rows: Rows) -> None:
 
 def replace_decoded(db: Database, decoded: list[tuple[str, Rows]]) -> None:
     """Swap the decode columns, devices and tags of exchanges for freshly decoded ones."""
-    with db.conn:
+    with write_transaction(db):
         for exchange_id, rows in decoded:
             db.execute("delete from device_tags where exchange_id = ?", [exchange_id])
             db.execute("delete from devices where exchange_id = ?", [exchange_id])

@@ -21,6 +21,7 @@ async def start(
     upstream: Upstream, db: Path, session: str
 ) -> tuple[asyncio.subprocess.Process, int]:
     port = free_port()
+    log = (db.parent / f"{session}.log").open("wb")
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -35,9 +36,10 @@ async def start(
         "--session",
         session,
         cwd=REPO,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+        stdout=log,
+        stderr=asyncio.subprocess.STDOUT,
     )
+    log.close()
     await wait_for_port(port, proc)
     return proc, port
 
@@ -99,9 +101,11 @@ async def test_two_proxies_on_one_database_file(upstream: Upstream, tmp_path: Pa
         a, b = await asyncio.gather(hammer(port1, "a", 1500), hammer(port2, "b", 1500))
     finally:
         for proc in (first, second):
-            proc.send_signal(signal.SIGTERM)
-        for proc in (first, second):
-            assert await asyncio.wait_for(proc.wait(), 30) == 0
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+        codes = [await asyncio.wait_for(proc.wait(), 30) for proc in (first, second)]
+    logs = [(tmp_path / f"{name}.log").read_text() for name in ("one", "two")]
+    assert codes == [0, 0], logs
     assert len(a) == len(b) == 1500
     conn = store.connect(db, readonly=True)
     counts = dict(
