@@ -101,6 +101,8 @@ async def session(request: web.Request) -> web.Response:
         **view.counts,
         "rules": [{"rule": r, "severity": s, "count": n} for r, s, n in view.rules],
         "audited": view.audited,
+        "replay_pairs": view.replay_pairs,
+        "replays": view.replays,
         "audit": [
             {**{k: v for k, v in asdict(g).items() if k != "examples"},
              "examples": [diff.finding_json(f) for f in g.examples]}

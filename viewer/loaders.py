@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -14,6 +14,7 @@ from proxy import audit
 from proxy.spec import Finding, Severity
 
 from . import diff, queries
+from . import replays as replays_module
 from .analysis import Analysis, SessionFindings, analyse
 from .bodies import Pretty, pretty
 from .curl import as_curl
@@ -126,6 +127,11 @@ class SessionView:
     rules: list[tuple[str, Severity, int]]
     groups: list[audit.Group]
     audited: bool
+    replay_pairs: list[dict[str, Any]] = field(default_factory=list)
+    """For a replay session: each replayed exchange beside its original."""
+
+    replays: list[dict[str, Any]] = field(default_factory=list)
+    """For an original session: the replays made of it."""
 
 
 async def load_session(request: web.Request) -> SessionView:
@@ -156,9 +162,12 @@ def _session(db: Database, name: str) -> SessionView | None:
     counts = queries.session_counts(db, name)
     if counts is None:
         return None
+    pairs, replays = replays_module.replay_pairs(db, name), replays_module.replays_of(db, name)
     if counts["total"] > AUDIT_LIMIT:
-        return SessionView(counts, [], [], audited=False)
+        return SessionView(counts, [], [], audited=False, replay_pairs=pairs, replays=replays)
     report = audit.run(db, name)
     by_rule = Counter((f.rule, f.severity) for f in report.findings)
     rules = [(rule, severity, n) for (rule, severity), n in by_rule.most_common()]
-    return SessionView(counts, rules, audit.groups(report), audited=True)
+    return SessionView(
+        counts, rules, audit.groups(report), audited=True, replay_pairs=pairs, replays=replays
+    )
