@@ -17,8 +17,9 @@ def main() -> None:
     paced = lua.with_name("paced.lua")
     paced.write_text(lua.read_text() + "\nfunction delay()\n  return 25\nend\n")
     up = run.free_port()
-    with run.started([str(run.PY), str(run.BENCH / "upstream.py"), "--port", str(up)],
-                     run.WORK / "up.log") as upstream:
+    with run.started(
+        [str(run.PY), str(run.BENCH / "upstream.py"), "--port", str(up)], run.WORK / "up.log"
+    ) as upstream:
         run.wait_ready(up, upstream)
         port = run.free_port()
         cmd, store = run.variant_cmd("rec", up, port, "paced")
@@ -31,8 +32,11 @@ def main() -> None:
                 total += result["requests"]
                 status = run.proc_status(proc.pid)
                 stored = run.count_rows(store)
-                print(f"{total:>7} requests  {result['rps']:.0f} req/s  stored {stored}  "
-                      f"backlog {total - stored}  RSS {status['VmRSS'] / 1024:.1f} MB", flush=True)
+                print(
+                    f"{total:>7} requests  {result['rps']:.0f} req/s  stored {stored}  "
+                    f"backlog {total - stored}  RSS {status['VmRSS'] / 1024:.1f} MB",
+                    flush=True,
+                )
         run.remove_files(store)
 
 

@@ -95,8 +95,20 @@ def _raw_write_rows(db: Any, rows: store.Rows) -> None:
         raise
 
 
-_FIELDS = ("id", "session", "started_at", "duration_ms", "method", "url", "status", "reason",
-           "error", "client", "proxy_status", "sas_verdict")
+_FIELDS = (
+    "id",
+    "session",
+    "started_at",
+    "duration_ms",
+    "method",
+    "url",
+    "status",
+    "reason",
+    "error",
+    "client",
+    "proxy_status",
+    "sas_verdict",
+)
 
 
 def _flatten(ex: Any) -> tuple[Any, ...]:
@@ -149,14 +161,26 @@ def _writer_main(conn: Any, state: Any, args: dict[str, Any]) -> None:
 class ProcessRecorder:
     """Recorder's interface; the decoding and writing happen in a child process."""
 
-    def __init__(self, db_path: Any, *, session: str, upstream: str | None = None,
-                 body_cap: int = 1 << 20, keys: dict[str, str] | None = None,
-                 on_fatal: Any = None) -> None:
+    def __init__(
+        self,
+        db_path: Any,
+        *,
+        session: str,
+        upstream: str | None = None,
+        body_cap: int = 1 << 20,
+        keys: dict[str, str] | None = None,
+        on_fatal: Any = None,
+    ) -> None:
         import multiprocessing
         import threading
 
-        self._args = {"db_path": db_path, "session": session, "upstream": upstream,
-                      "body_cap": body_cap, "keys": dict(keys or {})}
+        self._args = {
+            "db_path": db_path,
+            "session": session,
+            "upstream": upstream,
+            "body_cap": body_cap,
+            "keys": dict(keys or {}),
+        }
         self._ctx = multiprocessing.get_context("spawn")
         self._state = self._ctx.Array("q", 2, lock=False)  # written, failed
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -170,8 +194,9 @@ class ProcessRecorder:
 
     @property
     def failure(self) -> str | None:
-        if self._state[1] or (self._proc is not None and not self._proc.is_alive()
-                              and self._feeder is not None):
+        if self._state[1] or (
+            self._proc is not None and not self._proc.is_alive() and self._feeder is not None
+        ):
             return "the writer process failed"
         return None
 

@@ -21,7 +21,9 @@ COMMON_HEADERS = {
     "Authorization": AUTH,
     "x-ms-version": "2020-06",
     "Accept-Encoding": "gzip,deflate",
-    "User-Agent": "azsdk-js-notificationhubs/2.1.0 core-rest-pipeline/1.24.0 Node/20.20.2 (Linux; x64)",
+    "User-Agent": (
+        "azsdk-js-notificationhubs/2.1.0 core-rest-pipeline/1.24.0 Node/20.20.2 (Linux; x64)"
+    ),
 }
 ATOM_CT = "application/atom+xml;type=entry;charset=utf-8"
 
@@ -61,7 +63,9 @@ def installation_body(n: int) -> bytes:
 def registration_request(n: int) -> tuple[str, str, dict[str, str], bytes]:
     headers = dict(COMMON_HEADERS)
     headers["Content-Type"] = ATOM_CT
-    headers["x-ms-azsdk-telemetry"] = "class=NotificationHubsServiceClient;method=createRegistration"
+    headers["x-ms-azsdk-telemetry"] = (
+        "class=NotificationHubsServiceClient;method=createRegistration"
+    )
     return "POST", f"/{HUB}/registrations?{API}", headers, registration_body(n)
 
 
@@ -81,6 +85,7 @@ def request(n: int) -> tuple[str, str, dict[str, str], bytes]:
 
 # ---- the hub's answers ----
 
+
 def registration_id(n: int) -> str:
     return f"6697408331423959588-2655644891200398098-{n}"
 
@@ -94,7 +99,7 @@ def registration_response(n: int, host: str) -> tuple[list[tuple[str, str]], byt
         f'<id>{url}</id><title type="text">{rid}</title>'
         "<published>2026-11-22T13:24:17Z</published><updated>2026-11-22T13:24:17Z</updated>"
         f'<link rel="self" href="{url}"/><content type="application/xml">'
-        '<AppleRegistrationDescription '
+        "<AppleRegistrationDescription "
         'xmlns="http://schemas.microsoft.com/netservices/2010/10/servicebus/connect" '
         'xmlns:i="http://www.w3.org/2001/XMLSchema-instance"><ETag>1</ETag>'
         "<ExpirationTime>9999-12-31T23:59:59.999</ExpirationTime>"

@@ -87,6 +87,7 @@ TARGETS = {
 
 # ---------------------------------------------------------------- processes
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -170,12 +171,15 @@ def cpu_seconds(pid: int) -> float:
 
 # ---------------------------------------------------------------- wrk
 
+
 def write_lua() -> Path:
     specs = []
     for n in range(200):
         method, path, headers, body = payloads.request(n)
         hdrs = ", ".join(f"[ {lua_str(k)} ] = {lua_str(v)}" for k, v in headers.items())
-        specs.append(f"  {{{lua_str(method)}, {lua_str(path)}, {{{hdrs}}}, {lua_str(body.decode())}}},")
+        specs.append(
+            f"  {{{lua_str(method)}, {lua_str(path)}, {{{hdrs}}}, {lua_str(body.decode())}}},"
+        )
     text = (BENCH / "mix.lua.in").read_text().replace("@@SPECS@@", "\n".join(specs))
     path = WORK / "mix.lua"
     path.write_text(text)
@@ -188,13 +192,20 @@ def lua_str(value: str) -> str:
 
 def wrk(port: int, conns: int, seconds: float, lua: Path) -> dict[str, Any]:
     cmd = [
-        WRK, "-t1", f"-c{conns}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
-        "-s", str(lua), f"http://127.0.0.1:{port}",
+        WRK,
+        "-t1",
+        f"-c{conns}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(lua),
+        f"http://127.0.0.1:{port}",
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
     for line in out.stdout.splitlines():
         if line.startswith("BENCHJSON "):
-            data: dict[str, Any] = json.loads(line[len("BENCHJSON "):])
+            data: dict[str, Any] = json.loads(line[len("BENCHJSON ") :])
             data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
             data["error_count"] = sum(data["errors"].values())
             return data
@@ -203,19 +214,45 @@ def wrk(port: int, conns: int, seconds: float, lua: Path) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- variants
 
+
 def variant_cmd(name: str, up: int, port: int, tag: str) -> tuple[list[str], Path | None]:
     upstream = f"http://127.0.0.1:{up}"
     if name == "rec":
         db = WORK / f"{tag}.db"
-        return [str(HUBSCOPE), "proxy", "--upstream", upstream, "--listen",
-                f"127.0.0.1:{port}", "--db", str(db), "--session", tag], db
+        return [
+            str(HUBSCOPE),
+            "proxy",
+            "--upstream",
+            upstream,
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--db",
+            str(db),
+            "--session",
+            tag,
+        ], db
     if name == "norec":
-        return [str(HUBSCOPE), "proxy", "--upstream", upstream, "--listen",
-                f"127.0.0.1:{port}", "--no-record"], None
+        return [
+            str(HUBSCOPE),
+            "proxy",
+            "--upstream",
+            upstream,
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--no-record",
+        ], None
     if name == "mitmdump":
         flows = WORK / f"{tag}.flows"
-        return [str(MITMDUMP), "-q", "--mode", f"reverse:{upstream}@{port}",
-                "--listen-host", "127.0.0.1", "-w", str(flows)], flows
+        return [
+            str(MITMDUMP),
+            "-q",
+            "--mode",
+            f"reverse:{upstream}@{port}",
+            "--listen-host",
+            "127.0.0.1",
+            "-w",
+            str(flows),
+        ], flows
     raise ValueError(name)
 
 
@@ -226,14 +263,20 @@ def remove_files(path: Path) -> None:
 
 def disk_bytes(path: Path) -> int:
     return sum(
-        Path(f"{path}{s}").stat().st_size for s in ("", "-wal", "-shm") if Path(f"{path}{s}").exists()
+        Path(f"{path}{s}").stat().st_size
+        for s in ("", "-wal", "-shm")
+        if Path(f"{path}{s}").exists()
     )
 
 
 def measure(name: str, up: int, lua: Path, rnd: int) -> dict[str, Any]:
     result: dict[str, Any] = {"variant": name, "round": rnd}
     if name == "direct":
-        runs = [wrk(up, CONNS, WARMUP, lua), wrk(up, CONNS, DURATION, lua), wrk(up, 1, DURATION, lua)]
+        runs = [
+            wrk(up, CONNS, WARMUP, lua),
+            wrk(up, CONNS, DURATION, lua),
+            wrk(up, 1, DURATION, lua),
+        ]
         result.update(c16=runs[1], c1=runs[2])
         return result
     port = free_port()
@@ -308,20 +351,30 @@ def soak(up: int, lua: Path, rps_hint: float) -> dict[str, Any]:
                 total += run["requests"]
                 samples.append(soak_sample(proc.pid, store, total, start, run))
                 s = samples[-1]
-                print(f"  soak {total:>8,} requests  RSS {s['rss_mb']:6.1f} MB  "
-                      f"{run['rps']:,.0f} req/s  stored {s['stored']:,} "
-                      f"(backlog {s['backlog']:,})", flush=True)
+                print(
+                    f"  soak {total:>8,} requests  RSS {s['rss_mb']:6.1f} MB  "
+                    f"{run['rps']:,.0f} req/s  stored {s['stored']:,} "
+                    f"(backlog {s['backlog']:,})",
+                    flush=True,
+                )
             drained.append(wait_for_writer(proc.pid, store, total, start))
             d = drained[-1]
-            print(f"  soak drained at {total:,}: RSS {d['rss_mb']:.1f} MB, stored "
-                  f"{d['stored']:,} after {d['waited_s']} s", flush=True)
+            print(
+                f"  soak drained at {total:,}: RSS {d['rss_mb']:.1f} MB, stored "
+                f"{d['stored']:,} after {d['waited_s']} s",
+                flush=True,
+            )
         drain = stop(proc)
     rows = count_rows(store)
     remove_files(store)
     rss = [s["rss_mb"] for s in samples]
     # Writer rate inside the proxy under load: rows stored per second over the soak.
-    writer_rate = (samples[-1]["stored"] - samples[0]["stored"]) / max(
-        samples[-1]["t"] - samples[0]["t"], 1e-9) if len(samples) > 1 else float("nan")
+    writer_rate = (
+        (samples[-1]["stored"] - samples[0]["stored"])
+        / max(samples[-1]["t"] - samples[0]["t"], 1e-9)
+        if len(samples) > 1
+        else float("nan")
+    )
     return {
         "requests": total,
         "seconds": round(time.perf_counter() - start, 1),
@@ -389,6 +442,7 @@ def soak_sample(
 
 # ---------------------------------------------------------------- report
 
+
 def med(values: list[float]) -> float:
     return float(statistics.median(values)) if values else float("nan")
 
@@ -436,8 +490,7 @@ def fmt(value: Any, spec: str = ",.0f") -> str:
 
 def cpu_ratio(summary: dict[str, dict[str, Any]], name: str) -> float:
     try:
-        return float(summary["mitmdump"]["cpu_us_per_req"]) / float(
-            summary[name]["cpu_us_per_req"])
+        return float(summary["mitmdump"]["cpu_us_per_req"]) / float(summary[name]["cpu_us_per_req"])
     except (KeyError, TypeError, ZeroDivisionError):
         return float("nan")
 
@@ -447,7 +500,8 @@ def table(result: dict[str, Any]) -> str:
     lines = [
         f"Rounds: {result['config']['rounds']} × {result['config']['duration_s']:g} s per wrk run "
         f"(medians), {CONNS} connections for req/s; machine: {result['machine']['cpu']} "
-        f"× {result['machine']['cores']}, load average at start {result['machine']['loadavg_start']}.",
+        f"× {result['machine']['cores']}, "
+        f"load average at start {result['machine']['loadavg_start']}.",
         "",
         "| variant | req/s @16 | p50 / p95 / p99 ms @1 | p50 / p95 / p99 ms @16 "
         "| peak RSS MB | proxy CPU µs/req | bytes on disk/exchange | errors |",
@@ -480,54 +534,103 @@ def table(result: dict[str, Any]) -> str:
     subset_rate = subset.get("rate", float("nan")) if subset.get("measured") else float("nan")
     growth = soak_r.get("growth_mb", float("nan"))
     rows = [
-        ("hubscope (recording) / mitmdump throughput", f"{fmt(r['vs_mitmdump'], '.2f')}×",
-         "≥ 8×", check(r["vs_mitmdump"], TARGETS["vs_mitmdump"], True)),
-        ("… hubscope --no-record / mitmdump throughput", f"{fmt(r['norec_vs_mitmdump'], '.2f')}×",
-         "(context)", None),
-        ("… CPU per request, mitmdump / hubscope recording (off)",
-         f"{fmt(cpu_ratio(summary, 'rec'), '.2f')}× ({fmt(cpu_ratio(summary, 'norec'), '.2f')}×)",
-         "(context: insensitive to load)", None),
-        ("hubscope (recording) / direct throughput", f"{fmt(r['vs_direct'], '.2f')}×",
-         "≥ 0.33×", check(r["vs_direct"], TARGETS["vs_direct"], True)),
-        ("added p50 latency at 1 connection (recording − direct)",
-         f"{fmt(r['added_p50_ms'], '+.2f')} ms", "≤ +0.5 ms",
-         check(r["added_p50_ms"], TARGETS["added_p50_ms"], False)),
-        ("… added p50 latency at 1 connection, --no-record − direct",
-         f"{fmt(r['added_p50_ms_norec'], '+.2f')} ms", "(context)", None),
-        ("recording cost (1 − recording on / off throughput)",
-         f"{fmt(r['recording_cost'] * 100, '.1f')} %", "≤ 10 %",
-         check(r["recording_cost"], TARGETS["recording_cost"], False)),
-        (f"writer ingest, {fmt(ingest.get('exchanges'))} exchanges, decode included",
-         f"{fmt(writer)} exchanges/s", "≥ 5,000/s", check(writer, TARGETS["writer_rate"], True)),
-        ("`hubscope audit --format json`, all exchanges",
-         f"{fmt(audit_rate)} exchanges/s" if audit.get("measured")
-         else f"not measured ({audit.get('why', 'scale part skipped')})",
-         "≥ 20,000/s", check(audit_rate, TARGETS["audit_rate"], True)),
-        (f"`hubscope audit --format json --session`, first {fmt(subset.get('exchanges'))}",
-         f"{fmt(subset_rate)} exchanges/s, peak RSS {fmt(subset.get('peak_rss_mb'))} MB"
-         if subset.get("measured") else f"not measured ({subset.get('why', 'skipped')})",
-         "≥ 20,000/s", check(subset_rate, TARGETS["audit_rate"], True)),
-        (f"RSS growth per exchange over a {fmt(soak_r.get('requests'))}-request soak "
-         "(writer caught up, after half vs after all)",
-         f"{fmt(soak_r.get('growth_between_drains_mb'), '+.1f')} MB",
-         "≤ 20 MB", check(soak_r.get("growth_between_drains_mb", float("nan")),
-                          TARGETS["soak_growth_mb"], False)),
-        ("RSS growth while traffic outruns the writer (16 connections, unbounded queue)",
-         f"{fmt(growth, '+.1f')} MB ({fmt(soak_r.get('rss_first_mb'), '.1f')} → "
-         f"{fmt(soak_r.get('rss_max_mb'), '.1f')} MB)",
-         "≤ 20 MB", check(growth, TARGETS["soak_growth_mb"], False)),
+        (
+            "hubscope (recording) / mitmdump throughput",
+            f"{fmt(r['vs_mitmdump'], '.2f')}×",
+            "≥ 8×",
+            check(r["vs_mitmdump"], TARGETS["vs_mitmdump"], True),
+        ),
+        (
+            "… hubscope --no-record / mitmdump throughput",
+            f"{fmt(r['norec_vs_mitmdump'], '.2f')}×",
+            "(context)",
+            None,
+        ),
+        (
+            "… CPU per request, mitmdump / hubscope recording (off)",
+            f"{fmt(cpu_ratio(summary, 'rec'), '.2f')}× "
+            f"({fmt(cpu_ratio(summary, 'norec'), '.2f')}×)",
+            "(context: insensitive to load)",
+            None,
+        ),
+        (
+            "hubscope (recording) / direct throughput",
+            f"{fmt(r['vs_direct'], '.2f')}×",
+            "≥ 0.33×",
+            check(r["vs_direct"], TARGETS["vs_direct"], True),
+        ),
+        (
+            "added p50 latency at 1 connection (recording − direct)",
+            f"{fmt(r['added_p50_ms'], '+.2f')} ms",
+            "≤ +0.5 ms",
+            check(r["added_p50_ms"], TARGETS["added_p50_ms"], False),
+        ),
+        (
+            "… added p50 latency at 1 connection, --no-record − direct",
+            f"{fmt(r['added_p50_ms_norec'], '+.2f')} ms",
+            "(context)",
+            None,
+        ),
+        (
+            "recording cost (1 − recording on / off throughput)",
+            f"{fmt(r['recording_cost'] * 100, '.1f')} %",
+            "≤ 10 %",
+            check(r["recording_cost"], TARGETS["recording_cost"], False),
+        ),
+        (
+            f"writer ingest, {fmt(ingest.get('exchanges'))} exchanges, decode included",
+            f"{fmt(writer)} exchanges/s",
+            "≥ 5,000/s",
+            check(writer, TARGETS["writer_rate"], True),
+        ),
+        (
+            "`hubscope audit --format json`, all exchanges",
+            f"{fmt(audit_rate)} exchanges/s"
+            if audit.get("measured")
+            else f"not measured ({audit.get('why', 'scale part skipped')})",
+            "≥ 20,000/s",
+            check(audit_rate, TARGETS["audit_rate"], True),
+        ),
+        (
+            f"`hubscope audit --format json --session`, first {fmt(subset.get('exchanges'))}",
+            f"{fmt(subset_rate)} exchanges/s, peak RSS {fmt(subset.get('peak_rss_mb'))} MB"
+            if subset.get("measured")
+            else f"not measured ({subset.get('why', 'skipped')})",
+            "≥ 20,000/s",
+            check(subset_rate, TARGETS["audit_rate"], True),
+        ),
+        (
+            f"RSS growth per exchange over a {fmt(soak_r.get('requests'))}-request soak "
+            "(writer caught up, after half vs after all)",
+            f"{fmt(soak_r.get('growth_between_drains_mb'), '+.1f')} MB",
+            "≤ 20 MB",
+            check(
+                soak_r.get("growth_between_drains_mb", float("nan")),
+                TARGETS["soak_growth_mb"],
+                False,
+            ),
+        ),
+        (
+            "RSS growth while traffic outruns the writer (16 connections, unbounded queue)",
+            f"{fmt(growth, '+.1f')} MB ({fmt(soak_r.get('rss_first_mb'), '.1f')} → "
+            f"{fmt(soak_r.get('rss_max_mb'), '.1f')} MB)",
+            "≤ 20 MB",
+            check(growth, TARGETS["soak_growth_mb"], False),
+        ),
     ]
     lines += ["", "| ratio / figure | value | target | |", "|---|---:|---:|---|"]
     lines += [f"| {a} | {b} | {c} | {verdict(d)} |" for a, b, c, d in rows]
     if ingest:
         lines += [
             "",
-            f"Scale: {fmt(ingest.get('rows'))} rows written in {fmt(ingest.get('seconds'), ',.1f')} s "
+            f"Scale: {fmt(ingest.get('rows'))} rows written in "
+            f"{fmt(ingest.get('seconds'), ',.1f')} s "
             f"of writer time ({fmt(ingest.get('first_tenth_rate'))}/s over the first tenth, "
             f"{fmt(ingest.get('last_tenth_rate'))}/s over the last); database "
             f"{fmt(ingest.get('db_bytes', 0) / 1e6, ',.0f')} MB, "
             f"{fmt(ingest.get('bytes_per_exchange'))} bytes/exchange; "
-            f"{fmt(ingest.get('decoded_rows'))} rows decoded, {fmt(ingest.get('device_rows'))} device rows.",
+            f"{fmt(ingest.get('decoded_rows'))} rows decoded, "
+            f"{fmt(ingest.get('device_rows'))} device rows.",
         ]
     if soak_r:
         samples = ", ".join(
@@ -535,7 +638,8 @@ def table(result: dict[str, Any]) -> str:
         )
         drained = "; ".join(
             f"after {fmt(d['requests'])} requests and {d['waited_s']:.0f} s of catching up "
-            f"{d['rss_mb']:.0f} MB" for d in soak_r.get("drained", [])
+            f"{d['rss_mb']:.0f} MB"
+            for d in soak_r.get("drained", [])
         )
         lines.append(
             f"Soak: RSS MB (writer backlog, exchanges) after each wrk chunk: {samples}. "
@@ -597,31 +701,46 @@ def main() -> int:
     lua = write_lua()
     result: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "config": {"quick": QUICK, "rounds": ROUNDS, "duration_s": DURATION, "warmup_s": WARMUP,
-                   "connections": CONNS, "variants": wanted, "scale_n": SCALE_N, "soak_n": SOAK_N},
+        "config": {
+            "quick": QUICK,
+            "rounds": ROUNDS,
+            "duration_s": DURATION,
+            "warmup_s": WARMUP,
+            "connections": CONNS,
+            "variants": wanted,
+            "scale_n": SCALE_N,
+            "soak_n": SOAK_N,
+        },
         "machine": machine(),
         "targets": TARGETS,
     }
     t_start = time.perf_counter()
     runs: list[dict[str, Any]] = []
     up_port = free_port()
-    with started([str(PY), str(BENCH / "upstream.py"), "--port", str(up_port)],
-                 WORK / "upstream.log") as upstream:
+    with started(
+        [str(PY), str(BENCH / "upstream.py"), "--port", str(up_port)], WORK / "upstream.log"
+    ) as upstream:
         wait_ready(up_port, upstream)
         for rnd in range(ROUNDS):
-            order = wanted[rnd % len(wanted):] + wanted[: rnd % len(wanted)]
+            order = wanted[rnd % len(wanted) :] + wanted[: rnd % len(wanted)]
             for name in order:
                 r = measure(name, up_port, lua, rnd)
                 runs.append(r)
-                print(f"round {rnd + 1}/{ROUNDS} {LABELS[name]:<24} {r['c16']['rps']:>9,.0f} req/s @16  "
-                      f"p50 {r['c1']['latency_us']['p50'] / 1000:.2f} ms @1  "
-                      f"RSS {r.get('peak_rss_mb', '—')} MB", flush=True)
+                print(
+                    f"round {rnd + 1}/{ROUNDS} {LABELS[name]:<24} "
+                    f"{r['c16']['rps']:>9,.0f} req/s @16  "
+                    f"p50 {r['c1']['latency_us']['p50'] / 1000:.2f} ms @1  "
+                    f"RSS {r.get('peak_rss_mb', '—')} MB",
+                    flush=True,
+                )
         result["runs"] = runs
         result["summary"] = summarize(runs)
         result["ratios"] = ratios(result["summary"])
         if os.environ.get("BENCH_SKIP_SOAK") != "1":
             print(f"soak: {SOAK_N:,} requests through the recording proxy", flush=True)
-            result["soak"] = soak(up_port, lua, result["summary"].get("rec", {}).get("rps_c16", 1000.0))
+            result["soak"] = soak(
+                up_port, lua, result["summary"].get("rec", {}).get("rps_c16", 1000.0)
+            )
     if os.environ.get("BENCH_SCALE_FROM"):  # reuse the scale part of an earlier run
         earlier = json.loads(Path(os.environ["BENCH_SCALE_FROM"]).read_text())
         result["scale"] = earlier["scale"]
@@ -629,8 +748,21 @@ def main() -> int:
     elif os.environ.get("BENCH_SKIP_SCALE") != "1":
         out = WORK / "scale.json"
         out.unlink(missing_ok=True)
-        subprocess.run([str(PY), str(BENCH / "scale.py"), "--n", str(SCALE_N), "--json", str(out),
-                        "--db", str(WORK / "scale.db")], cwd=ROOT, check=True, timeout=3600)
+        subprocess.run(
+            [
+                str(PY),
+                str(BENCH / "scale.py"),
+                "--n",
+                str(SCALE_N),
+                "--json",
+                str(out),
+                "--db",
+                str(WORK / "scale.db"),
+            ],
+            cwd=ROOT,
+            check=True,
+            timeout=3600,
+        )
         result["scale"] = json.loads(out.read_text())
     result["seconds"] = round(time.perf_counter() - t_start, 1)
     result["machine"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
@@ -640,7 +772,8 @@ def main() -> int:
     path = RESULTS / f"{stamp}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / ("latest-quick.json" if QUICK else "latest.json")).write_text(
-        json.dumps(result, indent=2) + "\n")
+        json.dumps(result, indent=2) + "\n"
+    )
     print()
     print(text)
     print(f"\n(written to {path.relative_to(ROOT)}; {result['seconds']:.0f} s)")

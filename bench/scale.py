@@ -121,9 +121,9 @@ def ingest(db: Path, n: int, chunk: int) -> dict[str, object]:
         recorder.close()
     conn = sqlite3.connect(db)
     rows = conn.execute("select count(*) from exchanges").fetchone()[0]
-    decoded = conn.execute(
-        "select count(*) from exchanges where operation is not null"
-    ).fetchone()[0]
+    decoded = conn.execute("select count(*) from exchanges where operation is not null").fetchone()[
+        0
+    ]
     devices = conn.execute("select count(*) from devices").fetchone()[0]
     conn.close()
     size_bytes = sum(
@@ -162,8 +162,17 @@ def audit(db: Path, rows: int, work: Path, session: str | None = None) -> dict[s
     try:
         with out.open("wb") as sink:
             proc = subprocess.run(
-                [str(hubscope), "audit", "--db", str(db), "--format", "json",
-                 "--fail-on", "never", *(["--session", session] if session else [])],
+                [
+                    str(hubscope),
+                    "audit",
+                    "--db",
+                    str(db),
+                    "--format",
+                    "json",
+                    "--fail-on",
+                    "never",
+                    *(["--session", session] if session else []),
+                ],
                 preexec_fn=_limit_memory,
                 stdout=sink,
                 stderr=subprocess.PIPE,
@@ -215,8 +224,7 @@ def main() -> None:
         result["audit"] = {"measured": False, "why": "skipped"}
     else:
         subset = int(result["ingest"]["first_session_rows"])  # type: ignore[index]
-        print(f"scale: hubscope audit --format json, session of the first {subset:,} …",
-              flush=True)
+        print(f"scale: hubscope audit --format json, session of the first {subset:,} …", flush=True)
         result["audit_subset"] = audit(args.db, subset, args.db.parent, FIRST)
         print(f"  {result['audit_subset']}", flush=True)
         print(f"scale: hubscope audit --format json, all {rows:,} …", flush=True)
