@@ -10,13 +10,13 @@ import aiohttp
 from aiohttp import web
 
 from .forward import Forwarder
-from .recorder import Recorder
 from .settings import ProxySettings
+from .writer_process import ProcessRecorder
 
 log = logging.getLogger(__name__)
 
 forwarder_key = web.AppKey("forwarder", Forwarder)
-recorder_key = web.AppKey("recorder", Recorder)
+recorder_key = web.AppKey("recorder", ProcessRecorder)
 
 MAX_BODY = 256 << 20
 """Largest request body the proxy accepts (Notification Hubs itself caps sends at 64 KB)."""
@@ -41,7 +41,7 @@ def make_app(
     async def resources(app: web.Application) -> AsyncIterator[None]:
         recorder = None
         if settings.db is not None:
-            recorder = Recorder(
+            recorder = ProcessRecorder(
                 settings.db,
                 session=settings.session,
                 upstream=settings.upstream,

@@ -16,7 +16,7 @@ from yarl import URL
 
 from .exchange import Clock, Exchange, Headers, Message, new_id
 from .headers import REQUEST_DROPPED, RESPONSE_DROPPED, forwardable
-from .recorder import Recorder, RecorderFailed
+from .recorder import ExchangeSink, RecorderFailed
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,11 @@ class Forwarder:
     """One per proxy app: the upstream, the shared ClientSession and the recorder."""
 
     def __init__(
-        self, upstream: str, client: aiohttp.ClientSession, recorder: Recorder | None, session: str
+        self,
+        upstream: str,
+        client: aiohttp.ClientSession,
+        recorder: ExchangeSink | None,
+        session: str,
     ) -> None:
         self.upstream = URL(upstream.rstrip("/"))
         self.client = client

@@ -13,6 +13,7 @@ import queue
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from sqlite_utils import Database
 
@@ -27,6 +28,17 @@ MAX_BATCH = 500
 
 class RecorderFailed(RuntimeError):
     """The recorder cannot write to its database; traffic must not go on unrecorded."""
+
+
+class ExchangeSink(Protocol):
+    """What the forwarding handler needs of a recorder (thread or process)."""
+
+    failure: str | None
+
+    @property
+    def healthy(self) -> bool: ...
+
+    def submit(self, exchange: Exchange) -> None: ...
 
 
 class Recorder:
