@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.error import URLError
 from urllib.request import urlopen
 
@@ -39,6 +41,29 @@ async def start_proxy(upstream: str, db: Path | None, **options: object) -> serv
         upstream=upstream, db=db, session=str(options.pop("session", "test")), **options
     )  # type: ignore[arg-type]
     return await start_app(make_app(settings))
+
+
+async def spawn_hubscope(
+    *args: str, stdout: Any = asyncio.subprocess.PIPE, **options: Any
+) -> asyncio.subprocess.Process:
+    """`hubscope ARGS` as a real process, stderr folded into stdout."""
+    return await asyncio.create_subprocess_exec(
+        *HUBSCOPE, *args, cwd=REPO, stdout=stdout, stderr=asyncio.subprocess.STDOUT, **options
+    )
+
+
+async def wait_for_port(port: int, proc: asyncio.subprocess.Process) -> None:
+    """Wait until a spawned server accepts connections; fail if it exits first."""
+    for _ in range(300):
+        if proc.returncode is not None:
+            raise RuntimeError(f"hubscope exited with {proc.returncode}")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
 def wait_until_responds(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 from pathlib import Path
 
 import aiohttp
@@ -16,7 +15,7 @@ from proxy.cli import cli
 from proxy.cli_proxy import upstream_from
 
 from .conftest import Upstream
-from .servers import REPO, free_port
+from .servers import free_port, spawn_hubscope, wait_for_port
 
 
 def test_upstream_from_connection_string() -> None:
@@ -31,27 +30,11 @@ def test_proxy_without_upstream_is_a_usage_error() -> None:
     assert "--upstream URL or --connection-string" in result.output
 
 
-async def wait_for_port(port: int, proc: asyncio.subprocess.Process) -> None:
-    for _ in range(300):
-        if proc.returncode is not None:
-            raise RuntimeError(f"proxy exited with {proc.returncode}")
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.05)
-    raise TimeoutError("proxy did not start")
-
-
 async def test_sigterm_under_load_loses_no_answered_exchange(
     upstream: Upstream, tmp_path: Path
 ) -> None:
     db, port = tmp_path / "h.db", free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "proxy",
+    proc = await spawn_hubscope(
         "proxy",
         "--upstream",
         upstream.url,
@@ -61,9 +44,7 @@ async def test_sigterm_under_load_loses_no_answered_exchange(
         str(db),
         "--session",
         "load",
-        cwd=REPO,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
     )
     try:
         await wait_for_port(port, proc)
@@ -115,10 +96,7 @@ async def test_banner_says_where_it_listens_forwards_and_records(
     upstream: Upstream, tmp_path: Path, extra: list[str]
 ) -> None:
     port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "proxy",
+    proc = await spawn_hubscope(
         "proxy",
         "--upstream",
         upstream.url,
@@ -127,9 +105,7 @@ async def test_banner_says_where_it_listens_forwards_and_records(
         "--db",
         str(tmp_path / "b.db"),
         *extra,
-        cwd=REPO,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
     )
     try:
         await wait_for_port(port, proc)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import resource
-import sys
 from pathlib import Path
 
 import aiohttp
@@ -14,8 +13,7 @@ from proxy.exchange import Exchange, Message, new_id
 from proxy.recorder import Recorder
 
 from .conftest import Upstream
-from .servers import REPO, free_port
-from .test_cli_proxy import wait_for_port
+from .servers import free_port, spawn_hubscope, wait_for_port
 
 
 def exchange(i: int, session: str = "s") -> Exchange:
@@ -68,10 +66,7 @@ async def test_disk_full_stops_the_proxy_instead_of_forwarding_unrecorded(
     upstream: Upstream, tmp_path: Path
 ) -> None:
     db, port = tmp_path / "full.db", free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "proxy",
+    proc = await spawn_hubscope(
         "proxy",
         "--upstream",
         upstream.url,
@@ -79,9 +74,7 @@ async def test_disk_full_stops_the_proxy_instead_of_forwarding_unrecorded(
         f"127.0.0.1:{port}",
         "--db",
         str(db),
-        cwd=REPO,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
         preexec_fn=_limit_file_size,
     )
     statuses: list[int] = []

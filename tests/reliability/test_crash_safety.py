@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import sqlite3
-import sys
 from pathlib import Path
 
 import aiohttp
@@ -13,8 +12,7 @@ import aiohttp
 from proxy import store
 
 from ..conftest import Upstream
-from ..servers import REPO, free_port
-from ..test_cli_proxy import wait_for_port
+from ..servers import free_port, spawn_hubscope, wait_for_port
 
 
 async def start(
@@ -22,10 +20,7 @@ async def start(
 ) -> tuple[asyncio.subprocess.Process, int]:
     port = free_port()
     log = (db.parent / f"{session}.log").open("wb")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "proxy",
+    proc = await spawn_hubscope(
         "proxy",
         "--upstream",
         upstream.url,
@@ -35,9 +30,7 @@ async def start(
         str(db),
         "--session",
         session,
-        cwd=REPO,
         stdout=log,
-        stderr=asyncio.subprocess.STDOUT,
     )
     log.close()
     await wait_for_port(port, proc)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -15,8 +14,7 @@ import aiohttp
 from proxy import sas, store
 from proxy.localhub import FULL_RULE, HubSettings, start_hub
 
-from ..servers import REPO, free_port
-from ..test_cli_proxy import wait_for_port
+from ..servers import free_port, spawn_hubscope, wait_for_port
 
 TOTAL, CONCURRENCY = 20_000, 32
 
@@ -33,10 +31,7 @@ async def test_twenty_thousand_requests_all_answered_all_recorded_memory_flat(
 ) -> None:
     hub = await start_hub(HubSettings())
     db, port = tmp_path / "load.db", free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "proxy",
+    proc = await spawn_hubscope(
         "proxy",
         "--upstream",
         hub.url,
@@ -46,9 +41,7 @@ async def test_twenty_thousand_requests_all_answered_all_recorded_memory_flat(
         str(db),
         "--session",
         "load",
-        cwd=REPO,
         stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
     )
     key = hub.settings.keys[FULL_RULE]
     token = sas.make_token(f"http://127.0.0.1:{port}/loadhub", FULL_RULE, key, ttl=3600)

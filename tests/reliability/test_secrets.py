@@ -16,8 +16,7 @@ from proxy import sas, serve
 from proxy.localhub import HubSettings, start_hub
 from viewer.app import start_viewer
 
-from ..servers import REPO, free_port
-from ..test_cli_proxy import wait_for_port
+from ..servers import free_port, spawn_hubscope, wait_for_port
 
 KEY = "U2VjcmV0S2V5VGhhdE11c3ROZXZlckxlYWtBbnl3aGVyZTE="
 RULE = "DefaultFullSharedAccessSignature"
@@ -33,10 +32,7 @@ async def test_signatures_and_keys_never_leak(tmp_path: Path) -> None:
     hub = await start_hub(HubSettings.build(connection_string=cs))
     db, port = tmp_path / "s.db", free_port()
     proxy_cs = f"Endpoint=http://{hub.host}/;SharedAccessKeyName={RULE};SharedAccessKey={KEY}"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "proxy",
+    proc = await spawn_hubscope(
         "proxy",
         "--connection-string",
         proxy_cs,
@@ -47,9 +43,7 @@ async def test_signatures_and_keys_never_leak(tmp_path: Path) -> None:
         str(db),
         "--session",
         "secrets",
-        cwd=REPO,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
     )
     signatures: set[str] = set()
     try:
@@ -125,7 +119,6 @@ async def test_signatures_and_keys_never_leak(tmp_path: Path) -> None:
                 "--fail-on",
                 "never",
             ],
-            cwd=REPO,
             capture_output=True,
             timeout=60,
         )
@@ -148,7 +141,6 @@ async def test_signatures_and_keys_never_leak(tmp_path: Path) -> None:
             cs,
             "--dry-run",
         ],
-        cwd=REPO,
         capture_output=True,
         timeout=60,
     )
@@ -170,7 +162,6 @@ def test_hub_does_not_echo_a_key_it_was_given() -> None:
             "--connection-string",
             cs,
         ],
-        cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
