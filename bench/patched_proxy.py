@@ -30,7 +30,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from proxy import recorder, store
+from proxy import store
+from proxy.recording import recorder
 
 
 def _linger_next_batch(linger: float) -> Any:
@@ -101,7 +102,7 @@ def main() -> None:
         sys.setswitchinterval(float(os.environ["HS_SWITCH"]))
     _patch_writer()
     if os.environ.get("HS_WRITER_THREAD") == "1":
-        from proxy import app
+        from proxy.capture import app
 
         app.ProcessRecorder = recorder.Recorder  # type: ignore[misc,assignment]
     if os.environ.get("HS_UVLOOP") == "1":

@@ -1,7 +1,7 @@
 """Scale part of `make bench`: the real writer's sustained ingest, then `hubscope audit`.
 
 Fills a fresh database with N exchanges (default 1,000,000) through
-`proxy.recorder.Recorder` exactly as the proxy does (SAS redaction, decoding,
+`proxy.recording.recorder.Recorder` exactly as the proxy does (SAS redaction, decoding,
 device rows, batched inserts), and times only the writer: exchanges are built
 in chunks outside the clock, handed over with `submit()`, and the clock runs
 until the writer has stored the whole chunk. Then it times
@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from proxy import store  # noqa: E402
 from proxy.exchange import Exchange, Message  # noqa: E402
-from proxy.recorder import Recorder  # noqa: E402
+from proxy.recording.recorder import Recorder  # noqa: E402
 
 UPSTREAM_HOST = "127.0.0.1:9"
 SESSION = "bench-scale"
@@ -155,8 +155,6 @@ def _limit_memory() -> None:
 
 def audit(db: Path, rows: int, work: Path, session: str | None = None) -> dict[str, object]:
     hubscope = ROOT / ".venv" / "bin" / "hubscope"
-    if not (ROOT / "proxy" / "audit.py").exists():
-        return {"measured": False, "why": "proxy/audit.py does not exist yet"}
     out = work / "audit-out.json"
     start = time.perf_counter()
     try:
@@ -216,7 +214,7 @@ def main() -> None:
     args = parser.parse_args()
     args.db.parent.mkdir(parents=True, exist_ok=True)
     decoders = (ROOT / "proxy" / "decode" / "__init__.py").exists()
-    print(f"scale: {args.n:,} exchanges through proxy.recorder.Recorder → {args.db}", flush=True)
+    print(f"scale: {args.n:,} exchanges through the recorder → {args.db}", flush=True)
     result: dict[str, object] = {"decoders_present": decoders}
     result["ingest"] = ingest(args.db, args.n, args.chunk)
     rows = int(result["ingest"]["rows"])  # type: ignore[index]

@@ -23,7 +23,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from proxy import rows, serve, store
+from proxy import serve, store
+from proxy.store import rows
 from viewer import sample
 from viewer.app import start_viewer
 

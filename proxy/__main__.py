@@ -1,3 +1,3 @@
-from .cli import cli
+from proxy.cli import cli
 
 cli()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from .exchange import Exchange, Headers, Message
+from proxy.exchange import Exchange, Headers, Message
 
 MARKER = "[redacted]"
 _SIG = re.compile(r"(?i)(\bsig=)[^&\s\"'<>;,]+")

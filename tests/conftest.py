@@ -10,8 +10,10 @@ import pytest
 from aiohttp import web
 
 from proxy import serve
+from tests.servers import start_app
 
-from .servers import start_app
+pytest_plugins = ["tests.hubclient", "tests.replaying"]
+"""Fixtures shared across folders: `hub` (a running stand-in hub) and `target` (a shimmed one)."""
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real-traffic"
 

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .servers import REPO
+from tests.servers import REPO
 
 NODE_DIR = REPO / ".deps" / "node"
 SDK = NODE_DIR / "node_modules" / "@azure" / "notification-hubs" / "package.json"

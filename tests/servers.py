@@ -19,8 +19,8 @@ from urllib.request import urlopen
 from aiohttp import web
 
 from proxy import serve
-from proxy.app import make_app
-from proxy.settings import ProxySettings
+from proxy.capture.app import make_app
+from proxy.capture.settings import ProxySettings
 
 REPO = Path(__file__).resolve().parents[1]
 HUBSCOPE = [sys.executable, "-m", "proxy"]

@@ -8,8 +8,7 @@ import pytest
 
 from proxy import store
 from proxy.cli import cli
-
-from .servers import REPO
+from tests.servers import REPO
 
 README = (REPO / "README.md").read_text()
 

@@ -7,9 +7,8 @@ from pathlib import Path
 import aiohttp
 
 from proxy import redact, serve, store
-
-from .conftest import Upstream
-from .servers import start_proxy
+from tests.conftest import Upstream
+from tests.servers import start_proxy
 
 SIG = "Zm9vYmFyYmF6c2VjcmV0c2lnbmF0dXJlMTIzNDU2Nzg%3D"
 KEY = "c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5MTIzNDU="

@@ -8,8 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from proxy.sas import audience_matches, make_token, parse_connection_string, parse_token, verify
-
-from .corpus import LOCAL_CAPTURE, CorpusExchange, iter_local_capture, local_captures
+from tests.corpus import LOCAL_CAPTURE, CorpusExchange, iter_local_capture, local_captures
 
 FAKE_KEY = "c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5MTIzNDU="
 KEYS = {"DefaultFullSharedAccessSignature": FAKE_KEY}

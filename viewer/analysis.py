@@ -17,7 +17,7 @@ from proxy import store
 from proxy.decode import decode_exchange
 from proxy.exchange import Exchange
 from proxy.model import Decoded
-from proxy.spec import RANK, Ctx, Finding, check_ctx, check_session_ctx
+from proxy.rules import RANK, Ctx, Finding, check_ctx, check_session_ctx
 
 CACHE_SIZE = 200_000
 SESSION_LIMIT = 2_000

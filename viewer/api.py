@@ -10,11 +10,10 @@ from typing import Any
 from aiohttp import web
 
 from proxy.decode.xml import DecodeError
-
-from . import diff, live, loaders, queries
-from .filters import FilterError, parse
-from .state import badges_key, live_key, reader_key
-from .views import render_row
+from viewer import diff, live, loaders, queries
+from viewer.filters import FilterError, parse
+from viewer.state import badges_key, live_key, reader_key
+from viewer.views import render_row
 
 BODY_COLUMNS = ("request_body", "response_body", "request_headers", "response_headers")
 

@@ -12,13 +12,12 @@ import jinja2
 from aiohttp import web
 
 from proxy import serve
-
-from . import security
-from .analysis import Badges, SessionFindings
-from .db import Reader, prepare
-from .live import Live
-from .routes import api_errors, setup_routes
-from .state import (
+from viewer import security
+from viewer.analysis import Badges, SessionFindings
+from viewer.db import Reader, prepare
+from viewer.live import Live
+from viewer.routes import api_errors, setup_routes
+from viewer.state import (
     ViewerSettings,
     badges_key,
     live_key,
@@ -27,7 +26,7 @@ from .state import (
     settings_key,
     summaries_key,
 )
-from .templating import FILTERS, GLOBALS
+from viewer.templating import FILTERS, GLOBALS
 
 HERE = Path(__file__).resolve().parent
 

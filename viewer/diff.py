@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from proxy.spec import Finding
+from proxy.rules import Finding
 
 SCALARS = (
     ("expiration", "expiry", "expiry moved"),

@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from . import queries
-from .analysis import Badges
-from .db import Reader
-from .filters import Filters
+from viewer import queries
+from viewer.analysis import Badges
+from viewer.db import Reader
+from viewer.filters import Filters
 
 log = logging.getLogger(__name__)
 

@@ -11,15 +11,14 @@ from aiohttp import web
 from sqlite_utils import Database
 
 from proxy import audit
-from proxy.spec import Finding, Severity
-
-from . import diff, queries
-from . import replays as replays_module
-from .analysis import Analysis, SessionFindings, analyse
-from .bodies import Pretty, pretty
-from .curl import as_curl
-from .filters import FilterError, Filters, parse, parse_cursor, parse_limit
-from .state import badges_key, reader_key, session_findings_key, summaries_key
+from proxy.rules import Finding, Severity
+from viewer import diff, queries
+from viewer import replays as replays_module
+from viewer.analysis import Analysis, SessionFindings, analyse
+from viewer.bodies import Pretty, pretty
+from viewer.curl import as_curl
+from viewer.filters import FilterError, Filters, parse, parse_cursor, parse_limit
+from viewer.state import badges_key, reader_key, session_findings_key, summaries_key
 
 AUDIT_LIMIT = 20_000
 """Sessions bigger than this are not audited on a page view (use `hubscope audit`)."""

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .analysis import Badge, Badges
-from .filters import COUNT, SELECTIVE, Filters, make_cursor
+from viewer.analysis import Badge, Badges
+from viewer.filters import COUNT, SELECTIVE, Filters, make_cursor
 
 DRIVE_CAP = 5000
 """A filter matching fewer rows than this drives the query (its matches listed, then sorted)."""

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import api, views
-from .security import Handler
+from viewer import api, views
+from viewer.security import Handler
 
 
 def setup_routes(app: web.Application, static: Path) -> None:

@@ -10,8 +10,9 @@ import json
 import time
 from pathlib import Path
 
-from proxy import rows, store
+from proxy import store
 from proxy.exchange import Exchange, Message, new_id
+from proxy.store import rows
 
 NS = "https://contoso.servicebus.windows.net"
 HUB = "myhub"

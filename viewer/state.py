@@ -8,9 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
-from .analysis import Badges, SessionFindings
-from .db import Reader
-from .live import Live
+from viewer.analysis import Badges, SessionFindings
+from viewer.db import Reader
+from viewer.live import Live
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

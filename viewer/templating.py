@@ -8,9 +8,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from proxy.model import Op, Platform
-
-from .diff import short
-from .filters import SEVERITIES, STATUS_CLASSES
+from viewer.diff import short
+from viewer.filters import SEVERITIES, STATUS_CLASSES
 
 
 def clock(ts: float | None) -> str:

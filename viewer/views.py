@@ -7,8 +7,8 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from . import loaders, queries
-from .state import reader_key
+from viewer import loaders, queries
+from viewer.state import reader_key
 
 
 def render_row(request: web.Request, item: queries.Item) -> str:

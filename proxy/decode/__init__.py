@@ -1,4 +1,7 @@
-"""Decode recorded Notification Hubs bodies into normalized records; never raises."""
+"""Decode recorded Notification Hubs bodies into normalized records; never raises.
+
+May import only the vocabulary (`proxy.model`, `proxy.exchange`, `proxy.operations`).
+"""
 
 from __future__ import annotations
 
@@ -21,13 +24,17 @@ __all__ = ["DecodeError", "decode_body", "decode_exchange"]
 
 Direction = Literal["request", "response"]
 
-_SENDS = frozenset(
-    {Op.SEND, Op.SEND_DIRECT, Op.SEND_BATCH, Op.SCHEDULE_SEND, Op.READ_NOTIFICATION}
-)
+_SENDS = frozenset({Op.SEND, Op.SEND_DIRECT, Op.SEND_BATCH, Op.SCHEDULE_SEND, Op.READ_NOTIFICATION})
 _REGISTRATION_OPS = frozenset(
-    {Op.CREATE_REGISTRATION, Op.CREATE_OR_UPDATE_REGISTRATION, Op.UPDATE_REGISTRATION,
-     Op.READ_REGISTRATION, Op.LIST_REGISTRATIONS, Op.LIST_REGISTRATIONS_BY_TAG,
-     Op.LIST_REGISTRATIONS_BY_CHANNEL}
+    {
+        Op.CREATE_REGISTRATION,
+        Op.CREATE_OR_UPDATE_REGISTRATION,
+        Op.UPDATE_REGISTRATION,
+        Op.READ_REGISTRATION,
+        Op.LIST_REGISTRATIONS,
+        Op.LIST_REGISTRATIONS_BY_TAG,
+        Op.LIST_REGISTRATIONS_BY_CHANNEL,
+    }
 )
 _BOM_PREFIXES = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
@@ -37,7 +44,7 @@ def _sniff(body: bytes, content_type: str | None) -> Literal["xml", "json", "oth
     head = body[:64]
     for bom in _BOM_PREFIXES:
         if head.startswith(bom):
-            head = head[len(bom):].replace(b"\x00", b"")
+            head = head[len(bom) :].replace(b"\x00", b"")
             break
     first = head.lstrip()[:1]
     if first == b"<":

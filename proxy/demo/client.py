@@ -9,7 +9,7 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
-from .. import sas
+from proxy import sas
 
 ATOM_ENTRY = "application/atom+xml;type=entry;charset=utf-8"
 CONNECT_NS = "http://schemas.microsoft.com/netservices/2010/10/servicebus/connect"

@@ -6,7 +6,7 @@ import json
 import logging
 import re
 
-from .client import ATOM_ENTRY, Answer, HubClient, atom_entry, cdata, headers_xml
+from proxy.demo.client import ATOM_ENTRY, Answer, HubClient, atom_entry, cdata, headers_xml
 
 log = logging.getLogger(__name__)
 

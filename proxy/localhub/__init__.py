@@ -22,6 +22,8 @@ Choices where the service leaves room (see the spec sections in brackets):
   PUT over one of them is 409 (change the installation instead).
 * `?test` sends answer a `NotificationOutcome` listing at most 10 registrations the
   tag expression and format would reach [§9.7]; nothing is delivered.
+
+May import the decoders and the vocabulary; it shares nothing with the proxy at run time.
 """
 
 from __future__ import annotations
@@ -31,10 +33,10 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from .context import SETTINGS_KEY, STORE_KEY
-from .routes import dispatch, nh_headers
-from .settings import FULL_RULE, LISTEN_RULE, HubSettings, Right, Rule
-from .state import Store
+from proxy.localhub.context import SETTINGS_KEY, STORE_KEY
+from proxy.localhub.routes import dispatch, nh_headers
+from proxy.localhub.settings import FULL_RULE, LISTEN_RULE, HubSettings, Right, Rule
+from proxy.localhub.state import Store
 
 __all__ = [
     "FULL_RULE",

@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 from xml.sax.saxutils import escape, quoteattr
 
 from proxy.contract import COMMON, HEADER_LISTS, contract_for
-
-from .state import NEVER, Registration
+from proxy.localhub.state import NEVER, Registration
 
 __all__ = [
     "ATOM_ENTRY",

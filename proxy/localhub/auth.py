@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
+from proxy.localhub.settings import HubSettings, Right
 from proxy.model import Op
 from proxy.sas import parse_token, verify
-
-from .settings import HubSettings, Right
 
 __all__ = ["authenticate", "required_right"]
 

@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from proxy.localhub.atom import ERROR_TYPE, error_body
+from proxy.localhub.settings import HubSettings
+from proxy.localhub.state import Store
 from proxy.model import Operation
-
-from .atom import ERROR_TYPE, error_body
-from .settings import HubSettings
-from .state import Store
 
 __all__ = ["SETTINGS_KEY", "STORE_KEY", "Ctx", "new_tracking_id"]
 

@@ -7,14 +7,13 @@ from dataclasses import replace
 
 from aiohttp import web
 
+from proxy.localhub.atom import ERROR_TYPE
+from proxy.localhub.context import Ctx
+from proxy.localhub.decoding import decode_json
+from proxy.localhub.installations import InvalidInstallation, normalise
+from proxy.localhub.patch import apply_patch
+from proxy.localhub.state import Installation
 from proxy.model import Op
-
-from .atom import ERROR_TYPE
-from .context import Ctx
-from .decoding import decode_json
-from .installations import InvalidInstallation, normalise
-from .patch import apply_patch
-from .state import Installation
 
 __all__ = ["HANDLERS"]
 

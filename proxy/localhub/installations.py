@@ -7,9 +7,8 @@ import json
 from typing import Any
 
 from proxy.contract import kind_for
+from proxy.localhub.state import NEVER, Installation, Registration
 from proxy.model import Platform
-
-from .state import NEVER, Installation, Registration
 
 __all__ = ["InvalidInstallation", "materialise", "normalise", "registration_id_for"]
 

@@ -8,8 +8,8 @@ import re
 from collections.abc import Callable
 from urllib.parse import quote, unquote
 
-from .installations import materialise
-from .state import Registration, Store
+from proxy.localhub.installations import materialise
+from proxy.localhub.state import Registration, Store
 
 __all__ = [
     "BadQuery",

@@ -10,7 +10,7 @@ import copy
 import json
 from typing import Any
 
-from .installations import Doc, InvalidInstallation
+from proxy.localhub.installations import Doc, InvalidInstallation
 
 __all__ = ["apply_patch"]
 

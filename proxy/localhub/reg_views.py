@@ -9,14 +9,19 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from proxy.localhub.atom import ATOM_ENTRY, READ_TYPE, render_entry, render_feed
+from proxy.localhub.context import Ctx
+from proxy.localhub.decoding import decode_description
+from proxy.localhub.listing import (
+    BadQuery,
+    all_registrations,
+    channel_filter,
+    find_registration,
+    page,
+)
+from proxy.localhub.state import Registration
+from proxy.localhub.validate import Rejected, check, fields_of
 from proxy.model import Op
-
-from .atom import ATOM_ENTRY, READ_TYPE, render_entry, render_feed
-from .context import Ctx
-from .decoding import decode_description
-from .listing import BadQuery, all_registrations, channel_filter, find_registration, page
-from .state import Registration
-from .validate import Rejected, check, fields_of
 
 __all__ = ["HANDLERS"]
 

@@ -8,13 +8,12 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from proxy.localhub import inst_views, reg_views, sends
+from proxy.localhub.atom import ERROR_TYPE, error_body
+from proxy.localhub.auth import authenticate
+from proxy.localhub.context import SETTINGS_KEY, STORE_KEY, Ctx, new_tracking_id
 from proxy.model import Op
 from proxy.operations import classify
-
-from . import inst_views, reg_views, sends
-from .atom import ERROR_TYPE, error_body
-from .auth import authenticate
-from .context import SETTINGS_KEY, STORE_KEY, Ctx, new_tracking_id
 
 __all__ = ["dispatch", "nh_headers"]
 

@@ -9,13 +9,12 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 
 from proxy.contract import contract_for
+from proxy.localhub.atom import CONNECT_NS, ERROR_TYPE, XSI_NS
+from proxy.localhub.context import Ctx
+from proxy.localhub.listing import all_registrations
+from proxy.localhub.state import Registration
+from proxy.localhub.tagexpr import InvalidTagExpression, parse_tag_expression
 from proxy.model import Op
-
-from .atom import CONNECT_NS, ERROR_TYPE, XSI_NS
-from .context import Ctx
-from .listing import all_registrations
-from .state import Registration
-from .tagexpr import InvalidTagExpression, parse_tag_expression
 
 __all__ = ["HANDLERS"]
 

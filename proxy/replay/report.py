@@ -6,8 +6,8 @@ from collections import Counter
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from .load import Recorded
-from .run import Outcome, Prepared, Result
+from proxy.replay.load import Recorded
+from proxy.replay.run import Outcome, Prepared, Result
 
 EXIT_SAME = 0
 EXIT_DIFFERENT = 1

@@ -15,12 +15,11 @@ from yarl import URL
 
 from proxy import store
 from proxy.exchange import Clock, Exchange, Headers, Message, new_id
-from proxy.recorder import Recorder
-
-from .compare import Comparison, Difference, compare
-from .load import Recorded, decode
-from .remap import AUTHORIZATION, Remapper
-from .resign import Signer, shape_of
+from proxy.recording.recorder import Recorder
+from proxy.replay.compare import Comparison, Difference, compare
+from proxy.replay.load import Recorded, decode
+from proxy.replay.remap import AUTHORIZATION, Remapper
+from proxy.replay.resign import Signer, shape_of
 
 _AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 

@@ -8,9 +8,8 @@ from pathlib import Path
 import aiohttp
 
 from proxy import serve, store
-
-from ..conftest import Upstream
-from ..servers import start_proxy
+from tests.conftest import Upstream
+from tests.servers import start_proxy
 
 
 async def still_serving(port: int) -> bool:

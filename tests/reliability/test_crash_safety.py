@@ -10,9 +10,8 @@ from pathlib import Path
 import aiohttp
 
 from proxy import store
-
-from ..conftest import Upstream
-from ..servers import free_port, spawn_hubscope, wait_for_port
+from tests.conftest import Upstream
+from tests.servers import free_port, spawn_hubscope, wait_for_port
 
 
 async def start(

@@ -10,9 +10,8 @@ import aiohttp
 import pytest
 
 from proxy import serve, store
-
-from ..conftest import Upstream
-from ..servers import start_proxy
+from tests.conftest import Upstream
+from tests.servers import start_proxy
 
 ATOM = "application/atom+xml;type=entry;charset=utf-8"
 LAUGHS = (

@@ -13,8 +13,7 @@ import aiohttp
 
 from proxy import sas, store
 from proxy.localhub import FULL_RULE, HubSettings, start_hub
-
-from ..servers import free_port, spawn_hubscope, wait_for_port
+from tests.servers import free_port, spawn_hubscope, wait_for_port
 
 TOTAL, CONCURRENCY = 20_000, 32
 

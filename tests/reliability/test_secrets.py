@@ -14,9 +14,8 @@ import aiohttp
 
 from proxy import sas, serve
 from proxy.localhub import HubSettings, start_hub
+from tests.servers import free_port, spawn_hubscope, wait_for_port
 from viewer.app import start_viewer
-
-from ..servers import free_port, spawn_hubscope, wait_for_port
 
 KEY = "U2VjcmV0S2V5VGhhdE11c3ROZXZlckxlYWtBbnl3aGVyZTE="
 RULE = "DefaultFullSharedAccessSignature"
@@ -166,7 +165,7 @@ def test_hub_does_not_echo_a_key_it_was_given() -> None:
         stderr=subprocess.STDOUT,
     )
     try:
-        from ..servers import wait_until_responds
+        from tests.servers import wait_until_responds
 
         wait_until_responds(f"http://127.0.0.1:{port}/", proc=proc)
     finally:

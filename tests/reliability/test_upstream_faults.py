@@ -13,9 +13,8 @@ import aiohttp
 import pytest
 
 from proxy import serve, store
-
-from ..conftest import Upstream
-from ..servers import free_port, start_proxy
+from tests.conftest import Upstream
+from tests.servers import free_port, start_proxy
 
 Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -153,7 +152,7 @@ async def test_refused_connection_is_502(tmp_path: Path) -> None:
 async def test_untrusted_upstream_certificate_is_502_naming_the_tls_failure(
     tmp_path: Path,
 ) -> None:
-    from proxy import tls
+    from proxy.tls import authority as tls
 
     db = tmp_path / "f.db"
     home = tmp_path / "ca-home"

@@ -1,0 +1,80 @@
+"""The proxy's aiohttp application factory."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import AsyncIterator, Callable
+
+import aiohttp
+from aiohttp import web
+
+from proxy.capture.forward import Forwarder
+from proxy.capture.settings import ProxySettings
+from proxy.recording.writer_process import ProcessRecorder
+
+log = logging.getLogger(__name__)
+
+forwarder_key = web.AppKey("forwarder", Forwarder)
+recorder_key = web.AppKey("recorder", ProcessRecorder)
+
+MAX_BODY = 256 << 20
+"""Largest request body the proxy accepts (Notification Hubs itself caps sends at 64 KB)."""
+
+
+def upstream_ssl(settings: ProxySettings) -> ssl.SSLContext | bool:
+    """Verified TLS to the upstream, optionally trusting one extra CA file."""
+    if settings.insecure:
+        return False
+    context = ssl.create_default_context()
+    if settings.ca_file is not None:
+        context.load_verify_locations(cafile=str(settings.ca_file))
+    return context
+
+
+def make_app(
+    settings: ProxySettings, *, on_fatal: Callable[[str], None] | None = None
+) -> web.Application:
+    """The proxy: one catch-all route, one ClientSession, one recorder."""
+    app = web.Application(client_max_size=MAX_BODY)
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        recorder = None
+        if settings.db is not None:
+            recorder = ProcessRecorder(
+                settings.db,
+                session=settings.session,
+                upstream=settings.upstream,
+                body_cap=settings.body_cap,
+                keys=settings.keys,
+                on_fatal=on_fatal,
+            )
+            recorder.start()
+            app[recorder_key] = recorder
+        connector = aiohttp.TCPConnector(ssl=upstream_ssl(settings), limit=0)
+        timeout = aiohttp.ClientTimeout(
+            total=settings.timeout, sock_connect=settings.connect_timeout
+        )
+        client = aiohttp.ClientSession(
+            connector=connector, timeout=timeout, auto_decompress=False, cookie_jar=_NoCookies()
+        )
+        app[forwarder_key] = Forwarder(settings.upstream, client, recorder, settings.session)
+        try:
+            yield
+        finally:
+            await client.close()
+            if recorder is not None:
+                recorder.close()
+                log.info("recorded %d exchanges to %s", recorder.written, settings.db)
+
+    app.cleanup_ctx.append(resources)
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await request.app[forwarder_key].handle(request)
+
+    app.router.add_route("*", "/{tail:.*}", handle)
+    return app
+
+
+class _NoCookies(aiohttp.DummyCookieJar):
+    """A proxy forwards Cookie and Set-Cookie headers; it never keeps cookies of its own."""

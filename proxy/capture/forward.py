@@ -1,0 +1,138 @@
+"""The forwarding handler: pass the request upstream unchanged, answer with the upstream's bytes.
+
+Recording is a `put_nowait` onto the recorder's queue after the answer is built;
+the handler never waits on the database or the decoders.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import replace
+
+import aiohttp
+from aiohttp import web
+from yarl import URL
+
+from proxy.capture.headers import REQUEST_DROPPED, RESPONSE_DROPPED, forwardable
+from proxy.exchange import Clock, Exchange, Headers, Message, new_id
+from proxy.recording.recorder import ExchangeSink, RecorderFailed
+
+log = logging.getLogger(__name__)
+
+LARGE_BODY = 1 << 20
+
+SKIP_AUTO_HEADERS = frozenset({"User-Agent", "Accept", "Accept-Encoding", "Content-Type"})
+"""aiohttp would add these when the client did not send them; a transparent proxy must not."""
+
+
+class Forwarder:
+    """One per proxy app: the upstream, the shared ClientSession and the recorder."""
+
+    def __init__(
+        self,
+        upstream: str,
+        client: aiohttp.ClientSession,
+        recorder: ExchangeSink | None,
+        session: str,
+    ) -> None:
+        self.upstream = URL(upstream.rstrip("/"))
+        self.client = client
+        self.recorder = recorder
+        self.session = session
+
+    def target(self, raw_path: str) -> URL:
+        """The upstream URL: path and query exactly as the client sent them."""
+        return URL(str(self.upstream) + raw_path, encoded=True)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self.recorder is not None and not self.recorder.healthy:
+            return _plain(503, f"hubscope is not forwarding: {self.recorder.failure}")
+        clock = Clock()
+        body = await request.read()
+        url = self.target(request.raw_path)
+        sent = Message(headers=_text_headers(request.raw_headers), body=body)
+        exchange = Exchange(
+            id=new_id(),
+            session=self.session,
+            started_at=clock.started_at,
+            duration_ms=0.0,
+            method=request.method,
+            url=str(url),
+            request=sent,
+            client=_peer(request),
+        )
+        try:
+            response, answer = await self._send(request.method, url, sent)
+        except TimeoutError:
+            text = f"hubscope: upstream {url.host} did not answer within the timeout ({url})"
+            response, exchange = _failed(exchange, 504, text)
+        except aiohttp.ClientError as error:
+            text = f"hubscope: upstream {url.host} failed: {type(error).__name__}: {error}"
+            response, exchange = _failed(exchange, 502, text)
+        else:
+            exchange = replace(
+                exchange, status=response.status, reason=response.reason, response=answer
+            )
+        self._record(exchange, clock)
+        return response
+
+    async def _send(self, method: str, url: URL, sent: Message) -> tuple[web.Response, Message]:
+        headers = forwardable(sent.headers, REQUEST_DROPPED)
+        async with self.client.request(
+            method,
+            url,
+            headers=headers,
+            data=_payload(sent.body, method),
+            skip_auto_headers=SKIP_AUTO_HEADERS,
+            allow_redirects=False,
+        ) as upstream:
+            body = await upstream.read()
+            raw = _text_headers(upstream.raw_headers)
+            response = web.Response(
+                status=upstream.status,
+                reason=upstream.reason,
+                body=body,
+                headers=forwardable(raw, RESPONSE_DROPPED),
+            )
+            return response, Message(headers=raw, body=body)
+
+    def _record(self, exchange: Exchange, clock: Clock) -> None:
+        if self.recorder is None:
+            return
+        try:
+            self.recorder.submit(_finish(exchange, clock))
+        except RecorderFailed as error:
+            log.critical("exchange %s not recorded: %s", exchange.id, error)
+
+
+def _payload(body: bytes, method: str) -> bytes | io.BytesIO | None:
+    """The body to send: None for a bodiless GET/HEAD (no Content-Length: 0 added)."""
+    if not body:
+        return None if method in ("GET", "HEAD") else b""
+    # aiohttp warns that big bytes bodies block the loop; a BytesIO is sent in chunks.
+    return io.BytesIO(body) if len(body) > LARGE_BODY else body
+
+
+def _text_headers(raw: tuple[tuple[bytes, bytes], ...]) -> Headers:
+    return tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)
+
+
+def _finish(exchange: Exchange, clock: Clock) -> Exchange:
+    return replace(exchange, duration_ms=clock.elapsed_ms())
+
+
+def _failed(exchange: Exchange, status: int, text: str) -> tuple[web.Response, Exchange]:
+    log.warning("%s %s → %d: %s", exchange.method, exchange.url.split("?")[0], status, text)
+    return _plain(status, text), replace(exchange, error=text, proxy_status=status)
+
+
+def _plain(status: int, text: str) -> web.Response:
+    return web.Response(status=status, text=text + "\n", headers={"X-Hubscope-Error": "1"})
+
+
+def _peer(request: web.Request) -> str | None:
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{peer[0]}:{peer[1]}"
+    return None

@@ -1,0 +1,127 @@
+"""`hubscope hub`: run the local stand-in Notification Hub."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from proxy import serve
+from proxy.localhub import FULL_RULE, LISTEN_RULE, HubSettings, make_app
+from proxy.sas import ConnectionStringError
+from proxy.tls import listener
+
+__all__ = ["hub_command"]
+
+
+@click.command("hub")
+@click.option("--listen", default="127.0.0.1:8082", show_default=True, metavar="HOST:PORT")
+@click.option(
+    "--connection-string",
+    metavar="CS",
+    envvar="HUBSCOPE_HUB_CONNECTION_STRING",
+    help="Accept this rule name and key (Full rights unless it is the Listen rule); "
+    "otherwise keys are generated at each start.",
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep registrations and installations in this SQLite file across restarts.",
+)
+@click.option(
+    "--hub",
+    "hubs",
+    multiple=True,
+    metavar="NAME",
+    help="Serve only these hub names (repeatable); others get 404. Default: any name.",
+)
+@listener.tls_options
+@click.option("-v", "--verbose", is_flag=True)
+def hub_command(
+    listen: str,
+    connection_string: str | None,
+    db: Path | None,
+    hubs: tuple[str, ...],
+    tls: bool,
+    tls_listen: str | None,
+    tls_hosts: tuple[str, ...],
+    verbose: bool,
+) -> None:
+    """Answer the Notification Hubs REST API locally, like the real service; push nothing."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        host, port = serve.parse_listen(listen, default_port=8082)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--listen") from None
+    try:
+        settings = HubSettings.build(
+            connection_string=connection_string,
+            hubs=hubs,
+            db_path=str(db) if db else None,
+        )
+    except (ConnectionStringError, ValueError) as error:
+        raise click.BadParameter(str(error), param_hint="--connection-string") from None
+    https = listener.prepare(tls, tls_listen, tls_hosts)
+
+    async def main(stop: asyncio.Event, fatal: asyncio.Event) -> list[serve.Running]:
+        running, tls_port = await listener.start(
+            make_app(settings), serve.Listen(host, port), https
+        )
+        print_banner(settings, host, running.port)
+        if https is not None and tls_port is not None:
+            listener.echo_banner(https, tls_port)
+            click.echo(f"  HTTPS connection string: {_tls_cs(settings, https, tls_port)}")
+        return [running]
+
+    try:
+        serve.run(main)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
+
+
+def print_banner(settings: HubSettings, host: str, port: int) -> None:
+    """The connection strings an app should use, and what they can do."""
+    shown = f"[{host}]" if ":" in host else host
+    address = f"{shown}:{port}"
+    click.echo(f"hubscope hub listening on http://{address}/ (plain HTTP; nothing is pushed)")
+    hubs = ", ".join(sorted(settings.hubs)) if settings.hubs else "any name"
+    click.echo(f"  hubs           {hubs}")
+    click.echo(f"  storage        {settings.db_path or 'memory (lost on exit)'}")
+    click.echo("  connection string (Listen, Manage, Send):")
+    click.echo(f"    {_shown(settings, address, _full(settings))}")
+    click.echo("  Listen-only connection string (devices):")
+    click.echo(f"    {_shown(settings, address, LISTEN_RULE)}")
+    click.echo(
+        "  SDKs that keep the scheme (JS, azure-notification-hub-unofficial) need "
+        "Endpoint=http://… instead of sb://, which they turn into https://."
+    )
+
+
+def _shown(settings: HubSettings, address: str, rule: str) -> str:
+    """A connection string to print; a key the user passed in is not echoed back."""
+    text = settings.connection_string(address, rule=rule)
+    if rule == settings.given_rule:
+        key = settings.keys[rule]
+        text = text.replace(
+            f"SharedAccessKey={key}", "SharedAccessKey=<key from --connection-string>"
+        )
+    return text
+
+
+def _full(settings: HubSettings) -> str:
+    """The first rule with every right (a given connection string's rule, or the default)."""
+    full = next((r for r in settings.rules if len(r.rights) == 3), None)
+    return full.name if full else FULL_RULE
+
+
+def _tls_cs(settings: HubSettings, https: listener.TlsListen, port: int) -> str:
+    """The full-rights connection string for the HTTPS port (sb://, as every SDK expects)."""
+    host = listener.endpoint_host(https.listen.host)
+    return _shown(settings, f"{host}:{port}", _full(settings))

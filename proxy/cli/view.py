@@ -1,0 +1,70 @@
+"""`hubscope view`: the viewer over a recorded database."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from pathlib import Path
+
+import click
+
+from proxy import serve
+
+
+def check_exposure(host: str, token: str | None) -> None:
+    """Refuse to serve recorded traffic beyond loopback without a token."""
+    from viewer.security import is_loopback
+
+    if token is None and not is_loopback(host):
+        suggestion = secrets.token_urlsafe(24)
+        raise click.UsageError(
+            f"--listen {host} is reachable from other machines; add --token "
+            f"(for example --token {suggestion}) or listen on 127.0.0.1"
+        )
+
+
+@click.command("view")
+@click.option(
+    "--db",
+    default="hubscope.db",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The database the proxy records into.",
+)
+@click.option("--listen", default="127.0.0.1:8081", show_default=True, metavar="HOST:PORT")
+@click.option(
+    "--token",
+    envvar="HUBSCOPE_VIEW_TOKEN",
+    help="Require this token on every request (needed to listen beyond loopback).",
+)
+def view_command(db: Path, listen: str, token: str | None) -> None:
+    """Browse recorded exchanges, device timelines and spec findings in a browser."""
+    from viewer.app import make_app
+    from viewer.db import NoDatabase, prepare
+    from viewer.state import ViewerSettings
+
+    try:
+        host, port = serve.parse_listen(listen, default_port=8081)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--listen") from None
+    check_exposure(host, token)
+    try:
+        prepare(db)
+    except NoDatabase as error:
+        raise click.ClickException(str(error)) from None
+
+    async def main(stop: asyncio.Event, fatal: asyncio.Event) -> list[serve.Running]:
+        app = make_app(ViewerSettings(db=db, token=token))
+        running = await serve.start(app, serve.Listen(host, port))
+        shown = f"[{host}]" if ":" in host else host
+        url = f"http://{shown}:{running.port}/"
+        click.echo(f"hubscope view of {db} on {url}")
+        if token:
+            click.echo(f"  open {url}?token=… (the token you gave); API: Authorization: Bearer …")
+        click.echo("  Ctrl-C stops.")
+        return [running]
+
+    try:
+        serve.run(main)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None

@@ -1,0 +1,153 @@
+"""Rules on the Authorization header: a SharedAccessSignature, unexpired, for this host."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
+from functools import lru_cache
+from urllib.parse import unquote
+
+from proxy import sas
+from proxy.model import Op
+from proxy.rules.context import Ctx
+from proxy.rules.findings import Breach
+from proxy.rules.registry import KNOWN_OPS, rule
+
+SEED = "seeds/create-registration.md#request-headers"
+SPEC = "spec/nh-rest-api.md"
+
+
+def _token(ctx: Ctx) -> sas.SasToken | None:
+    return ctx.token
+
+
+def _has_token(ctx: Ctx) -> bool:
+    return ctx.op is not Op.UNKNOWN and _token(ctx) is not None
+
+
+@lru_cache(maxsize=4096)
+def _audience_matches(audience: str, host: str, hub: str | None) -> bool:
+    return sas.audience_matches(audience, host, hub)  # tokens repeat across a session
+
+
+def request_clock(ctx: Ctx) -> float:
+    """When the request was made by its own clock: its Date header, else the capture time."""
+    date = ctx.header("Date") or ctx.header("x-ms-date")
+    if date:
+        try:
+            return parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError):
+            pass
+    return ctx.exchange.started_at
+
+
+@rule(
+    "common.authorization",
+    severity="error",
+    spec="Authorization | Token generated as specified in Shared Access Signature Authentication "
+    "with Service Bus, or Service Bus authentication and authorization with Microsoft Azure "
+    "Active Directory Access Control (also known as Access Control Service or ACS).",
+    source=SEED,
+    expected="Authorization: SharedAccessSignature sr=…&sig=…&se=…&skn=… (ACS is retired)",
+    applies=lambda ctx: ctx.op is not Op.UNKNOWN,
+    ops=KNOWN_OPS,
+)
+def _authorization(ctx: Ctx) -> Iterator[Breach]:
+    value = ctx.header("Authorization")
+    if value is None:
+        yield Breach(actual="no Authorization header", pointer="header:Authorization")
+    elif ctx.token is None:
+        scheme = value.strip().split(" ", 1)[0][:40]
+        yield Breach(actual=f"scheme {scheme!r}", pointer="header:Authorization")
+
+
+@rule(
+    "sas.fields",
+    severity="error",
+    spec="`Authorization: SharedAccessSignature sr={enc-resource}&sig={enc-signature}"
+    "&se={expiry}&skn={keyName}`",
+    source=f"{SPEC} §2.2",
+    expected="sr, sig and an integer se in the token",
+    applies=_has_token,
+    ops=KNOWN_OPS,
+)
+def _fields(ctx: Ctx) -> Iterator[Breach]:
+    token = _token(ctx)
+    assert token is not None
+    missing = [name for name in ("sr", "sig", "se") if getattr(token, name) in (None, "")]
+    if missing:
+        yield Breach(actual=f"missing {', '.join(missing)}", pointer="header:Authorization")
+    elif token.expiry is None:
+        yield Breach(actual=f"se={token.se!r} is not an integer", pointer="header:Authorization")
+
+
+@rule(
+    "sas.skn",
+    severity="error",
+    spec="`skn`: the rule (key) name.",
+    source=f"{SPEC} §2.2",
+    expected="the key name in skn",
+    applies=_has_token,
+    ops=KNOWN_OPS,
+)
+def _skn(ctx: Ctx) -> Iterator[Breach]:
+    token = _token(ctx)
+    if token is not None and not token.skn:
+        yield Breach(actual="no skn", pointer="header:Authorization")
+
+
+@rule(
+    "sas.expired",
+    severity="error",
+    spec="`se`: expiry as integer seconds since the Unix epoch (UTC).",
+    source=f"{SPEC} §2.2",
+    expected="se later than the request's own clock (Date header, else capture time)",
+    applies=lambda ctx: ctx.token is not None and ctx.token.expiry is not None,
+    ops=KNOWN_OPS,
+)
+def _expired(ctx: Ctx) -> Iterator[Breach]:
+    token = _token(ctx)
+    expiry = token.expiry if token is not None else None
+    now = request_clock(ctx)
+    if expiry is not None and expiry < now:
+        yield Breach(
+            actual=f"expired {int(now - expiry)} s before the request (se={expiry})",
+            pointer="header:Authorization",
+        )
+
+
+@rule(
+    "sas.audience",
+    severity="error",
+    spec="So the service evidently treats `sr` as a scope: the namespace root, the hub, or any "
+    "deeper URL (with or without query) is accepted",
+    source=f"{SPEC} §2.3; spec/real-clients.md §6",
+    expected="sr naming the host called (namespace root, hub or deeper URL, http or https)",
+    applies=lambda ctx: ctx.token is not None and bool(ctx.token.sr),
+    ops=KNOWN_OPS,
+)
+def _audience(ctx: Ctx) -> Iterator[Breach]:
+    token = _token(ctx)
+    audience = (token.audience or "") if token is not None else ""
+    hub = ctx.decoded.operation.hub
+    if not (
+        _audience_matches(audience, ctx.url_host, hub) or _audience_matches(audience, ctx.host, hub)
+    ):
+        yield Breach(
+            actual=f"sr={unquote(audience)} for a call to {ctx.host}/{hub or ''}",
+            pointer="header:Authorization",
+        )
+
+
+@rule(
+    "sas.signature",
+    severity="error",
+    spec='String-to-sign = `{sr as sent}` + `"\\n"` + `{se}` (UTF-8).',
+    source=f"{SPEC} §2.3",
+    expected="a signature that verifies with the configured key (checked at capture time)",
+    applies=lambda ctx: (ctx.exchange.sas_verdict or "").startswith(("valid", "invalid")),
+)
+def _signature(ctx: Ctx) -> Iterator[Breach]:
+    verdict = ctx.exchange.sas_verdict or ""
+    if verdict.startswith("invalid"):
+        yield Breach(actual=verdict, pointer="header:Authorization")

@@ -1,0 +1,152 @@
+"""The rule registry: each rule is a small declaration next to the sentence it enforces."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from proxy.model import Op
+from proxy.rules.context import Ctx
+from proxy.rules.findings import Breach, Finding, Severity
+
+Check = Callable[[Ctx], Iterable[Breach]]
+Applies = Callable[[Ctx], bool]
+SessionCheck = Callable[[Sequence[Ctx]], Iterable[tuple[str, Breach]]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """An expectation on one exchange: when it applies, and how it is broken."""
+
+    id: str
+    severity: Severity
+    spec: str
+    source: str
+    expected: str
+    applies: Applies
+    check: Check
+    ops: frozenset[Op] | None = None
+    """The operations the rule is about (None: every one); also indexes rules by operation."""
+
+    def judge(self, ctx: Ctx, *, include_ok: bool = False) -> list[Finding]:
+        """The rule's findings for one exchange (an `ok` one when met and asked for)."""
+        if self.ops is not None and ctx.op not in self.ops:
+            return []
+        try:
+            if not self.applies(ctx):
+                return []
+            found = [self.finding(ctx.id, breach) for breach in self.check(ctx)]
+        except Exception as exc:  # a rule bug must not stop an audit; show it instead
+            crash = Breach(actual=f"rule failed: {type(exc).__name__}: {exc}"[:300])
+            return [self.finding(ctx.id, crash, severity="warning")]
+        if not found and include_ok:
+            return [self.finding(ctx.id, Breach(actual="as expected"), severity="ok")]
+        return found
+
+    def finding(
+        self, exchange_id: str, breach: Breach, *, severity: Severity | None = None
+    ) -> Finding:
+        return Finding(
+            exchange_id=exchange_id,
+            rule=self.id,
+            severity=severity or self.severity,
+            expected=breach.expected or self.expected,
+            actual=breach.actual,
+            spec=breach.spec or self.spec,
+            source=breach.source or self.source,
+            pointer=breach.pointer,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionRule:
+    """An expectation on a sequence of exchanges; findings name the exchange at fault."""
+
+    id: str
+    severity: Severity
+    spec: str
+    source: str
+    expected: str
+    check: SessionCheck
+
+    def judge(self, ctxs: Sequence[Ctx]) -> list[Finding]:
+        return [
+            Finding(
+                exchange_id=exchange_id,
+                rule=self.id,
+                severity=self.severity,
+                expected=breach.expected or self.expected,
+                actual=breach.actual,
+                spec=breach.spec or self.spec,
+                source=breach.source or self.source,
+                pointer=breach.pointer,
+            )
+            for exchange_id, breach in self.check(ctxs)
+        ]
+
+
+RULES: list[Rule] = []
+SESSION_RULES: list[SessionRule] = []
+_BY_OP: dict[Op, tuple[Rule, ...]] = {}
+KNOWN_OPS = frozenset(op for op in Op if op is not Op.UNKNOWN)
+
+
+def rules_for(op: Op) -> tuple[Rule, ...]:
+    """The rules that can apply to an operation, in declaration order."""
+    found = _BY_OP.get(op)
+    if found is None:
+        found = _BY_OP[op] = tuple(r for r in RULES if r.ops is None or op in r.ops)
+    return found
+
+
+def always(ctx: Ctx) -> bool:
+    return True
+
+
+def rule(
+    id: str,
+    *,
+    severity: Severity,
+    spec: str,
+    source: str,
+    expected: str,
+    applies: Applies = always,
+    ops: Iterable[Op] | None = None,
+) -> Callable[[Check], Check]:
+    """Register the decorated check as rule `id`."""
+
+    def register(check: Check) -> Check:
+        if any(existing.id == id for existing in RULES):
+            raise ValueError(f"rule {id!r} is declared twice")
+        RULES.append(
+            Rule(
+                id=id,
+                severity=severity,
+                spec=spec,
+                source=source,
+                expected=expected,
+                applies=applies,
+                check=check,
+                ops=frozenset(ops) if ops is not None else None,
+            )
+        )
+        _BY_OP.clear()
+        return check
+
+    return register
+
+
+def session_rule(
+    id: str, *, severity: Severity, spec: str, source: str, expected: str
+) -> Callable[[SessionCheck], SessionCheck]:
+    """Register the decorated check as session rule `id`."""
+
+    def register(check: SessionCheck) -> SessionCheck:
+        SESSION_RULES.append(
+            SessionRule(
+                id=id, severity=severity, spec=spec, source=source, expected=expected, check=check
+            )
+        )
+        return check
+
+    return register

@@ -1,0 +1,38 @@
+"""The store: the SQLite schema, and rows to and from records.
+
+The one place the core writes SQL and names tables. Readers open it read-only; one writer
+writes. May import the vocabulary (`proxy.exchange`, `proxy.model`, `proxy.sas`,
+`proxy.redact`) and `proxy.decode`; nothing above it.
+"""
+
+from proxy.store.read import (
+    exchange_from_row,
+    headers_from_text,
+    headers_to_text,
+    iter_exchange_rows,
+)
+from proxy.store.schema import BUSY_TIMEOUT_MS, connect, migrations
+from proxy.store.write import (
+    Rows,
+    ensure_session,
+    insert_many,
+    replace_decoded,
+    write_rows,
+    write_transaction,
+)
+
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "Rows",
+    "connect",
+    "ensure_session",
+    "exchange_from_row",
+    "headers_from_text",
+    "headers_to_text",
+    "insert_many",
+    "iter_exchange_rows",
+    "migrations",
+    "replace_decoded",
+    "write_rows",
+    "write_transaction",
+]

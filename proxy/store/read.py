@@ -1,0 +1,70 @@
+"""Reading: exchange rows back into records, in time order and in pages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlite_utils import Database
+
+from proxy.exchange import Exchange, Message
+
+
+def headers_to_text(headers: Iterable[tuple[str, str]]) -> str:
+    return json.dumps([list(pair) for pair in headers], ensure_ascii=False)
+
+
+def headers_from_text(text: str | None) -> tuple[tuple[str, str], ...]:
+    if not text:
+        return ()
+    return tuple((str(k), str(v)) for k, v in json.loads(text))
+
+
+def exchange_from_row(row: dict[str, Any]) -> Exchange:
+    """The recorded (redacted, possibly truncated) exchange of a row."""
+    response = None
+    if row.get("status") is not None or row.get("response_headers"):
+        response = Message(
+            headers=headers_from_text(row.get("response_headers")),
+            body=row.get("response_body") or b"",
+        )
+    return Exchange(
+        id=row["id"],
+        session=row["session"],
+        started_at=row["started_at"],
+        duration_ms=row["duration_ms"] or 0.0,
+        method=row["method"],
+        url=row["url"],
+        request=Message(
+            headers=headers_from_text(row.get("request_headers")),
+            body=row.get("request_body") or b"",
+        ),
+        status=row.get("status"),
+        reason=row.get("reason"),
+        response=response,
+        error=row.get("error"),
+        client=row.get("client"),
+        proxy_status=row.get("proxy_status"),
+        sas_verdict=row.get("sas_verdict"),
+    )
+
+
+def iter_exchange_rows(
+    db: Database, session: str | None = None, *, batch: int = 1000
+) -> Iterator[dict[str, Any]]:
+    """Every exchange row in time order, optionally of one session, read in pages."""
+    where = "where session = :session" if session is not None else ""
+    last_started, last_id = -1.0, ""
+    while True:
+        page = list(
+            db.query(
+                f"select * from exchanges {where} {'and' if where else 'where'} "
+                "(started_at, id) > (:started, :id) order by started_at, id limit :limit",
+                {"session": session, "started": last_started, "id": last_id, "limit": batch},
+            )
+        )
+        if not page:
+            return
+        yield from page
+        last_started, last_id = page[-1]["started_at"], page[-1]["id"]

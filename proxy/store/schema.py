@@ -1,0 +1,205 @@
+"""The schema, versioned with sqlite-utils migrations, and opening a database."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+BUSY_TIMEOUT_MS = 30_000
+migrations = Migrations("hubscope")
+
+
+@migrations()
+def m001_sessions_and_exchanges(db: Database) -> None:
+    db.table("sessions").create(
+        {
+            "name": str,
+            "started_at": float,
+            "kind": str,
+            "upstream": str,
+            "replay_of": str,
+            "note": str,
+        },
+        pk="name",
+    )
+    db.table("exchanges").create(
+        {
+            "id": str,
+            "session": str,
+            "started_at": float,
+            "duration_ms": float,
+            "method": str,
+            "url": str,
+            "host": str,
+            "path": str,
+            "query": str,
+            "client": str,
+            "request_headers": str,
+            "request_body": bytes,
+            "request_body_size": int,
+            "request_body_sha256": str,
+            "request_truncated": int,
+            "status": int,
+            "reason": str,
+            "response_headers": str,
+            "response_body": bytes,
+            "response_body_size": int,
+            "response_body_sha256": str,
+            "response_truncated": int,
+            "error": str,
+            "proxy_status": int,
+            "sas_verdict": str,
+        },
+        pk="id",
+        foreign_keys=[("session", "sessions", "name")],
+    )
+    db.table("exchanges").create_index(["session", "started_at"])
+    db.table("exchanges").create_index(["started_at", "id"])
+
+
+@migrations()
+def m002_decoded(db: Database) -> None:
+    exchanges = db.table("exchanges")
+    for name, kind in [
+        ("operation", str),
+        ("hub", str),
+        ("resource_id", str),
+        ("api_version", str),
+        ("request_format", str),
+        ("request_decode_error", str),
+        ("response_format", str),
+        ("response_decode_error", str),
+        ("error_code", str),
+        ("error_detail", str),
+        ("tracking_id", str),
+        ("patch", str),
+    ]:
+        exchanges.add_column(name, kind)
+    exchanges.create_index(["operation"])
+    db.table("devices").create(
+        {
+            "id": str,
+            "exchange_id": str,
+            "direction": str,
+            "position": int,
+            "kind": str,
+            "source_type": str,
+            "platform": str,
+            "handle": str,
+            "registration_id": str,
+            "installation_id": str,
+            "user_id": str,
+            "tags": str,
+            "expiration": str,
+            "etag": str,
+            "push_variables": str,
+            "push_channel_expired": int,
+            "template_name": str,
+            "template_body": str,
+            "templates": str,
+            "extra": str,
+            "elements": str,
+        },
+        pk="id",
+        foreign_keys=[("exchange_id", "exchanges", "id")],
+    )
+    for column in ("exchange_id", "handle", "registration_id", "installation_id", "platform"):
+        db.table("devices").create_index([column])
+    db.table("device_tags").create(
+        {"device_id": str, "exchange_id": str, "tag": str},
+        pk=("device_id", "tag"),
+        foreign_keys=[("device_id", "devices", "id")],
+    )
+    db.table("device_tags").create_index(["tag"])
+
+
+def connect(path: str | Path, *, readonly: bool = False) -> Database:
+    """Open the database; the writer (readonly=False) also applies migrations and WAL."""
+    if readonly:
+        conn = sqlite3.connect(
+            f"file:{Path(path).resolve()}?mode=ro", uri=True, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return Database(conn)
+    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db = Database(conn)
+    _prepare(db)
+    return db
+
+
+def _prepare(db: Database, *, attempts: int = 100) -> None:
+    """WAL and migrations, retried: processes opening a new file at once race to migrate.
+
+    A read transaction that must upgrade to write gets SQLITE_BUSY at once (no busy
+    wait), and the loser may find the table it wanted to create already there. Each
+    migration is atomic, so retrying after a short random sleep is safe.
+    """
+    for attempt in range(attempts):
+        try:
+            db.enable_wal()
+            db.conn.execute("PRAGMA synchronous = NORMAL")
+            migrations.apply(db)
+            return
+        except (sqlite3.OperationalError, sqlite3.IntegrityError):
+            if db.conn.in_transaction:
+                db.conn.rollback()
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.02 + random.random() * 0.05)
+
+
+@migrations()
+def m003_viewer_indexes(db: Database) -> None:
+    """Full-text search over bodies (fed by a trigger) and indexes for the viewer's filters."""
+    db.execute(
+        "create virtual table if not exists exchanges_fts using fts5("
+        "request, response, content='', tokenize='unicode61')"
+    )
+    # Bodies are BLOBs; index their first 64 KiB as text so the writer's cost stays bounded.
+    fts_values = (
+        "substr(cast({p}request_body as text), 1, 65536), "
+        "substr(cast({p}response_body as text), 1, 65536)"
+    )
+    db.execute(
+        "create trigger if not exists exchanges_fts_insert after insert on exchanges begin "
+        "insert into exchanges_fts(rowid, request, response) "
+        f"values (new.rowid, {fts_values.format(p='new.')}); end"
+    )
+    db.execute(
+        "insert into exchanges_fts(rowid, request, response) "
+        f"select rowid, {fts_values.format(p='')} from exchanges"
+    )
+    db.table("exchanges").create_index(["resource_id"], if_not_exists=True)
+    db.table("exchanges").create_index(["operation", "started_at"], if_not_exists=True)
+
+
+@migrations()
+def m004_replay_links(db: Database) -> None:
+    """Which original exchange each replayed exchange re-sent, and how its answer compared."""
+    db.table("replay_links").create(
+        {
+            "replay_exchange_id": str,
+            "original_exchange_id": str,
+            "verdict": str,
+            "diff": str,
+        },
+        pk="replay_exchange_id",
+        foreign_keys=[
+            ("replay_exchange_id", "exchanges", "id"),
+            ("original_exchange_id", "exchanges", "id"),
+        ],
+        if_not_exists=True,
+    )
+    db.table("replay_links").create_index(["original_exchange_id"], if_not_exists=True)
+
+
+@migrations()
+def m005_decode_notes(db: Database) -> None:
+    """What the decoders noticed that is not an error (JSON labelled XML, duplicate keys, …)."""
+    db.table("exchanges").add_column("decode_notes", str)

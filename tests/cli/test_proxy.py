@@ -1,0 +1,121 @@
+"""`hubscope proxy` as a real process: banner, connection strings, SIGTERM under load."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import aiohttp
+import pytest
+from click.testing import CliRunner
+
+from proxy import store
+from proxy.cli import cli
+from proxy.cli.proxy import upstream_from
+from tests.conftest import Upstream
+from tests.servers import free_port, spawn_hubscope, wait_for_port
+
+
+def test_upstream_from_connection_string() -> None:
+    cs = "Endpoint=sb://myns.servicebus.windows.net/;SharedAccessKeyName=Full;SharedAccessKey=abc="
+    assert upstream_from(None, cs) == ("https://myns.servicebus.windows.net", {"Full": "abc="})
+    assert upstream_from("http://127.0.0.1:9/", None) == ("http://127.0.0.1:9", {})
+
+
+def test_proxy_without_upstream_is_a_usage_error() -> None:
+    result = CliRunner().invoke(cli, ["proxy"])
+    assert result.exit_code == 2
+    assert "--upstream URL or --connection-string" in result.output
+
+
+async def test_sigterm_under_load_loses_no_answered_exchange(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    db, port = tmp_path / "h.db", free_port()
+    proc = await spawn_hubscope(
+        "proxy",
+        "--upstream",
+        upstream.url,
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--db",
+        str(db),
+        "--session",
+        "load",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        await wait_for_port(port, proc)
+        answered: list[int] = []
+        failed = 0
+
+        async def worker(client: aiohttp.ClientSession, start: int) -> None:
+            nonlocal failed
+            for i in range(start, start + 400, 1):
+                try:
+                    async with client.put(
+                        f"http://127.0.0.1:{port}/hub/installations/{i}", data=b"{}"
+                    ) as resp:
+                        await resp.read()
+                        if resp.status == 200:
+                            answered.append(i)
+                except aiohttp.ClientError:
+                    failed += 1
+                    return
+
+        async def terminate_when_busy() -> None:
+            while len(answered) < 300:
+                await asyncio.sleep(0.01)
+            proc.send_signal(signal.SIGTERM)
+
+        async with aiohttp.ClientSession() as client:
+            await asyncio.gather(
+                terminate_when_busy(), *(worker(client, n * 1000) for n in range(16))
+            )
+        output = (await asyncio.wait_for(proc.communicate(), 60))[0].decode()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0, output
+    assert "listening on http://127.0.0.1" in output
+    assert failed > 0, "the load should still have been running when SIGTERM arrived"
+    recorded = {
+        int(r["path"].rsplit("/", 1)[1])
+        for r in store.connect(db, readonly=True).query("select path from exchanges")
+    }
+    missing = set(answered) - recorded
+    assert not missing, f"{len(missing)} answered exchanges were not recorded"
+    assert len(answered) >= 300
+
+
+@pytest.mark.parametrize("extra", [[], ["--no-record"]])
+async def test_banner_says_where_it_listens_forwards_and_records(
+    upstream: Upstream, tmp_path: Path, extra: list[str]
+) -> None:
+    port = free_port()
+    proc = await spawn_hubscope(
+        "proxy",
+        "--upstream",
+        upstream.url,
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--db",
+        str(tmp_path / "b.db"),
+        *extra,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        await wait_for_port(port, proc)
+        proc.send_signal(signal.SIGINT)
+        output = (await asyncio.wait_for(proc.communicate(), 30))[0].decode()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0, output
+    assert f"listening on http://127.0.0.1:{port}/" in output
+    assert f"forwarding to  {upstream.url}" in output
+    assert ("recording      off" in output) == bool(extra)
+    assert f"Endpoint=http://127.0.0.1:{port}/" in output

@@ -1,0 +1,114 @@
+"""SAS on the local hub: every token shape real clients send, and each way a token fails."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import quote
+
+import pytest
+
+from proxy.localhub import FULL_RULE, LISTEN_RULE
+from proxy.sas import make_token, signature, token_for_sr
+from tests.hubclient import HUB, HubClient, apple
+
+
+def shapes(host: str) -> dict[str, tuple[str, bool]]:
+    """Resource URI and lower-casing per client family (§2.3)."""
+    return {
+        "js-namespace-root": (f"https://{host}/", False),
+        "dotnet-http-path": (f"http://{host}/{HUB}/registrations/", True),
+        "java-full-url": (f"https://{host}/{HUB}/registrations?api-version=2020-06", True),
+        "hub-url": (f"http://{host}/{HUB}", True),
+        "upper-hex-hub": (f"https://{host}/{HUB}", False),
+    }
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["js-namespace-root", "dotnet-http-path", "java-full-url", "hub-url", "upper-hex-hub"],
+)
+async def test_every_sr_shape_is_accepted(hub: HubClient, shape: str) -> None:
+    resource, lower = shapes(hub.running.host)[shape]
+    key = hub.running.settings.keys[FULL_RULE]
+    token = make_token(resource, FULL_RULE, key, lower=lower)
+    answer = await hub.call("POST", "/registrations", apple(), auth=token)
+    assert answer.status == 200, answer.text
+
+
+async def test_field_order_does_not_matter(hub: HubClient) -> None:
+    key = hub.running.settings.keys[FULL_RULE]
+    sr = quote(f"{hub.running.url}/{HUB}".lower(), safe="").lower()
+    se = str(int(time.time()) + 600)
+    sig = quote(signature(sr, se, key), safe="")
+    token = f"SharedAccessSignature sig={sig}&se={se}&skn={FULL_RULE}&sr={sr}"
+    assert (await hub.call("GET", "/registrations", auth=token)).status == 200
+
+
+async def test_missing_token_is_401(hub: HubClient) -> None:
+    answer = await hub.call("GET", "/registrations/1", auth="")
+    assert answer.status == 401 and "MissingToken" in answer.text
+
+
+async def test_bad_signature_is_401(hub: HubClient) -> None:
+    token = make_token(f"http://{hub.running.host}/{HUB}", FULL_RULE, "not-the-key")
+    answer = await hub.call("GET", "/registrations/1", auth=token)
+    assert answer.status == 401
+    assert "InvalidSignature: The token has an invalid signature..TrackingId:" in answer.text
+
+
+async def test_expired_token_is_401(hub: HubClient) -> None:
+    key = hub.running.settings.keys[FULL_RULE]
+    token = make_token(f"http://{hub.running.host}/{HUB}", FULL_RULE, key, ttl=-10)
+    answer = await hub.call("GET", "/registrations/1", auth=token)
+    assert answer.status == 401 and "ExpiredToken" in answer.text
+
+
+async def test_unknown_rule_and_wrong_audience_are_401(hub: HubClient) -> None:
+    key = hub.running.settings.keys[FULL_RULE]
+    unknown = make_token(f"http://{hub.running.host}/{HUB}", "SomeOtherRule", key)
+    assert (await hub.call("GET", "/registrations/1", auth=unknown)).status == 401
+    elsewhere = token_for_sr(quote("https://ns.servicebus.windows.net/", safe=""), FULL_RULE, key)
+    answer = await hub.call("GET", "/registrations/1", auth=elsewhere)
+    assert answer.status == 401 and "InvalidAudience" in answer.text
+    other_hub = make_token(f"http://{hub.running.host}/otherhub", FULL_RULE, key)
+    assert (await hub.call("GET", "/registrations/1", auth=other_hub)).status == 401
+
+
+async def test_malformed_token_is_401(hub: HubClient) -> None:
+    for auth in ("Bearer abc", "SharedAccessSignature sr=x", "SharedAccessSignature &&&=="):
+        answer = await hub.call("GET", "/registrations/1", auth=auth)
+        assert answer.status == 401, auth
+
+
+async def test_listen_rule_rights(hub: HubClient) -> None:
+    created = await hub.call("POST", "/registrations", apple(), rule=LISTEN_RULE)
+    assert created.status == 200
+    rid = created.devices()[0].registration_id
+    assert (await hub.call("GET", f"/registrations/{rid}", rule=LISTEN_RULE)).status == 200
+    assert (await hub.call("POST", "/registrationids", rule=LISTEN_RULE)).status == 201
+    by_channel = await hub.call(
+        "GET", "/registrations?$filter=DeviceToken+eq+%27AA%27", rule=LISTEN_RULE
+    )
+    assert by_channel.status == 200
+    put = await hub.call(
+        "PUT",
+        "/installations/i1",
+        '{"installationId":"i1","platform":"wns","pushChannel":"https://wns.example/c"}',
+        rule=LISTEN_RULE,
+    )
+    assert put.status == 200
+    for path in ("/registrations", "/tags/a/registrations"):
+        denied = await hub.call("GET", path, rule=LISTEN_RULE)
+        assert denied.status == 401
+        assert "Manage claim is required for this operation..TrackingId:" in denied.text
+    assert (await hub.call("DELETE", f"/registrations/{rid}", rule=LISTEN_RULE)).status == 200
+
+
+async def test_loopback_names_are_one_audience(hub: HubClient) -> None:
+    key = hub.running.settings.keys[FULL_RULE]
+    port = hub.running.port
+    for name in ("localhost", "[::1]", "127.0.0.1"):
+        token = make_token(f"http://{name}:{port}/{HUB}", FULL_RULE, key)
+        assert (await hub.call("GET", "/registrations", auth=token)).status == 200, name
+    remote = make_token(f"http://example.com:{port}/{HUB}", FULL_RULE, key)
+    assert (await hub.call("GET", "/registrations", auth=remote)).status == 401
