@@ -14,11 +14,14 @@ import pytest
 
 from tests.servers import REPO
 
-FLOOR = ("model", "exchange", "operations", "contract", "sas", "redact", "serve")
+FLOOR = ("model", "exchange", "operations", "contract", "sas", "inflate", "serve")
 """The vocabulary: the modules directly in `proxy/`; they import only each other."""
 
+FLOOR_PACKAGES = ("redact",)
+"""Vocabulary too big for one module: a package on the floor, importing only the floor."""
+
 LAYERS: tuple[tuple[str, ...], ...] = (
-    tuple(f"proxy.{name}" for name in FLOOR),
+    tuple(f"proxy.{name}" for name in FLOOR + FLOOR_PACKAGES),
     ("proxy.decode",),
     ("proxy.rules",),
     ("proxy.store",),
@@ -188,7 +191,7 @@ def test_every_package_is_placed_in_a_layer() -> None:
 
 
 def test_the_floor_is_small_and_modules_are_short() -> None:
-    assert len(FLOOR) + 2 <= MAX_FLOOR_MODULES
+    assert len(FLOOR) + len(FLOOR_PACKAGES) + 2 <= MAX_FLOOR_MODULES
     long = {
         str(p): n for p in _sources() if (n := len((REPO / p).read_text().splitlines())) > MAX_LINES
     }
