@@ -99,7 +99,6 @@ COVERED_ELSEWHERE: dict[str, str] = {
     "viewer/analysis.py": "tests/viewer/test_api.py",
     "viewer/app.py": "tests/viewer/test_api.py",
     "viewer/bodies.py": "tests/viewer/test_api.py",
-    "viewer/curl.py": "tests/viewer/test_api.py",
     "viewer/db.py": "tests/viewer/test_security.py",
     "viewer/diff.py": "tests/viewer/test_api.py",
     "viewer/filters.py": "tests/viewer/test_api.py",
