@@ -27,9 +27,15 @@ __all__ = [
 _DEPTH = 3
 """How many escape layers deep (JSON in JSON in XML…) a secret is still looked for."""
 
+_TRIGGERS = (*shapes.NEEDLES, *fields.SECRET_NAMES, "property", "\\", "&#", "&lt;")
+"""Lowercased text without any of these holds nothing any shape could match."""
+
 
 def text(value: str, *, _depth: int = 0) -> str:
     """A header value, URL, log line or text with every secret replaced by the marker."""
+    lowered = value.lower()
+    if not any(trigger in lowered for trigger in _TRIGGERS):
+        return value
     value = fields.scrub(value)
     if _depth < _DEPTH:
         deeper = partial(text, _depth=_depth + 1)

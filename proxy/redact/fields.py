@@ -56,20 +56,16 @@ _PROPERTY_VALUE = re.compile(
 )
 _JSON_MEMBER = re.compile(rf'(?i)("(?P<name>{_SECRET})"\s*:\s*")(?:[^"\\]|\\.)*(")')
 
-NEEDLES = ("key", "secret", "certificate", "connectionstring", "token", "password")
-"""Every secret name contains one of these (lowercased)."""
-
 
 def scrub(text: str) -> str:
     """`text` with the value of every secret-named element, property or JSON member replaced."""
     lowered = text.lower()
-    if not any(needle in lowered for needle in NEEDLES):
-        return text
-    if "<" in text:
+    named = any(name in lowered for name in SECRET_NAMES)
+    if named and "<" in text:
         text = _ELEMENT.sub(_element, text)
-        if "property" in lowered:
-            text = _PROPERTY.sub(_property, text)
-    if '"' in text:
+    if "<" in text and "property" in lowered and "value" in lowered:
+        text = _PROPERTY.sub(_property, text)
+    if named and '"' in text:
         text = _JSON_MEMBER.sub(_member, text)
     return text
 

@@ -11,26 +11,38 @@ import re
 
 MARKER = "[redacted]"
 
-_BEFORE = (
-    r"(?:(?<![A-Za-z0-9_])|(?<=%26)|(?<=%3f)|(?<=%3b)|(?<=%20)|(?<=%2b)|(?<=%2526)|(?<=%253b))"
-)
-"""Where a field name may start: not inside a word, or right after an encoded `&?; +`."""
+_ENCODED_SEPARATORS = ("%26", "%3f", "%3b", "%20", "%2b", "%2526", "%253b")
+
+
+def _word(word: str) -> str:
+    """`word` where a field name may start: not inside a longer word, or right after an
+    encoded `&?; +`. The word comes first so the regex engine can look for it directly."""
+    after = "".join(f"|(?<={sep}{word})" for sep in _ENCODED_SEPARATORS)
+    return f"{word}(?:(?<![A-Za-z0-9_]{word}){after})"
+
 
 _EQUALS = r"(?:\s*=\s*|%3d|%253d)"
 _END = r"(?:%26|%2526|%3b|%253b|%20|%2520)"
+"""An encoded separator ends an encoded value."""
 _NOT_DONE = r"(?!\[redacted\])"
 """A value already replaced is left alone."""
-"""An encoded separator ends an encoded value."""
 
-_SIG = re.compile(rf"(?i)({_BEFORE}sig{_EQUALS}){_NOT_DONE}(?:(?!{_END})[^&\s\"'<>;,\\)\]}}])+")
+_SIG = re.compile(rf"(?i)({_word('sig')}{_EQUALS}){_NOT_DONE}(?:(?!{_END})[^&\s\"'<>;,\\)\]}}])+")
 _KEY = re.compile(
-    rf"(?i)({_BEFORE}SharedAccessKey{_EQUALS}){_NOT_DONE}(?:(?!{_END})[^;&\s\"'<>,\\)\]}}])+"
+    rf"(?i)({_word('SharedAccessKey')}{_EQUALS}){_NOT_DONE}(?:(?!{_END})[^;&\s\"'<>,\\)\]}}])+"
 )
 _BEARER = re.compile(rf"(?i)(\bBearer(?:\s+|%20|\+)){_NOT_DONE}[A-Za-z0-9\-._~+/%]{{8,}}=*")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_\-]*")
 
-NEEDLES = ("sig", "sharedaccesskey", "bearer", "eyj")
-"""Every shape above needs one of these (lowercased); text without them is left alone."""
+_BY_NEEDLE = (("sig", _SIG), ("sharedaccesskey", _KEY), ("bearer", _BEARER), ("eyj", _JWT))
+"""Each shape needs its word (lowercased); text without it is not searched for that shape."""
+_REPLACE = {
+    _SIG: rf"\g<1>{MARKER}",
+    _KEY: rf"\g<1>{MARKER}",
+    _BEARER: rf"\g<1>{MARKER}",
+    _JWT: MARKER,
+}
+NEEDLES = tuple(needle for needle, _ in _BY_NEEDLE)
 
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "servicebusauthorization"})
 """Headers whose whole value is a credential."""
@@ -39,12 +51,10 @@ CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "service
 def scrub(text: str) -> str:
     """`text` with every recognisable secret replaced by the marker."""
     lowered = text.lower()
-    if not any(needle in lowered for needle in NEEDLES):
-        return text
-    text = _SIG.sub(rf"\g<1>{MARKER}", text)
-    text = _KEY.sub(rf"\g<1>{MARKER}", text)
-    text = _BEARER.sub(rf"\g<1>{MARKER}", text)
-    return _JWT.sub(MARKER, text)
+    for needle, pattern in _BY_NEEDLE:
+        if needle in lowered:
+            text = pattern.sub(_REPLACE[pattern], text)
+    return text
 
 
 def credential(value: str) -> str:
