@@ -236,6 +236,7 @@ async def test_every_shape_through_proxy_importer_and_replay_leaks_nowhere(
     assert proc.returncode == 0, outputs.get("proxy log", b"").decode()
     log = outputs["proxy log"].decode()
     assert "/myhub/slow → 504" in log and "/myhub/malformed → 502" in log, log
+    assert leaky.leaks(outputs["proxy log"]) == [], "row 2: a secret in the proxy's log"
     assert "sig=[redacted]" in log, "the failing URL is logged, without its signature"
 
     recording = tmp_path / "recording_leaky.json"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 
 from proxy import serve
 from proxy.cli import cli
+from tests.servers import HUBSCOPE, REPO
 from viewer import sample
 from viewer.app import make_app, start_viewer
 from viewer.security import is_loopback
@@ -203,12 +205,15 @@ def test_is_loopback_is_exact() -> None:
 @pytest.mark.parametrize("token", ["", "   ", "short", "fifteen-chars!!"])
 def test_an_empty_or_short_token_is_refused_at_start(db_path: Path, token: str) -> None:
     """Issue 17, row 4: `--token ""` (an unset variable) was accepted and `?token=` got in."""
-    result = CliRunner().invoke(
-        cli, ["view", "--db", str(db_path), "--listen", "0.0.0.0:0", "--token", token]
-    )
-    assert result.exit_code == 2, result.output
-    assert "--token" in result.output
-    assert "empty" in result.output or "at least 16" in result.output
+    args = ["view", "--db", str(db_path), "--listen", "0.0.0.0:0", "--token", token]
+    try:
+        done = subprocess.run([*HUBSCOPE, *args], cwd=REPO, capture_output=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"hubscope view started serving with --token {token!r}")
+    output = done.stdout.decode() + done.stderr.decode()
+    assert done.returncode == 2, output
+    assert "--token" in output
+    assert "empty" in output or "at least 16" in output
     with pytest.raises(ValueError, match="token"):  # WeakToken
         make_app(db_path, token=token)
 
