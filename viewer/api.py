@@ -34,7 +34,8 @@ async def exchanges(request: web.Request) -> web.Response:
         "scanned": view.page.scanned,
         "partial": view.page.partial,
         "latest": view.latest,
-        "filters": dict(view.filters.active()),
+        "filter": view.filters.text,
+        "terms": [list(t) for t in view.filters.active()],
     })  # fmt: skip
 
 
