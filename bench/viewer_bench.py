@@ -27,6 +27,7 @@ from proxy import serve, store
 from proxy.store import rows
 from viewer import sample
 from viewer.app import start_viewer
+from viewer.search import Indexer
 
 PLATFORMS = ("apns", "fcmv1", "wns")
 BATCH = 20_000
@@ -35,6 +36,11 @@ BATCH = 20_000
 def templates() -> list[rows.Rows]:
     """One decoded row set per scenario call, to clone."""
     return [rows.build([ex], body_cap=1 << 20, keys={}) for ex in sample.scenario("t", 0.0)]
+
+
+def _swap(body: bytes | None, handle: str) -> bytes | None:
+    """The template's device token replaced by this row's handle, so bodies differ."""
+    return body.replace(sample.APNS_TOKEN.encode(), handle.encode()) if body else body
 
 
 def insert(db: Any, table: str, items: list[dict[str, Any]]) -> None:
@@ -69,15 +75,19 @@ def fill(path: Path, total: int) -> None:
             device = rng.randrange(max(1, total // 5))
             roll = rng.random()
             status = 201 if roll < 0.9 else 404 if roll < 0.98 else 503
+            handle = f"{device:064x}"
             ex = dict(shape.exchanges[0], id=ident, session=sessions[n * 10 // total],
-                      started_at=start + n * 0.05, status=status)  # fmt: skip
+                      started_at=start + n * 0.05, status=status,
+                      error_code=str(status) if status >= 400 else None,
+                      request_body=_swap(shape.exchanges[0]["request_body"], handle),
+                      response_body=_swap(shape.exchanges[0]["response_body"], handle))  # fmt: skip
             ex_rows.append(ex)
             tags = f"user:{device % 50_000},lang:{('en', 'fr', 'de')[device // 3 % 3]}"
             for d in shape.devices:
                 did = f"{ident}:{d['direction'][:3]}:{d['position']}"
                 dev_rows.append(dict(
                     d, id=did, exchange_id=ident, platform=PLATFORMS[device % 3],
-                    handle=f"{device:064x}", tags=tags,
+                    handle=handle, tags=tags,
                     registration_id=f"reg-{device}" if d["kind"] == "registration" else None,
                     installation_id=f"inst-{device}" if d["kind"] == "installation" else None,
                 ))  # fmt: skip
@@ -93,6 +103,16 @@ def fill(path: Path, total: int) -> None:
     print()
     db.conn.execute("analyze")
     db.conn.close()
+    t0 = time.perf_counter()
+    indexer = Indexer(path)
+    done = indexer.catch_up(budget_seconds=3600)
+    indexer.close()
+    took = time.perf_counter() - t0
+    ro = store.connect(path, readonly=True)
+    size = ro.conn.execute("select sum(length(block)) from exchanges_fts_data").fetchone()[0]
+    ro.conn.close()
+    print(f"  search index: {done:,} rows in {took:.0f} s ({done / took:,.0f}/s),"
+          f" {size / 1e6:,.0f} MB ({size / max(done, 1):,.0f} B/exchange)")
 
 
 async def timed(client: aiohttp.ClientSession, url: str) -> tuple[float, Any]:

@@ -20,7 +20,6 @@ from viewer.filterlang import (
     Atom,
     Node,
     Not,
-    Or,
     atoms,
     number_range,
     parse_time,
@@ -67,7 +66,7 @@ def term_sql(atom: Atom, n: str) -> TermSql | None:
         if bounds is None:
             return TermSql("e.status is null", {}, "e.status is null",
                            "select 1 from exchanges where status is null")  # fmt: skip
-        params = {f"{n}lo": bounds[0], f"{n}hi": bounds[1]}
+        params: dict[str, Any] = {f"{n}lo": bounds[0], f"{n}hi": bounds[1]}
         between = f"between :{n}lo and :{n}hi"
         return TermSql(f"+e.status {between}", params, f"e.status {between}",
                        f"select 1 from exchanges where status {between}")  # fmt: skip
@@ -116,6 +115,7 @@ def term_sql(atom: Atom, n: str) -> TermSql | None:
 
 
 def _tag(v: str, n: str) -> TermSql:
+    params: dict[str, Any]
     if v.endswith("*") and "*" not in v[:-1]:
         params = {f"{n}lo": v[:-1], f"{n}hi": v[:-1] + TOP}
         where = f"t.tag >= :{n}lo and t.tag < :{n}hi"

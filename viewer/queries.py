@@ -56,7 +56,7 @@ class Page:
     """True when the findings filter stopped at its scan budget before filling the page."""
 
 
-def _select(
+def select_rows(
     db: Database, where: list[str], params: dict[str, Any], order: str, limit: int,
     columns: list[str] | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
@@ -87,7 +87,7 @@ def plan_for(db: Database, filters: Filters) -> Plan:
     return plan(filters.node, lambda sql, params: count_capped(db, sql, params))
 
 
-def _findings(badges: Badges) -> Findings:
+def findings_of(badges: Badges) -> Findings:
     def of(row: dict[str, Any]) -> tuple[frozenset[str], tuple[str, ...]]:
         badge = badges.of(row)
         return badge.severities(), tuple(rule for rule, _ in badge.rules)
@@ -106,7 +106,7 @@ def list_page(
 ) -> Page:
     """Newest first (or oldest first), after `cursor`; findings terms judge rows as they go."""
     query = plan_for(db, filters)
-    findings = _findings(badges)
+    findings = findings_of(badges)
     batch = limit + 1 if not query.needs_findings else max(limit * 4, 200)
     order, before = ("desc", "<") if newest_first else ("asc", ">")
     items: list[Item] = []
@@ -118,7 +118,7 @@ def list_page(
         if position is not None:
             conds.append(f"(e.started_at, e.id) {before} (:c_started, :c_id)")
             params.update(c_started=position[0], c_id=position[1])
-        rows = _select(db, conds, params, f"e.started_at {order}, e.id {order}", batch,
+        rows = select_rows(db, conds, params, f"e.started_at {order}, e.id {order}", batch,
                        query.columns)  # fmt: skip
         for row in rows:
             if len(items) == limit:
@@ -150,10 +150,10 @@ def rows_after(
     """Rows recorded after `after_rowid` that match, oldest first; and the last rowid seen."""
     query = plan_for(db, filters)
     where = [*query.where, "e.rowid > :after"]
-    rows = _select(db, where, {**query.params, "after": after_rowid}, "e.rowid", limit,
+    rows = select_rows(db, where, {**query.params, "after": after_rowid}, "e.rowid", limit,
                    query.columns)  # fmt: skip
     last = rows[-1]["rowid"] if rows else after_rowid
-    findings = _findings(badges)
+    findings = findings_of(badges)
     items = [Item(row, badges.of(row)) for row in rows if query.keep(row, findings)]
     return _finish(db, items, None, len(rows)).items, last
 
@@ -183,7 +183,7 @@ def devices_of(db: Database, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
 
 def warm(db: Database, badges: Badges, after: int, newest: int, limit: int = 500) -> None:
     """Judge rows recorded after `after` (at most the newest `limit`) so lists open warm."""
-    for row in _select(db, ["e.rowid > :after"], {"after": max(after, newest - limit)},
+    for row in select_rows(db, ["e.rowid > :after"], {"after": max(after, newest - limit)},
                        "e.rowid desc", limit):  # fmt: skip
         badges.of(row)
 
