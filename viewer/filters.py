@@ -88,6 +88,13 @@ def parse(query: Mapping[str, str]) -> Filters:
     return Filters(conjoin(nodes))
 
 
+def raw_text(query: Mapping[str, str]) -> str:
+    """What the URL asked for as filter text, unchecked (to show again when it is wrong)."""
+    parts = [f"{name}:{query[name].strip()}" for name in ONE_KEY if query.get(name, "").strip()]
+    parts += [query.get("f", "").strip(), query.get("q", "").strip()]
+    return " and ".join(p for p in parts if p)
+
+
 def parse_limit(value: str | None, default: int = 50) -> int:
     if not value:
         return default

@@ -9,7 +9,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from viewer import api, views
-from viewer.filters import FilterError, parse
+from viewer.filters import FilterError, parse, raw_text
 from viewer.security import Handler
 
 
@@ -67,7 +67,7 @@ def error_page(request: web.Request, error: web.HTTPException) -> web.Response:
         back = ""
     context = {"title": f"{error.status} {error.reason}", "status": error.status,
                "reason": error.reason, "message": (error.text or "").strip(),
-               "back": back, "filter_text": request.query.get("f", "")}  # fmt: skip
+               "back": back, "filter_text": raw_text(request.query)}  # fmt: skip
     response = aiohttp_jinja2.render_template("error.html", request, context)
     response.set_status(error.status)
     return response

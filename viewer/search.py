@@ -12,6 +12,7 @@ yet are checked directly.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sqlite3
 import threading
@@ -138,6 +139,9 @@ class Indexer:
     def step(self, batch: int = BATCH) -> int:
         """Index up to `batch` rows; how many were indexed (0: caught up or disabled)."""
         if self.disabled:
+            return 0
+        if not os.access(self.path, os.W_OK) or not os.access(self.path.parent, os.W_OK):
+            self.disabled = "the database file is read-only here"
             return 0
         with self._lock:
             try:

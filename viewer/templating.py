@@ -23,6 +23,13 @@ def clock(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%H:%M:%S.%f")[:-3]
 
 
+def day(ts: float | None) -> str:
+    """`MM-DD` UTC."""
+    if ts is None:
+        return ""
+    return datetime.fromtimestamp(ts, UTC).strftime("%m-%d")
+
+
 def iso(ts: float | None) -> str:
     if ts is None:
         return ""
@@ -82,6 +89,7 @@ def mark(text: object, searched: list[str]) -> Markup:
 FILTERS: dict[str, Callable[..., Any]] = {
     "clock": clock,
     "iso": iso,
+    "day": day,
     "duration": duration,
     "short": short,
     "status_class": status_class,
