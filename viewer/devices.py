@@ -70,7 +70,7 @@ def _listed_before(db: Database, column: str, value: str, cursor: tuple[float, s
         return False
     row = db.conn.execute(
         f"select 1 from devices d join exchanges e on e.id = d.exchange_id where d.{column} = ?"
-        " and (e.started_at, e.id) > (?, ?) limit 1",
+        " and (e.started_at, e.id) >= (?, ?) limit 1",
         [value, cursor[0], cursor[1]],
     ).fetchone()
     return row is not None

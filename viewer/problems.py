@@ -67,7 +67,7 @@ def problems(db: Database, filters: Filters, badges: Badges) -> Problems:
     findings = queries.findings_of(badges)
     position: tuple[float, str] | None = None
     params = dict(plan.params)
-    while out.judged < BUDGET:
+    while True:
         where = list(plan.where)
         if position is not None:
             where.append("(e.started_at, e.id) < (:c_started, :c_id)")
@@ -92,8 +92,9 @@ def problems(db: Database, filters: Filters, badges: Badges) -> Problems:
                 details.setdefault(key, row["error_detail"])
         if len(rows) < BATCH:
             break
-    else:
-        out.complete = False
+        if out.judged >= BUDGET:
+            out.complete = False
+            break
     out.by_status = [
         {"status": s, "code": c, "count": n, "example": examples.get((s, c)),
          "detail": details.get((s, c))}

@@ -9,8 +9,8 @@ from aiohttp.test_utils import TestClient
 
 from tests.viewer.conftest import ids
 from viewer import sample
-from viewer.filtersql import DRIVE_CAP, plan
 from viewer.filterlang import parse
+from viewer.filtersql import DRIVE_CAP, plan
 
 
 async def rows(client: TestClient, expression: str) -> list[dict]:
