@@ -65,14 +65,15 @@ async def test_filter_open_finding_follow_timeline_and_see_live_rows(
     await expect(rows).to_have_count(8)
     await shot(page, "list")
 
-    await page.select_option("select[name=platform]", "apns")
-    await page.fill("input[name=tag]", "lang:fr")
-    await page.click("form.filters button[type=submit]")
+    await page.keyboard.press("/")
+    await page.keyboard.type("platform:apns tag:lang:fr")
+    await page.keyboard.press("Enter")
     await expect(rows).to_have_count(1)
     await expect(rows.first.locator(".op")).to_have_text("create_or_update_registration")
-    assert "platform=apns" in page.url and "tag=lang%3Afr" in page.url
+    assert "f=platform%3Aapns+tag%3Alang%3Afr" in page.url
 
     await page.goto(viewer + "/?platform=fcmv1&tag=vip")
+    await expect(page.locator("#filter")).to_have_value("platform:fcmv1 and tag:vip")
     await expect(rows).to_have_count(1)
     await page.keyboard.press("j")
     await expect(rows.first).to_have_class("row s-2xx selected")
