@@ -103,15 +103,16 @@ def fill(path: Path, total: int) -> None:
     print()
     db.conn.execute("analyze")
     db.conn.close()
-    t0 = time.perf_counter()
+    t0, cpu = time.perf_counter(), time.process_time()
     indexer = Indexer(path)
     done = indexer.catch_up(budget_seconds=3600)
     indexer.close()
-    took = time.perf_counter() - t0
+    took, cpu = time.perf_counter() - t0, time.process_time() - cpu
     ro = store.connect(path, readonly=True)
     size = ro.conn.execute("select sum(length(block)) from exchanges_fts_data").fetchone()[0]
     ro.conn.close()
     print(f"  search index: {done:,} rows in {took:.0f} s ({done / took:,.0f}/s),"
+          f" {cpu / max(done, 1) * 1e6:.0f} µs CPU/exchange,"
           f" {size / 1e6:,.0f} MB ({size / max(done, 1):,.0f} B/exchange)")
 
 
@@ -141,18 +142,35 @@ async def measure(path: Path, repeat: int, total: int) -> None:
             cases = {
                 "list page / (HTML, warm)": "/",
                 "list page /api/exchanges (JSON, warm)": "/api/exchanges",
-                "list ?platform=fcmv1": "/?platform=fcmv1",
-                "list ?tag=user:123": "/?tag=user:123",
-                "list ?status=4xx": "/?status=4xx",
-                "list ?session=bench-3": "/?session=bench-3",
-                "list ?operation=read_registration": "/?operation=read_registration",
-                "list ?handle=…": f"/?handle={1234:064x}",
-                "list ?registration_id=reg-77": "/?registration_id=reg-77",
-                "list ?q=vip (full text)": "/?q=vip",
-                "list ?platform=apns&tag=lang:fr&status=2xx":
-                    "/?platform=apns&tag=lang:fr&status=2xx",
-                "list ?findings=error": "/?findings=error",
-                "list ?since=…&until=… (one hour)": "/?since={h0}&until={h1}",
+                "list f=platform:fcmv1": "/?f=platform:fcmv1",
+                "list f=tag:user:123": "/?f=tag:user:123",
+                "list f=status:4xx": "/?f=status:4xx",
+                "list f=status:503": "/?f=status:503",
+                "list f=not status:2xx": "/?f=not+status:2xx",
+                "list f=session:bench-3": "/?f=session:bench-3",
+                "list f=op:read_registration": "/?f=op:read_registration",
+                "list f=handle:<full>": f"/?f=handle:{1234:064x}",
+                "list f=handle:<12-char prefix>": f"/?f=handle:{1234:064x}"[:-52],
+                "list f=reg:reg-77": "/?f=reg:reg-77",
+                "list f=platform:apns tag:lang:fr status:2xx":
+                    "/?f=platform:apns+tag:lang:fr+status:2xx",
+                "list f=(status:4xx or status:5xx) and not platform:wns":
+                    "/?f=(status:4xx+or+status:5xx)+and+not+platform:wns",
+                "list f=tag:user:7* and not method:get": "/?f=tag:user:7*+and+not+method:get",
+                "list q=<a handle> (body text)": f"/?q={1234:064x}",
+                "list q=vip (common word)": "/?q=vip",
+                "list q=\"x-ms-version: 2015\" (header)": "/?q=%22x-ms-version:+2015%22",
+                "list q=TrackingId:1a2b (error body)": "/?q=TrackingId:1a2b",
+                "list q=nothing-like-this (no hit)": "/?q=nothing-like-this",
+                "list f=severity:error (judged on read)": "/?f=severity:error",
+                "list f=rule:common.* and status:2xx": "/?f=rule:common.*+and+status:2xx",
+                "list f=since…until (one hour)": "/?f=since:{h0}+until:{h1}",
+                "problems f=session:bench-3": "/problems?f=session:bench-3",
+                "devices (most recent)": "/devices",
+                "devices f=tag:user:123": "/devices?f=tag:user:123",
+                "installations": "/devices?by=installation",
+                "tags": "/tags",
+                "tags prefix=user:12": "/tags?prefix=user:12",
             }  # fmt: skip
             first = (await timed(client, base + "/api/exchanges?limit=1"))[1]["items"][0]
             h0 = first["started_at"] - total * 0.025
@@ -176,6 +194,12 @@ async def measure(path: Path, repeat: int, total: int) -> None:
             report("timeline ?registration_id=reg-77",
                    [(await timed(client, f"{base}/devices?registration_id=reg-77"))[0]
                     for _ in range(repeat)])  # fmt: skip
+            report("detail j/k neighbours under f=status:4xx",
+                   [(await timed(client, f"{base}/exchanges/{i}?f=status:4xx"))[0]
+                    for i in ids[:repeat]])  # fmt: skip
+            report("session page bench-3 (100,000 exchanges, charts)",
+                   [(await timed(client, f"{base}/sessions/bench-3"))[0]
+                    for _ in range(3)])  # fmt: skip
     finally:
         await serve.stop([running])
 

@@ -73,7 +73,9 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[reader_key] = reader
     app[live_key] = live
     indexer = Indexer(path)
-    tasks = [asyncio.create_task(live.poll()), asyncio.create_task(_index(indexer))]
+    tasks = [asyncio.create_task(live.poll())]
+    if app[settings_key].index:
+        tasks.append(asyncio.create_task(_index(indexer)))
     try:
         yield
     finally:

@@ -146,7 +146,7 @@ def waterfall(calls: list[dict[str, Any]]) -> Chart:
     first = min(c["started_at"] for c in calls)
     end = max(c["started_at"] + (c.get("duration_ms") or 0) / 1000 for c in calls)
     span = max(end - first, 1e-3)
-    label_w = 190
+    label_w = 230
     plot_w = WIDTH - label_w - 8
     totals: dict[str, int] = {}
     for i, call in enumerate(calls):
@@ -157,7 +157,8 @@ def waterfall(calls: list[dict[str, Any]]) -> Chart:
         w = max(plot_w * (call.get("duration_ms") or 0) / 1000 / span, 3.0)
         y = PAD + i * row_h
         text = f"{call.get('method')} {call.get('operation') or ''}".strip()
-        chart.labels.append(Label(label_w - 6, y + 11, text[:30], "end"))
+        shown = text if len(text) <= 28 else text[:27] + "…"
+        chart.labels.append(Label(label_w - 6, y + 12, shown, "end"))
         chart.bars.append(Bar(min(x, WIDTH - 11), y + 2, w, row_h - 4, f"c-{cls}", 1,
                               f"{clock(call['started_at'])} {text}: "
                               f"{status or 'failed'}, {duration(call.get('duration_ms'))}",

@@ -56,7 +56,7 @@ def _glob_or_eq(column: str, name: str, value: str) -> str:
     return f"{column} glob :{name}" if "*" in value else f"{column} = :{name}"
 
 
-def term_sql(atom: Atom, n: str) -> TermSql | None:
+def term_sql(atom: Atom, n: str, *, indexed: bool = True) -> TermSql | None:
     """The SQL of one term, parameters named `n…` (None for findings terms)."""
     key, v = atom.key, atom.value
     if key in PYTHON_KEYS:
@@ -106,7 +106,7 @@ def term_sql(atom: Atom, n: str) -> TermSql | None:
         return TermSql(f"e.duration_ms between :{n}lo and :{n}hi", {f"{n}lo": lo, f"{n}hi": hi})
     term = Term(v, "text" if key == "text" else key)
     probe, params = term.verify_sql(n)
-    match = term.match()
+    match = term.match() if indexed else None
     if match is None:
         return TermSql(probe, params)
     candidates, more = candidates_sql(match, f"{n}m")
@@ -199,8 +199,11 @@ def _superset(node: Node, sqls: dict[int, TermSql | None]) -> str | None:
     return "(" + " or ".join(f"({p})" for p in parts) + ")"
 
 
-def plan(node: Node | None, count: Callable[[str, dict[str, Any]], int]) -> Plan:
-    """The SQL for `node`; `count(sql, params)` counts a term's rows up to DRIVE_CAP."""
+def plan(
+    node: Node | None, count: Callable[[str, dict[str, Any]], int], *, indexed: bool = True
+) -> Plan:
+    """The SQL for `node`; `count(sql, params)` counts a term's rows up to DRIVE_CAP;
+    `indexed` says whether the file has the search index (else text terms read rows)."""
     result = Plan(node=node)
     if node is None:
         return result
@@ -208,7 +211,7 @@ def plan(node: Node | None, count: Callable[[str, dict[str, Any]], int]) -> Plan
     for i, atom in enumerate(atoms(node)):
         name = f"p{i}"
         result.names[id(atom)] = f"c{i}"
-        found = term_sql(atom, name)
+        found = term_sql(atom, name, indexed=indexed)
         sqls[id(atom)] = found
         if found:
             result.params.update(found.params)

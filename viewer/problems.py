@@ -18,7 +18,7 @@ from viewer import filterlang, queries
 from viewer.analysis import Badges
 from viewer.filters import Filters
 
-BUDGET = 3000
+BUDGET = 1000
 BATCH = 500
 FAILING = "(e.status is null or e.status < 200 or e.status > 299)"
 

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from viewer.analysis import Badge, Badges
 from viewer.filters import Filters, make_cursor
 from viewer.filtersql import DRIVE_CAP, Findings, Plan, plan
+from viewer.search import has_index
 
 SCAN_BUDGET = 600
 """Rows judged per request when filtering on findings (they are not in SQL)."""
@@ -84,7 +85,8 @@ def count_capped(db: Database, sql: str, params: dict[str, Any]) -> int:
 
 
 def plan_for(db: Database, filters: Filters) -> Plan:
-    return plan(filters.node, lambda sql, params: count_capped(db, sql, params))
+    return plan(filters.node, lambda sql, params: count_capped(db, sql, params),
+                indexed=has_index(db.conn))  # fmt: skip
 
 
 def findings_of(badges: Badges) -> Findings:

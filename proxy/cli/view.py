@@ -37,7 +37,12 @@ def check_exposure(host: str, token: str | None) -> None:
     envvar="HUBSCOPE_VIEW_TOKEN",
     help="Require this token on every request (needed to listen beyond loopback).",
 )
-def view_command(db: Path, listen: str, token: str | None) -> None:
+@click.option(
+    "--no-index",
+    is_flag=True,
+    help="Never write the search index into the file (search then reads the rows).",
+)
+def view_command(db: Path, listen: str, token: str | None, no_index: bool) -> None:
     """Browse recorded exchanges, device timelines and spec findings in a browser."""
     from viewer.app import make_app
     from viewer.db import NoDatabase, prepare
@@ -54,7 +59,7 @@ def view_command(db: Path, listen: str, token: str | None) -> None:
         raise click.ClickException(str(error)) from None
 
     async def main(stop: asyncio.Event, fatal: asyncio.Event) -> list[serve.Running]:
-        app = make_app(ViewerSettings(db=db, token=token))
+        app = make_app(ViewerSettings(db=db, token=token, index=not no_index))
         running = await serve.start(app, serve.Listen(host, port))
         shown = f"[{host}]" if ":" in host else host
         url = f"http://{shown}:{running.port}/"

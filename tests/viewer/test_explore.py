@@ -36,3 +36,13 @@ async def test_problems_group_by_status_code_and_rule(triage: TestClient) -> Non
     assert sum(g["count"] for g in demo["by_status"]) == 3
     html = await (await triage.get("/problems?f=session:demo")).text()
     assert "rule%3Aregistration.fcm-root" in html
+
+
+async def test_big_tags_are_counted_up_to_a_cap(triage: TestClient, monkeypatch) -> None:
+    from viewer import devices
+
+    monkeypatch.setattr(devices, "TAG_COUNT_CAP", 2)
+    html = await (await triage.get("/tags")).text()
+    assert ">2+</td>" in html  # user:42 is on more snapshots than the cap of 2
+    api = await (await triage.get("/api/tags")).json()
+    assert next(t for t in api["tags"] if t["tag"] == "user:42")["capped"]

@@ -107,3 +107,18 @@ def test_terms_and_trigrams() -> None:
     assert Term("a*bcd").verify_sql("p")[0].endswith("glob :p")
     assert Term("a*bcd").verify_sql("p")[1] == {"p": "*a*bcd*"}
     assert Term("[x]?").verify_sql("p")[1] == {"p": "[x]?"}
+
+
+async def test_without_the_index_search_reads_rows(aiohttp_client, triage_db: Path) -> None:
+    from viewer.app import make_app
+    from viewer.filterlang import parse
+    from viewer.filtersql import plan
+    from viewer.state import ViewerSettings
+
+    client = await aiohttp_client(make_app(ViewerSettings(db=triage_db, index=False)))
+    assert len(await ids(client, "q=9f8e7d6c-0000")) == 1
+    conn = sqlite3.connect(triage_db)
+    assert progress(conn) == (0, 26)  # nothing was written
+    conn.close()
+    unindexed = plan(parse("vip"), lambda sql, params: 0, indexed=False)
+    assert "exchanges_fts" not in " ".join(unindexed.where)
