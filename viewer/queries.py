@@ -238,31 +238,38 @@ def session_version(db: Database, name: str) -> tuple[Any, ...] | None:
     return tuple(row) if row else None
 
 
+PLATFORM_SAMPLE = 5_000
+"""Platforms of a bigger session are counted over its newest this many exchanges."""
+
+
 def session_counts(db: Database, name: str) -> dict[str, Any] | None:
     """A session's row and its exchanges counted by operation, status and platform."""
     found = list(db.query("select * from sessions where name = ?", [name]))
     if not found:
         return None
-
-    def counts(sql: str) -> list[tuple[Any, int]]:
-        return [(r["k"], r["n"]) for r in db.query(sql, [name])]
-
+    by_operation: dict[str, int] = defaultdict(int)
+    by_status: dict[str, int] = defaultdict(int)
+    for operation, status, n in db.conn.execute(
+        "select coalesce(operation, 'unknown'), coalesce(cast(status as text), 'failed'),"
+        " count(*) from exchanges where session = ? group by 1, 2",
+        [name],
+    ):
+        by_operation[operation] += n
+        by_status[status] += n
+    total = sum(by_status.values())
+    platforms = [(r[0], r[1]) for r in db.conn.execute(
+        "select d.platform, count(distinct d.exchange_id) as n from devices d"
+        " where d.exchange_id in (select id from exchanges where session = ?"
+        f" order by started_at desc limit {PLATFORM_SAMPLE})"
+        " group by d.platform order by n desc", [name],
+    )]  # fmt: skip
     return {
         "session": found[0],
-        "total": counts("select 'all' as k, count(*) as n from exchanges where session = ?")[0][1],
-        "operation": counts(
-            "select coalesce(operation, 'unknown') as k, count(*) as n from exchanges"
-            " where session = ? group by k order by n desc"
-        ),
-        "status": counts(
-            "select coalesce(cast(status as text), 'failed') as k, count(*) as n from exchanges"
-            " where session = ? group by k order by k"
-        ),
-        "platform": counts(
-            "select d.platform as k, count(distinct d.exchange_id) as n from devices d"
-            " join exchanges e on e.id = d.exchange_id where e.session = ?"
-            " group by k order by n desc"
-        ),
+        "total": total,
+        "operation": sorted(by_operation.items(), key=lambda kv: (-kv[1], kv[0])),
+        "status": sorted(by_status.items()),
+        "platform": platforms,
+        "platform_sampled": total > PLATFORM_SAMPLE,
     }
 
 

@@ -234,3 +234,11 @@ def m006_search_index(db: Database) -> None:
     db.execute("insert into exchanges_fts_progress (indexed_upto) values (0)")
     db.table("exchanges").create_index(["status"], if_not_exists=True)
     db.table("exchanges").create_index(["error_code"], if_not_exists=True)
+    # A session's summary (counts, status over time, latency) read from the index alone:
+    # bodies sit before these columns in each row. It serves all (session, started_at) did.
+    db.table("exchanges").create_index(
+        ["session", "started_at", "status", "duration_ms", "operation"],
+        index_name="idx_exchanges_session_summary",
+        if_not_exists=True,
+    )
+    db.execute("drop index if exists idx_exchanges_session_started_at")
