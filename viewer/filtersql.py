@@ -26,7 +26,7 @@ from viewer.filterlang import (
     status_range,
     top_terms,
 )
-from viewer.search import Term, candidates_sql
+from viewer.search import Term, candidates_sql, glob_escape
 
 DRIVE_CAP = 5000
 """A term matching fewer rows than this drives the query."""
@@ -115,15 +115,17 @@ def term_sql(atom: Atom, n: str, *, indexed: bool = True) -> TermSql | None:
 
 
 def _tag(v: str, n: str) -> TermSql:
+    """Driven through the tag index; probed on the snapshot's own comma-joined `tags`
+    (no join per row: tags never hold a comma)."""
     params: dict[str, Any]
     if v.endswith("*") and "*" not in v[:-1]:
-        params = {f"{n}lo": v[:-1], f"{n}hi": v[:-1] + TOP}
+        params = {f"{n}lo": v[:-1], f"{n}hi": v[:-1] + TOP, f"{n}g": f"*,{glob_escape(v[:-1])}*"}
         where = f"t.tag >= :{n}lo and t.tag < :{n}hi"
     else:
-        params, where = {n: v}, f"t.tag = :{n}"
+        params, where = {n: v, f"{n}g": f"*,{glob_escape(v)},*"}, f"t.tag = :{n}"
     return TermSql(
-        "exists (select 1 from devices d join device_tags t on t.device_id = d.id"
-        f" where d.exchange_id = e.id and {where})",
+        f"exists (select 1 from devices d where d.exchange_id = e.id"
+        f" and ',' || d.tags || ',' glob :{n}g)",
         params, f"e.id in (select t.exchange_id from device_tags t where {where})",
         f"select 1 from device_tags t where {where}",
     )  # fmt: skip

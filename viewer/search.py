@@ -60,7 +60,7 @@ class Term:
             return "1", {}
         if "*" not in self.text.strip("*"):
             return f"instr({column}, :{name}) > 0", {name: pieces[0]}
-        pattern = "*" + "*".join(_glob_escape(p) for p in pieces) + "*"
+        pattern = "*" + "*".join(glob_escape(p) for p in pieces) + "*"
         return f"{column} glob :{name}", {name: pattern}
 
     def match(self) -> str | None:
@@ -77,7 +77,7 @@ class Term:
         return " AND ".join('"' + g.replace('"', '""') + '"' for g in distinct)
 
 
-def _glob_escape(text: str) -> str:
+def glob_escape(text: str) -> str:
     return re.sub(r"([\[\]?*])", r"[\1]", text)
 
 
