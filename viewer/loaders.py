@@ -94,10 +94,11 @@ def _filters(request: web.Request) -> Filters:
 
 def _detail(db: Database, row: dict[str, Any], sessions: SessionFindings) -> DetailView:
     result = analyse(row)
+    marked = [f for f in result.findings if f.severity != "note"]  # notes are folded
     by_exchange = sessions.of(db, row["session"])
     ex = result.exchange
     response = ex.response
-    line_marks = {k: v for k, v in diff.marks(result.findings).items()
+    line_marks = {k: v for k, v in diff.marks(marked).items()
                   if k in ("status", "request-line")}  # fmt: skip
     return DetailView(
         row=row,
@@ -106,17 +107,17 @@ def _detail(db: Database, row: dict[str, Any], sessions: SessionFindings) -> Det
         request_body=pretty(
             ex.request.body,
             ex.request.header("Content-Type"),
-            diff.body_marks(result.findings, "request"),
+            diff.body_marks(marked, "request"),
         ),
         response_body=pretty(
             response.body if response else b"",
             response.header("Content-Type") if response else None,
-            diff.body_marks(result.findings, "response"),
+            diff.body_marks(marked, "response"),
         ),
         header_marks={
-            side: diff.marks(result.findings, "header:", side) for side in ("request", "response")
+            side: diff.marks(marked, "header:", side) for side in ("request", "response")
         },
-        query_marks=diff.marks(result.findings, "query:"),
+        query_marks=diff.marks(marked, "query:"),
         line_marks=line_marks,
         curl=as_curl(ex),
         session_findings=None if by_exchange is None else sorted(

@@ -14,7 +14,7 @@ from viewer.state import reader_key
 def render_row(request: web.Request, item: queries.Item) -> str:
     """One list row as HTML, for the page and for live events alike."""
     env = aiohttp_jinja2.get_env(request.app)
-    return env.get_template("_row.html").render(item=item, link_query="")
+    return str(env.get_template("_row.html").module.row(item, ""))  # type: ignore[attr-defined]
 
 
 @aiohttp_jinja2.template("list.html")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 from urllib.parse import quote
 
 import aiohttp
@@ -47,7 +46,8 @@ CONTRAST = """
     if (!own || el.closest("title, script, style, option")) continue;
     const style = getComputedStyle(el);
     const box = el.getBoundingClientRect();
-    if (style.visibility === "hidden" || style.display === "none" || !box.width || !box.height) continue;
+    const gone = style.visibility === "hidden" || style.display === "none";
+    if (gone || !box.width || !box.height) continue;
     if (el.closest("details:not([open])") && !el.closest("summary")) continue;
     const fg = parse(el instanceof SVGElement ? style.fill : style.color).slice(0, 3);
     const bg = el instanceof SVGElement ? background(el.closest("figure") || el) : background(el);
@@ -55,7 +55,9 @@ CONTRAST = """
     const ratio = Math.max(a, b) / Math.min(a, b);
     const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight) >= 700;
     const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
-    if (ratio < need) out.push(`${el.tagName}.${el.className.baseVal ?? el.className} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
+    const name = `${el.tagName}.${el.className.baseVal ?? el.className}`;
+    const text = el.textContent.trim().slice(0, 30);
+    if (ratio < need) out.push(`${name} "${text}" ${ratio.toFixed(2)}`);
   }
   return out;
 }
@@ -194,7 +196,8 @@ async def test_the_device_index_links_to_a_timeline(browser: Browser, viewer: st
     await expect(page.locator(".tabs .tab.current")).to_have_text(f"{REPLAY} 2")
     await page.click("text=side by side")
     await expect(page.locator(".column")).to_have_count(3)
-    await expect(page.locator(".column").nth(0).locator(".change-tags .tag.added")).to_have_text("+vip")
+    added = page.locator(".column").nth(0).locator(".change-tags .tag.added")
+    await expect(added).to_have_text("+vip")
     await expect(page.locator("figure.chart-waterfall rect.bar")).to_have_count(6)
     await shot(page, "timeline-side-by-side")
     await page.goto(viewer + "/tags")
