@@ -24,7 +24,8 @@ from proxy.io.facts import FORMAT_VERSION, Item, decoded_json, finding_json
 HTTP_VERSION = "HTTP/1.1"
 """hubscope does not record the protocol version; Notification Hubs speaks HTTP/1.1."""
 
-_URI_SAFE = "/:?#[]@!$&'()*+,;=-._~%"
+_URI_SAFE = "/:?#@!$&'()*+,;=-._~%"
+"""RFC 3986 reserved and unreserved characters, less `[` `]` (only for IPv6 hosts)."""
 
 
 def creator() -> dict[str, str]:
@@ -46,7 +47,10 @@ def _mime(message: Message) -> str:
 
 def valid_uri(url: str) -> str:
     """The URL with characters an RFC 3986 URI may not hold percent-encoded."""
-    return quote(url, safe=_URI_SAFE)
+    parts = urlsplit(url)
+    rest = url[len(f"{parts.scheme}://{parts.netloc}") :] if parts.netloc else url
+    head = url[: len(url) - len(rest)]
+    return head + quote(rest, safe=_URI_SAFE)
 
 
 def inflate(message: Message) -> bytes | None:
