@@ -1,6 +1,6 @@
 """A session captured through the real proxy from a live stand-in hub; export helpers.
 
-The `capture` fixture (import it into a test module to use it) records the replay
+The `capture` fixture (import `capture_fixture` into a test module to use it) records the replay
 tests' client — registrations in every `sr` shape, installations, a PATCH, deletes —
 through the proxy into a fresh database, and keeps the hub running for curl and resend.
 """
@@ -48,8 +48,8 @@ class Capture:
         return self.hub.connection_string(FULL_RULE)
 
 
-@pytest.fixture
-async def capture(tmp_path: Path) -> AsyncIterator[Capture]:
+@pytest.fixture(name="capture")
+async def capture_fixture(tmp_path: Path) -> AsyncIterator[Capture]:
     key = generate_key()
     hub = await start_hub(
         HubSettings.build(

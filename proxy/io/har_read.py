@@ -118,9 +118,7 @@ def response_body(response: dict[str, Any], headers: Headers, facts: dict[str, A
     if not isinstance(content, dict):
         return b""
     if "_file" in content and "text" not in content:
-        raise HarError(
-            "a response body is kept in a separate file (_file): record with content embedded"
-        )
+        raise HarError("a body is in a separate file (_file): record the HAR with content embedded")
     text = content.get("text")
     if text is None:
         return b""

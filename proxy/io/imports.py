@@ -40,7 +40,7 @@ def sniff(path: Path) -> str:
         return "har"
     if stripped.startswith("{") and '"Entries"' in head:
         return "recording"
-    raise ImportFailed(f"{path}: not a HAR file, hubscope JSON Lines or a test-proxy recording")
+    raise ImportFailed(f"{path}: not a test-proxy recording, HAR file or hubscope JSON Lines")
 
 
 def _upstream(items: list[Exchange]) -> str | None:

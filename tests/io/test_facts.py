@@ -32,7 +32,11 @@ def test_an_exchange_is_decoded_and_judged() -> None:
     decoded = decoded_json(item.decoded)
     assert decoded["operation"]["name"] == "create_registration"
     device = decoded["request"]["devices"][0]
-    assert (device["platform"], device["handle"], list(device["tags"])) == ("gcm", "token-1", ["t1"])
+    assert (device["platform"], device["handle"], list(device["tags"])) == (
+        "gcm",
+        "token-1",
+        ["t1"],
+    )
     rules = {f.rule for f in item.findings}
     assert rules, "no Authorization header and Tags after the handle break rules"
     assert all(f.severity != "ok" for f in item.findings)

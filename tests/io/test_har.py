@@ -14,12 +14,14 @@ from proxy.io import har
 from tests.conftest import BINARY, GZIPPED, Upstream
 from tests.exports import (  # noqa: F401  (the capture fixture)
     Capture,
-    capture,
+    capture_fixture,
     differences,
     export,
-    har as read_har,
     import_,
     rows,
+)
+from tests.exports import (
+    har as read_har,
 )
 from tests.io.harschema import errors
 from tests.servers import start_proxy
@@ -53,7 +55,9 @@ async def test_a_session_exports_as_valid_har_with_hubscope_facts(
     assert put["response"]["content"]["size"] == len(stored[1]["response_body"])
     assert "encoding" not in put["response"]["content"]
     installation = entries[6]
-    assert installation["_hubscope"]["decoded"]["request"]["devices"][0]["installation_id"] == "inst-1"
+    assert (
+        installation["_hubscope"]["decoded"]["request"]["devices"][0]["installation_id"] == "inst-1"
+    )
     findings = [f for e in entries for f in e["_hubscope"]["findings"]]
     assert findings, "the replay client's calls break at least one rule"
     assert {"rule", "severity", "expected", "actual", "spec", "source"} <= set(findings[0])

@@ -11,7 +11,7 @@ import pytest
 from proxy.io import jsonl
 from tests.exports import (  # noqa: F401  (the capture fixture)
     Capture,
-    capture,
+    capture_fixture,
     differences,
     export,
     import_,

@@ -182,7 +182,9 @@ async def test_one_value_one_pseudonym_across_url_headers_and_bodies(
     assert direct == handle.upper()
     wns = lines[1]["decoded"]["request"]["devices"][0]["handle"]
     assert wns.startswith("https://masked.invalid/handle-")
-    assert lines[1]["findings"] == [] or all(CHANNEL not in f["actual"] for f in lines[1]["findings"])
+    assert lines[1]["findings"] == [] or all(
+        CHANNEL not in f["actual"] for f in lines[1]["findings"]
+    )
 
 
 def test_only_the_chosen_kinds_are_masked() -> None:
@@ -211,7 +213,7 @@ def test_escaped_values_markup_and_keys_are_handled() -> None:
     masker._add("ids", INSTALLATION_ID, "installation")
     xml = (
         f"<r a='{CHANNEL.replace('&', '&amp;')}'><ChannelUri>{CHANNEL.replace('&', '&amp;')}"
-        "</ChannelUri><![CDATA[{\"platform\":\"platform\"}]]><platform>x</platform></r>"
+        '</ChannelUri><![CDATA[{"platform":"platform"}]]><platform>x</platform></r>'
     ).encode()
     out = masker.body(xml).decode()
     assert "notify.windows.com" not in out
