@@ -45,7 +45,7 @@ def test_formats_are_told_apart_by_content(tmp_path: Path) -> None:
         (tmp_path / name).write_text(text)
         assert sniff(tmp_path / name) == kind
     (tmp_path / "d.har").write_text("<html>")
-    with pytest.raises(ImportFailed, match="not a test-proxy recording, HAR file or hubscope JSON Lines"):
+    with pytest.raises(ImportFailed, match="not a test-proxy recording, HAR file or hubscope"):
         sniff(tmp_path / "d.har")
 
 
