@@ -67,6 +67,13 @@ def enable(app: web.Application, signer: Signer, target: str) -> None:
         return runnable(item, app[target_key], signer)
 
     aiohttp_jinja2.get_env(app).globals["runnable_curl"] = runnable_curl
+    app.on_response_prepare.append(_no_store)
+
+
+async def _no_store(request: web.Request, response: web.StreamResponse) -> None:
+    """Pages that may carry a signed token are never cached."""
+    if request.path.startswith(("/exchanges/", "/api/exchanges/")):
+        response.headers["Cache-Control"] = "no-store"
 
 
 def _enabled(request: web.Request) -> tuple[Signer, str]:
