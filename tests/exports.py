@@ -19,7 +19,7 @@ from click.testing import Result
 from proxy import serve, store
 from proxy.localhub import FULL_RULE, HubSettings, RunningHub, start_hub
 from proxy.localhub.settings import generate_key
-from tests.replaying import invoke, run_client
+from tests.replaying import invoke, replay_rows, run_client
 from tests.servers import start_proxy
 
 SESSION = "orig"
@@ -34,6 +34,9 @@ COMPARED = (
     "response_body",
 )
 """What an export → import round trip must keep byte for byte."""
+
+rows = replay_rows
+"""A session's rows in time order."""
 
 
 @dataclass
@@ -66,14 +69,6 @@ async def capture_fixture(tmp_path: Path) -> AsyncIterator[Capture]:
         yield Capture(db=db, session=SESSION, hub=hub, statuses=statuses)
     finally:
         await hub.stop()
-
-
-def rows(db: Path, session: str) -> list[dict[str, Any]]:
-    conn = store.connect(db, readonly=True)
-    try:
-        return list(store.iter_exchange_rows(conn, session))
-    finally:
-        conn.conn.close()
 
 
 def sessions(db: Path) -> list[dict[str, Any]]:

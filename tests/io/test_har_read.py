@@ -68,24 +68,25 @@ async def test_a_har_written_by_mitmproxy_imports_and_decodes(tmp_path: Path) ->
     entries = data["log"]["entries"]
     assert stored[1]["request_body"] == entries[1]["request"]["postData"]["text"].encode()
     assert stored[2]["response_body"] == entries[2]["response"]["content"]["text"].encode()
-    conn_tags = _tags(db, name)
-    assert {"a", "b", "c", "patched"} <= conn_tags
+    assert {"a", "b", "c"} <= _device_values(db, name, "tag")
     assert all("[redacted]" in dict(json.loads(r["request_headers"]))["Authorization"]
                for r in stored)  # fmt: skip
     audit = await invoke("audit", "--db", str(db), "--session", name, "--format", "json")
     assert json.loads(audit.output)["exchanges"] == len(stored)
 
 
-def _tags(db: Path, session: str) -> set[str]:
+def _device_values(db: Path, session: str, column: str) -> set[str]:
+    """Every value of one `devices` column (or `tag`) in a session's decoded records."""
     from proxy import store
 
+    source = "device_tags t" if column == "tag" else "devices t"
     conn = store.connect(db, readonly=True)
     try:
         return {
-            r["tag"]
+            r["value"]
             for r in conn.query(
-                "select t.tag from device_tags t join exchanges e on e.id = t.exchange_id"
-                " where e.session = ?",
+                f"select t.{column} as value from {source} join exchanges e"
+                f" on e.id = t.exchange_id where e.session = ? and t.{column} is not null",
                 [session],
             )
         }
@@ -155,23 +156,6 @@ async def test_a_har_recorded_by_chromium_imports_and_decodes(tmp_path: Path) ->
     ]
     assert all(r["request_decode_error"] is None and r["response_decode_error"] is None
                for r in stored)  # fmt: skip
-    assert {"a", "b", "z"} <= _tags(db, name)
-    assert TOKEN in {d for d in _handles(db, name)}
+    assert {"a", "b", "z"} <= _device_values(db, name, "tag")
+    assert TOKEN in _device_values(db, name, "handle")
     assert "HAR by" in sessions(db)[0]["note"] and har_read.creator_of(data)
-
-
-def _handles(db: Path, session: str) -> set[str]:
-    from proxy import store
-
-    conn = store.connect(db, readonly=True)
-    try:
-        return {
-            r["handle"]
-            for r in conn.query(
-                "select d.handle from devices d join exchanges e on e.id = d.exchange_id"
-                " where e.session = ? and d.handle is not null",
-                [session],
-            )
-        }
-    finally:
-        conn.conn.close()
