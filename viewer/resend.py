@@ -35,8 +35,8 @@ signer_key = web.AppKey("signer", Signer)
 target_key = web.AppKey("target", str)
 
 HOW_TO_ENABLE = (
-    "Start the viewer with --connection-string \"Endpoint=sb://…/;SharedAccessKeyName=…;"
-    "SharedAccessKey=…\" (on loopback) for a signed command and to edit and resend: the key is "
+    'Start the viewer with --connection-string "Endpoint=sb://…/;SharedAccessKeyName=…;'
+    'SharedAccessKey=…" (on loopback) for a signed command and to edit and resend: the key is '
     "under Access Policies of the hub in the Azure portal; `hubscope hub` prints its own."
 )
 
@@ -91,11 +91,18 @@ async def _load(request: web.Request) -> Recorded:
 
 
 def _same_origin(request: web.Request) -> None:
-    """Refuse a resend posted by another site's page (the viewer sets no CORS headers)."""
+    """Refuse a resend posted by another site's page (the viewer sets no CORS headers).
+
+    Browsers say where a request comes from in `Sec-Fetch-Site`; `Origin` is `null` on the
+    viewer's own forms (its Referrer-Policy is no-referrer), so it only counts without it.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
     origin = request.headers.get("Origin")
-    if origin is not None and origin != f"{request.scheme}://{request.host}":
-        raise web.HTTPForbidden(text="resend: the request did not come from the viewer\n")
-    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+    if site is not None:
+        allowed = site in ("same-origin", "none")
+    else:
+        allowed = origin is None or origin == f"{request.scheme}://{request.host}"
+    if not allowed:
         raise web.HTTPForbidden(text="resend: the request did not come from the viewer\n")
 
 

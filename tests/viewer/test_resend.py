@@ -66,6 +66,9 @@ async def test_with_a_key_curl_is_signed_and_an_edited_resend_shows_the_tag(
                 form_url, data={"request": edited}, headers={"Origin": "https://evil.example"}
             ) as resp:
                 assert resp.status == 403
+            cross_site = {"Origin": "null", "Sec-Fetch-Site": "cross-site"}
+            async with client.post(form_url, data={"request": edited}, headers=cross_site) as resp:
+                assert resp.status == 403
             async with client.post(
                 form_url, data={"request": edited}, headers={"Origin": base}
             ) as resp:
