@@ -156,8 +156,12 @@ def atom_of(token: str) -> Atom:
     key, sep, value = token.partition(":")
     if sep and re.fullmatch(r"[A-Za-z_]+", key) and not token.startswith('"'):
         name = ALIASES.get(key.lower(), key.lower())
-        if name in KEYS:
-            return make_atom(name, _unquote(value))
+        if name not in KEYS:
+            raise FilterError(
+                f"unknown name {key!r} (one of {', '.join(KEYS)}); to search for text"
+                f' with a colon, put it in quotes: "{token}"'
+            )
+        return make_atom(name, _unquote(value))
     return make_atom("text", _unquote(token))
 
 
@@ -227,8 +231,9 @@ def text(node: Node | None) -> str:
     if node is None:
         return ""
     if isinstance(node, Atom):
-        if node.key == "text" and ":" not in node.value:
-            return _quote(node.value)
+        if node.key == "text":
+            value = node.value
+            return _quote(value) if ":" not in value else '"' + value.replace('"', '""') + '"'
         return f"{node.key}:{_quote(node.value)}"
     if isinstance(node, Not):
         inner = text(node.child)

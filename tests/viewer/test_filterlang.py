@@ -29,8 +29,8 @@ def test_parentheses_bang_and_symbols() -> None:
         ("installation_id:i-1", Atom("inst", "i-1")),
         ("findings:warning", Atom("severity", "warning")),
         ("Severity:ERROR", Atom("severity", "error")),
-        ("TrackingId:1a2b", Atom("text", "TrackingId:1a2b")),
-        ("user:42", Atom("text", "user:42")),
+        ('"TrackingId:1a2b"', Atom("text", "TrackingId:1a2b")),
+        ("tag:user:42", Atom("tag", "user:42")),
         ('"two words"', Atom("text", "two words")),
         ('header:"Content-Type: application/xml"', Atom("header", "Content-Type: application/xml")),
         ('body:"say ""hi"""', Atom("body", 'say "hi"')),
@@ -78,6 +78,8 @@ def test_status_values(value: str, bounds: tuple[int, int] | None) -> None:
         ("or status:4xx", "a term was expected"),
         ("status:4xx )", "unexpected ')'"),
         ("tag:", "needs a value"),
+        ("platfrom:apns", "unknown name 'platfrom'"),
+        ("TrackingId:1a2b", 'put it in quotes: "TrackingId:1a2b"'),
     ],
 )
 def test_errors_name_the_term(expression: str, message: str) -> None:
