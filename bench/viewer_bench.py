@@ -204,12 +204,54 @@ async def measure(path: Path, repeat: int, total: int) -> None:
         await serve.stop([running])
 
 
+def _schema_before(db: Any) -> None:
+    """Turn a fresh file back into the schema before the search migration (m006)."""
+    conn = db.conn
+    for index in ("status", "error_code", "session_summary"):
+        conn.execute(f"drop index idx_exchanges_{index}")
+    conn.execute("create index idx_exchanges_session_started_at on exchanges (session, started_at)")
+    conn.execute("drop table exchanges_fts")
+    conn.execute("create virtual table exchanges_fts using fts5("
+                 "request, response, content='', tokenize='unicode61')")  # fmt: skip
+    values = ("substr(cast(new.request_body as text), 1, 65536),"
+              " substr(cast(new.response_body as text), 1, 65536)")  # fmt: skip
+    conn.execute("create trigger exchanges_fts_insert after insert on exchanges begin insert"
+                 f" into exchanges_fts(rowid, request, response) values (new.rowid, {values}); end")
+
+
+def write_cost(total: int = 8000, batch: int = 200) -> None:
+    """`store.write_rows` CPU per exchange with the schema before and after m006."""
+    import tempfile
+
+    batches = [
+        rows.build([e for _ in range(batch // 8) for e in sample.scenario("s", 1e9 + i)],
+                   body_cap=1 << 20, keys={})
+        for i in range(total // batch)
+    ]  # fmt: skip
+    for variant in ("before", "after") * 2:
+        db = store.connect(Path(tempfile.mkdtemp()) / "w.db")
+        store.ensure_session(db, "s", kind="demo")
+        if variant == "before":
+            _schema_before(db)
+        cpu = time.process_time()
+        for chunk in batches:
+            store.write_rows(db, chunk)
+        spent = (time.process_time() - cpu) / total * 1e6
+        db.conn.close()
+        print(f"  write_rows, schema {variant} m006: {spent:.0f} µs CPU per exchange")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--db", type=Path, default=Path("bench/work/viewer-1m.db"))
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--write-cost", action="store_true",
+                        help="only measure the writer's cost with the schema before and after")
     args = parser.parse_args()
+    if args.write_cost:
+        write_cost()
+        return
     args.db.parent.mkdir(parents=True, exist_ok=True)
     if not args.db.exists():
         print(f"filling {args.db} with {args.rows:,} exchanges")
