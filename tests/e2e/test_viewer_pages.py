@@ -13,10 +13,10 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from proxy import serve
-from tests.e2e.test_viewer_browser import ARGS, CHROMIUM, shot
+from tests.e2e.test_viewer_browser import CHROMIUM, chromium, shot
 from tests.viewer.conftest import REPLAY, build_triage
 from viewer import sample
 from viewer.app import start_viewer
@@ -77,12 +77,8 @@ async def viewer(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        launched = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with chromium() as launched:
+        yield launched
 
 
 async def open_page(browser: Browser, scheme: str = "light", width: int = 1280) -> Page:
