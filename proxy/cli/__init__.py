@@ -16,6 +16,7 @@ from proxy.cli.hub import hub_command
 from proxy.cli.import_ import import_command
 from proxy.cli.proxy import proxy_command
 from proxy.cli.replay import replay_command
+from proxy.cli.targets import targets_command
 from proxy.cli.view import view_command
 
 
@@ -34,3 +35,4 @@ cli.add_command(decode_command)
 cli.add_command(replay_command)
 cli.add_command(import_command)
 cli.add_command(view_command)
+cli.add_command(targets_command)
