@@ -56,7 +56,10 @@ def _meaning(device: Device) -> tuple[object, ...]:
         device.platform,
         (device.handle or "").lower(),
         frozenset(t.lower() for t in device.tags),
-        tuple((t.name, frozenset(x.lower() for x in t.tags)) for t in device.templates),
+        tuple(
+            (t.name, frozenset(x.lower() for x in (*t.tags, t.name or "")))
+            for t in device.templates
+        ),
         device.user_id,
         expiry_of(device.expiration),
         bool(device.push_channel_expired),

@@ -13,7 +13,8 @@ import threading
 import time
 import uuid
 from collections.abc import Coroutine, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
@@ -23,6 +24,7 @@ from proxy.decode import decode_exchange
 from proxy.decode.sends import OutcomeResult, decode_send
 from proxy.exchange import Exchange, Message, new_id
 from proxy.localhub import FULL_RULE, HubSettings, RunningHub, start_hub
+from proxy.recording.recorder import Recorder as StoreWriter
 from proxy.sas import make_token
 from proxy.targets import Recording, from_exchanges
 from tests.hubclient import CONNECT
@@ -202,6 +204,17 @@ class Recorder:
         if expression is not None:
             headers["ServiceBusNotification-Tags"] = expression
         return self.call("POST", "/messages/?test=true", body, headers)
+
+    def save(self, path: Path, session: str = "targets") -> None:
+        """Write the exchanges to a hubscope database through the proxy's recorder."""
+        writer = StoreWriter(path, session=session, upstream=self.hubs.hub.url)
+        writer.start()
+        try:
+            for exchange in self.exchanges:
+                writer.submit(replace(exchange, session=session))
+        finally:
+            writer.close()
+        assert writer.healthy and writer.written == len(self.exchanges), writer.failure
 
     def recording(self) -> Recording:
         return from_exchanges(
