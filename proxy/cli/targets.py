@@ -99,6 +99,9 @@ def targets_command(
     at = parse_time(at_text) if at_text is not None else None
     try:
         db = store.connect(db_path, readonly=True)
+    except sqlite3.DatabaseError as error:
+        raise click.UsageError(f"cannot read {db_path}: {error}") from None
+    try:
         if not db["exchanges"].exists():
             raise click.UsageError(f"{db_path} has no exchanges table; is it a hubscope database?")
         if session is not None and not db["sessions"].count_where("name = ?", [session]):
@@ -106,6 +109,8 @@ def targets_command(
         recording = load(db, session, until=at)
     except sqlite3.DatabaseError as error:
         raise click.UsageError(f"cannot read {db_path}: {error}") from None
+    finally:
+        db.conn.close()
     chosen = _hub(recording, hub)
     try:
         target = parse_target(expr, fmt)

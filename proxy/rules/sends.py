@@ -37,3 +37,28 @@ def _tag_expression(ctx: Ctx) -> Iterator[Breach]:
     except InvalidTagExpression as exc:
         shown = text if len(text) <= 200 else text[:200] + "…"
         yield Breach(actual=f"{exc} ({shown!r})", pointer="header:ServiceBusNotification-Tags")
+
+
+STRINGIFIED = frozenset({"undefined", "null", "none"})
+
+
+@rule(
+    "send.tags-undefined",
+    severity="warning",
+    spec="Absent header ⇒ broadcast.",
+    source="spec/nh-rest-api.md §9.5",
+    expected="no ServiceBusNotification-Tags header for a broadcast, not a missing value "
+    "written as text (undefined, null)",
+    applies=_has_tags,
+    ops=TAGGED_SENDS,
+)
+def _tags_undefined(ctx: Ctx) -> Iterator[Breach]:
+    # JS SDK 2.1.0 sets the header from `options.tagExpression` whenever `enableTestSend` is
+    # given, so a broadcast debug send carries `undefined` and reaches only that tag.
+    text = (ctx.header("ServiceBusNotification-Tags") or "").strip()
+    if text.lower() in STRINGIFIED:
+        yield Breach(
+            actual=f"ServiceBusNotification-Tags: {text} (reaches only registrations tagged "
+            f"{text!r})",
+            pointer="header:ServiceBusNotification-Tags",
+        )

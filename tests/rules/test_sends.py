@@ -1,5 +1,5 @@
-"""`send.tag-expression`: sends whose tag expression the service refuses, and the same sends on
-the stand-in hub (which refuses them with 400)."""
+"""Send rules: a tag expression the service refuses (the stand-in hub answers those 400), and a
+missing expression written as text."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ def send(tags: str | None, path: str = "messages") -> Item:
 
 SEND_EXAMPLES: dict[str, tuple[Item, Item]] = {
     "send.tag-expression": (send("(a || b) && !c"), send("||".join(f"t{n}" for n in range(21)))),
+    "send.tags-undefined": (send("undefined_users"), send("undefined")),
 }
 
 REFUSED = [
@@ -56,3 +57,9 @@ def test_nothing_to_say_about(item: Item) -> None:
 def test_a_scheduled_send_is_judged_too() -> None:
     item = send("a &&", "schedulednotifications")
     assert [f.rule for f in check(*item) if f.rule.startswith("send.")] == ["send.tag-expression"]
+
+
+@pytest.mark.parametrize("text", ["undefined", "null", " None "])
+def test_a_missing_value_written_as_text(text: str) -> None:
+    [finding] = [f for f in check(*send(text)) if f.rule == "send.tags-undefined"]
+    assert finding.severity == "warning" and text.strip() in finding.actual
