@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from proxy.exchange import Exchange
 from proxy.model import Decoded, Device, Op
+from proxy.rules.context import INSTALLATION_OPS, REGISTRATION_WRITES
 from proxy.targets.patch import apply_patch
 from proxy.targets.state import Hub, Kind, Snapshot, expiry_of
 
@@ -21,23 +22,12 @@ __all__ = ["History", "hub_of"]
 
 Key = tuple[Hub, Kind, str]
 
-_REGISTRATION_WRITES = frozenset(
-    {Op.CREATE_REGISTRATION, Op.CREATE_OR_UPDATE_REGISTRATION, Op.UPDATE_REGISTRATION}
-)
 _REGISTRATION_READS = frozenset(
     {
         Op.READ_REGISTRATION,
         Op.LIST_REGISTRATIONS,
         Op.LIST_REGISTRATIONS_BY_TAG,
         Op.LIST_REGISTRATIONS_BY_CHANNEL,
-    }
-)
-INSTALLATION_OPS = frozenset(
-    {
-        Op.CREATE_OR_OVERWRITE_INSTALLATION,
-        Op.READ_INSTALLATION,
-        Op.PATCH_INSTALLATION,
-        Op.DELETE_INSTALLATION,
     }
 )
 
@@ -127,7 +117,7 @@ class History:
         if hub is None or status is None or not 200 <= status < 300:
             return
         op = decoded.operation.name
-        if op in _REGISTRATION_WRITES or op in _REGISTRATION_READS:
+        if op in REGISTRATION_WRITES or op in _REGISTRATION_READS:
             self._registrations(hub, exchange, decoded, observed=op in _REGISTRATION_READS)
         elif op is Op.DELETE_REGISTRATION and decoded.operation.resource_id:
             self._delete_registration(hub, decoded.operation.resource_id, exchange)
