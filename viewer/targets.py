@@ -16,7 +16,7 @@ from aiohttp import web
 from sqlite_utils import Database
 
 from proxy.decode.sends import SEND_OPS
-from proxy.targets import InvalidTarget, RecordedSend, Recording, Verdict, entry, load, matches
+from proxy.targets import InvalidTarget, RecordedSend, Recording, Verdict, entry, judge, load
 from viewer import queries
 from viewer.state import reader_key
 
@@ -145,22 +145,19 @@ def device_sends(db: Database, value: str, sessions: list[str]) -> list[DeviceSe
         recording = _recording(db, session)
         if recording is None:
             return None
+        keys = recording.history.keys_for(value)
         for send in recording.sends:
-            if send.hub is None:
+            mine = recording.history.at(send.at, send.hub, keys) if send.hub else []
+            if not mine:
                 continue
             try:
                 target = send.target()
             except InvalidTarget as exc:
-                mine = [s for s in recording.history.at(send.at, send.hub) if matches(s, value)]
-                if mine:
-                    out.append(DeviceSend(send, False, f"the send was refused: {exc}", []))
+                out.append(DeviceSend(send, False, f"the send was refused: {exc}", []))
                 continue
-            verdicts = [v for v in recording.reach(target, send.at, send.hub)
-                        if matches(v.snapshot, value)]  # fmt: skip
-            if not verdicts:
-                continue
+            verdicts = judge(mine, target, send.at)
             reached = any(v.reached for v in verdicts)
-            reason = None if reached else verdicts[0].reason
+            reason = None if reached else verdicts[0].reason if verdicts else None
             if send.status is not None and send.status >= 400:
                 reached, reason = False, f"the hub refused the send: {send.error or send.status}"
             out.append(DeviceSend(send, reached, reason, verdicts))

@@ -204,14 +204,30 @@ class History:
                 if last.device.installation_id == ident:
                     self._put(key, None, exchange, Op.CREATE_OR_OVERWRITE_INSTALLATION)
 
-    def at(self, when: float | None = None, hub: Hub | None = None) -> list[Snapshot]:
-        """The last snapshot of each record made before `when` (all, with None), oldest first.
+    def keys_for(self, ident: str) -> set[Key]:
+        """The records an id or handle names at any time (an installation's registrations' too)."""
+        wanted = ident.strip().lower()
+        found = {
+            key
+            for key, snapshots in self.snapshots.items()
+            if key[2].lower() == wanted
+            or any((s.handle or "").lower() == wanted for s in snapshots)
+        }
+        for (hub, rid), (installation, _) in self.owners.items():
+            if rid.lower() == wanted and (hub, "installation", installation) in self.snapshots:
+                found.add((hub, "installation", installation))
+        return found
 
-        Registrations that turned out to be an installation's views are left out.
+    def at(
+        self, when: float | None = None, hub: Hub | None = None, keys: set[Key] | None = None
+    ) -> list[Snapshot]:
+        """The last snapshot of each record (of `keys`, when given) made before `when` (all, with
+        None), oldest first. Registrations that turned out to be an installation's views are
+        left out.
         """
         out: list[Snapshot] = []
         for key, snapshots in self.snapshots.items():
-            if hub is not None and key[0] != hub:
+            if (hub is not None and key[0] != hub) or (keys is not None and key not in keys):
                 continue
             index = len(snapshots)
             if when is not None:

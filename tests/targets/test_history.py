@@ -75,6 +75,10 @@ def test_a_listing_names_an_installations_registrations(recorder: Recorder) -> N
     [snapshot] = history.at()
     assert {name for name, _ in snapshot.aliases} == {None, "t1"}
     assert all(reg.registration_id for reg in snapshot.registrations())
+    key = (snapshot.hub, "installation", "i1")
+    assert history.keys_for(dict(snapshot.aliases)["t1"]) == {key}
+    assert history.keys_for("TOK") == history.keys_for(" i1 ") == {key}
+    assert history.at(None, snapshot.hub, set()) == []
 
 
 def test_deleting_an_installations_registrations_as_the_hub_does(recorder: Recorder) -> None:
