@@ -1,8 +1,10 @@
 """Who recorded sends reached: on a send's page, and on a device's page, with the reasons.
 
-A session is read once per version (its newest exchange) into a `proxy.targets.Recording`
-and kept for the next page; sessions over `TARGETS_LIMIT` exchanges are not computed on a
-page view (`hubscope targets` answers for them).
+The device state comes from every session of the database (a device registered in
+yesterday's proxy run still receives today's sends), read once per version (the newest
+exchange) into a `proxy.targets.Recording` and kept for the next page. A database over
+`TARGETS_LIMIT` exchanges is read one session at a time, and a session over it is not
+computed on a page view (`hubscope targets` answers for it).
 """
 
 from __future__ import annotations
@@ -33,27 +35,46 @@ TARGETS_LIMIT = 20_000
 SHOWN = 200
 """Rows per list on a page; the JSON API lists everything."""
 
-_CACHE: dict[tuple[str, str, Any], Recording] = {}
+ALL_SESSIONS = "all sessions"
+THIS_SESSION = "this session only: the database is large"
+
+_CACHE: dict[tuple[str, str | None, Any], Recording] = {}
 _LOCK = threading.Lock()
 
 
-def _recording(db: Database, session: str) -> Recording | None:
-    """The session's recording, from the cache while no exchange was added; None when too big."""
-    version = queries.session_version(db, session)
-    key = (str(Path(db.conn.execute("pragma database_list").fetchone()[2])), session, version)
+@dataclass(frozen=True, slots=True)
+class Scoped:
+    recording: Recording
+    scope: str
+    """`ALL_SESSIONS`, or `THIS_SESSION` when the database is over the limit."""
+
+
+def _count(db: Database, session: str | None) -> int:
+    where, args = ("where session = ?", [session]) if session is not None else ("", [])
+    found: int = db.conn.execute(f"select count(*) from exchanges {where}", args).fetchone()[0]
+    return found
+
+
+def _recording(db: Database, session: str) -> Scoped | None:
+    """The recording a send of `session` is judged by, cached per version; None when too big."""
+    path = str(Path(db.conn.execute("pragma database_list").fetchone()[2]))
+    scope: str | None = None
+    if _count(db, None) <= TARGETS_LIMIT:
+        key: tuple[str, str | None, Any] = (path, None, queries.max_rowid(db))
+        scope = ALL_SESSIONS
+    else:
+        key = (path, session, queries.session_version(db, session))
     with _LOCK:
         found = _CACHE.get(key)
-    if found is not None:
-        return found
-    total = db.conn.execute("select count(*) from exchanges where session = ?", [session])
-    if total.fetchone()[0] > TARGETS_LIMIT:
-        return None
-    recording = load(db, session)
-    with _LOCK:
-        if len(_CACHE) > 16:
-            _CACHE.clear()
-        _CACHE[key] = recording
-    return recording
+    if found is None:
+        if scope is None and _count(db, session) > TARGETS_LIMIT:
+            return None
+        found = load(db, None if scope else session)
+        with _LOCK:
+            if len(_CACHE) > 16:
+                _CACHE.clear()
+            _CACHE[key] = found
+    return Scoped(found, scope or THIS_SESSION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +86,7 @@ class SendReach:
     refused: str | None
     reached: list[Verdict]
     missed: list[Verdict]
+    scope: str = ALL_SESSIONS
     outcome: list[str] | None = None
     """A debug send's answer: the registration ids (or handles) the hub listed."""
 
@@ -74,6 +96,7 @@ class SendReach:
     def json(self) -> dict[str, Any]:
         return {
             "computed": not self.too_large,
+            "scope": self.scope,
             "refused": self.refused,
             "reached": [entry(v) for v in self.reached],
             "missed": [entry(v) for v in self.missed],
@@ -96,9 +119,10 @@ def send_reach(db: Database, row: dict[str, Any]) -> SendReach | None:
     """For a send exchange's row: who it reached; None for any other exchange."""
     if row.get("operation") not in {op.value for op in SEND_OPS}:
         return None
-    recording = _recording(db, row["session"])
-    if recording is None:
+    scoped = _recording(db, row["session"])
+    if scoped is None:
         return SendReach(None, True, None, [], [])
+    recording, scope = scoped.recording, scoped.scope
     send = next((s for s in recording.sends if s.exchange_id == row["id"]), None)
     if send is None:
         return None
@@ -106,13 +130,13 @@ def send_reach(db: Database, row: dict[str, Any]) -> SendReach | None:
     try:
         verdicts = recording.reach_of(send)
     except InvalidTarget as exc:
-        return SendReach(send, False, refused or str(exc), [], [])
+        return SendReach(send, False, refused or str(exc), [], [], scope)
     reached = [v for v in verdicts if v.reached]
     missed = [v for v in verdicts if not v.reached]
     checked = _outcome_check(send, reached)
     if checked is None:
-        return SendReach(send, False, refused, reached, missed)
-    return SendReach(send, False, refused, reached, missed, checked[0], checked[1])
+        return SendReach(send, False, refused, reached, missed, scope)
+    return SendReach(send, False, refused, reached, missed, scope, checked[0], checked[1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,12 +163,18 @@ class DeviceSend:
 
 
 def device_sends(db: Database, value: str, sessions: list[str]) -> list[DeviceSend] | None:
-    """Every recorded send of these sessions made once the device was known; None: too big."""
+    """Every recorded send made once the device was known (judged with the recording of each
+    of the device's sessions, or the whole database); None when too big to compute here."""
     out: list[DeviceSend] = []
+    seen: set[int] = set()
     for session in sessions:
-        recording = _recording(db, session)
-        if recording is None:
+        scoped = _recording(db, session)
+        if scoped is None:
             return None
+        recording = scoped.recording
+        if id(recording) in seen:
+            continue  # the whole database, already judged
+        seen.add(id(recording))
         keys = recording.history.keys_for(value)
         for send in recording.sends:
             mine = recording.history.at(send.at, send.hub, keys) if send.hub else []

@@ -125,3 +125,24 @@ async def test_a_large_session_is_left_to_the_command(
         "computed": False,
         "sends": [],
     }
+
+
+async def test_devices_registered_in_an_earlier_session_are_reached(
+    aiohttp_client, recorder: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rid = recorder.register("Apple", APPLE, ["sports"])
+    db = tmp_path / "two.db"
+    recorder.save(db, session="monday")
+    tuesday = Recorder(recorder.hubs, name=recorder.name)
+    send = tuesday.debug_send("apple", "sports")
+    tuesday.save(db, session="tuesday")
+    client = await aiohttp_client(make_app(db))
+    body = await (await client.get(f"/api/exchanges/{send.id}/targets")).json()
+    assert body["scope"] == "all sessions" and body["agrees_with_hub"] is True
+    assert [r["id"] for r in body["reached"]] == [rid]
+    monkeypatch.setattr(targets_module, "TARGETS_LIMIT", 1)  # 2 exchanges: one session at a time
+    body = await (await client.get(f"/api/exchanges/{send.id}/targets")).json()
+    assert body["scope"] == "this session only: the database is large"
+    assert body["reached"] == [] and body["agrees_with_hub"] is False
+    page = await (await client.get(f"/exchanges/{send.id}")).text()
+    assert "The hub's debug answer differs: it lists " + rid in page
