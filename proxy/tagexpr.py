@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = [
     "MAX_TAGS",
@@ -75,34 +76,33 @@ class Part:
     """Tags the device has that decided the part (a `!tag` made false, or a tag made true)."""
 
 
-def _has(tags: Collection[str], name: str) -> bool:
-    wanted = name.lower()
-    return any(t.lower() == wanted for t in tags)
-
-
-def evaluate(node: Node, tags: Collection[str]) -> bool:
-    """The value of one node for a device's tags."""
+def _evaluate(node: Node, tags: frozenset[str]) -> bool:
+    """The value of one node for a device's tags, lower-cased."""
     if isinstance(node, Tag):
-        return _has(tags, node.name)
+        return node.name.lower() in tags
     if isinstance(node, Not):
-        return not evaluate(node.operand, tags)
+        return not _evaluate(node.operand, tags)
     if isinstance(node, And):
-        return all(evaluate(n, tags) for n in node.operands)
-    return any(evaluate(n, tags) for n in node.operands)
+        return all(_evaluate(n, tags) for n in node.operands)
+    return any(_evaluate(n, tags) for n in node.operands)
+
+
+def _lowered(tags: Collection[str]) -> frozenset[str]:
+    return frozenset(t.lower() for t in tags)
 
 
 Causes = tuple[list[str], list[str]]
 """(tags absent that decided it, tags present that decided it)."""
 
 
-def _why(node: Node, tags: Collection[str]) -> Causes:
+def _why(node: Node, tags: frozenset[str]) -> Causes:
     """The tags that make `node` come out as it does (both lists in expression order)."""
-    value = evaluate(node, tags)
+    value = _evaluate(node, tags)
     if isinstance(node, Tag):
         return ([], [node.name]) if value else ([node.name], [])
     if isinstance(node, Not):
         return _why(node.operand, tags)
-    deciding = [n for n in node.operands if evaluate(n, tags) == value]
+    deciding = [n for n in node.operands if _evaluate(n, tags) == value]
     chosen = deciding[:1] if isinstance(node, Or) and value else deciding  # one true `||` side
     missing: list[str] = []
     present: list[str] = []
@@ -137,21 +137,27 @@ class TagExpression:
     operators: frozenset[str]
 
     def __call__(self, tags: Collection[str]) -> bool:
-        return evaluate(self.root, tags)
+        return _evaluate(self.root, _lowered(tags))
 
     def explain(self, tags: Collection[str]) -> tuple[bool, tuple[Part, ...]]:
         """The value, and the parts that decided it: each false `&&` operand, else the whole."""
-        value = evaluate(self.root, tags)
-        root = self.root
-        parts, parent = [root], None
-        if isinstance(root, And) and not value:
-            parts, parent = [n for n in root.operands if not evaluate(n, tags)], And
-        out = []
-        for node in parts:
-            missing, present = _why(node, tags)
-            text = render(node, parent)
-            out.append(Part(text, evaluate(node, tags), tuple(missing), tuple(present)))
-        return value, tuple(out)
+        return _explain(self.root, _lowered(tags))
+
+
+@lru_cache(maxsize=4096)
+def _explain(root: Node, tags: frozenset[str]) -> tuple[bool, tuple[Part, ...]]:
+    """`TagExpression.explain`, cached: devices share tag sets and sends share expressions."""
+    value = _evaluate(root, tags)
+    parts, parent = [root], None
+    if isinstance(root, And) and not value:
+        parts, parent = [n for n in root.operands if not _evaluate(n, tags)], And
+    out = []
+    for node in parts:
+        missing, present = _why(node, tags)
+        out.append(
+            Part(render(node, parent), _evaluate(node, tags), tuple(missing), tuple(present))
+        )
+    return value, tuple(out)
 
 
 class _Parser:

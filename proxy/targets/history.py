@@ -68,6 +68,9 @@ class History:
     aliases: dict[tuple[Hub, str], dict[str | None, str]] = field(default_factory=dict)
     """Installation id → {template name (None: native) → registration id}, as answers showed."""
 
+    views: dict[tuple[Hub, str], set[Key]] = field(default_factory=dict)
+    """Installation id → registrations recorded as its views before the installation itself."""
+
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -152,6 +155,8 @@ class History:
             dropped = tuple(t for t in sent if t.lower() not in kept)
             key: Key = (hub, "registration", rid)
             self._put(key, device, exchange, op, observed=observed, dropped=dropped)
+            if device.installation_id:
+                self.views.setdefault((hub, device.installation_id), set()).add(key)
 
     def _delete_registration(self, hub: Hub, rid: str, exchange: Exchange) -> None:
         owner = self.owners.get((hub, rid))
@@ -198,11 +203,8 @@ class History:
 
     def _absorb(self, hub: Hub, ident: str, exchange: Exchange) -> None:
         """Registrations seen as views of this installation are now covered by it."""
-        for key, snapshots in self.snapshots.items():
-            last = snapshots[-1]
-            if key[0] == hub and key[1] == "registration" and last.device is not None:
-                if last.device.installation_id == ident:
-                    self._put(key, None, exchange, Op.CREATE_OR_OVERWRITE_INSTALLATION)
+        for key in self.views.pop((hub, ident), set()):
+            self._put(key, None, exchange, Op.CREATE_OR_OVERWRITE_INSTALLATION)
 
     def keys_for(self, ident: str) -> set[Key]:
         """The records an id or handle names at any time (an installation's registrations' too)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Literal
 
 from proxy.model import Device, Op, Platform
@@ -157,6 +158,7 @@ def expiry_of(value: str | None) -> float | None:
         return None
 
 
+@lru_cache(maxsize=4096)
 def iso(ts: float) -> str:
     """`2026-05-01T10:00:00Z` (milliseconds when there are any)."""
     dt = datetime.fromtimestamp(ts, UTC)
