@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp_jinja2
 from aiohttp import web
 
-from viewer import api, export, resend, views
+from viewer import api, export, resend, targets, views
 from viewer.filters import FilterError, parse, raw_text
 from viewer.security import Handler
 
@@ -29,6 +29,8 @@ def setup_routes(app: web.Application, static: Path) -> None:
     app.router.add_get("/api/devices/timeline", api.timeline)
     app.router.add_get("/api/tags", api.tags)
     app.router.add_get("/api/problems", api.problems)
+    app.router.add_get("/api/exchanges/{id}/targets", targets.api_send_targets)
+    app.router.add_get("/api/devices/sends", targets.api_device_sends)
     app.router.add_get("/api/sessions", api.sessions)
     app.router.add_get("/api/sessions/{name:.+}", api.session)
     app.router.add_get("/api/events", api.events)

@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from viewer import explore, loaders, queries
+from viewer import explore, loaders, queries, targets
 from viewer.state import reader_key
 
 
@@ -27,15 +27,17 @@ async def index(request: web.Request) -> dict[str, Any]:
 @aiohttp_jinja2.template("detail.html")
 async def detail(request: web.Request) -> dict[str, Any]:
     view = await loaders.load_detail(request)
+    reach = await targets.load_send(request, view.row)
     return {"view": view, "ex": view.analysis.exchange, "filters": view.filters,
-            "title": f"Exchange {view.row['id']}"}  # fmt: skip
+            "title": f"Exchange {view.row['id']}", "targets": reach}  # fmt: skip
 
 
 async def devices(request: web.Request) -> web.StreamResponse:
     """`/devices` is the device index; `/devices?handle=…` (or an id) a device's timeline."""
     if any(request.query.get(key, "").strip() for key in queries.DEVICE_KEYS):
         view = await loaders.load_timeline(request)
-        context = {"view": view, "title": f"Device {view.value}"}
+        sends = await targets.load_device_sends(request, view.value)
+        context = {"view": view, "title": f"Device {view.value}", "sends": sends}
         return aiohttp_jinja2.render_template("timeline.html", request, context)
     index = await explore.load_devices(request)
     context = {"view": index, "filters": index.filters, "title": "Devices"}
