@@ -24,8 +24,11 @@ _SAFE_WORD = re.compile(r"[\x20-\x7e]*")
 _ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t", "!": "\\x21"}
 
 
-def as_curl(exchange: Exchange) -> str:
-    """A curl command that sends the same request (the signature is never stored)."""
+def as_curl(exchange: Exchange, *, authorization: str | None = None) -> str:
+    """A curl command that sends the same request (the signature is never stored).
+
+    `authorization` is a freshly signed token to put in place of the placeholder.
+    """
     url = _SIG.sub(r"\1" + "%3CSAS%20signature%3E", exchange.url)
     parts = [f"curl -i -X {word(exchange.method)} --url {word(url)}"]
     for name, value in exchange.request.headers:
@@ -33,7 +36,7 @@ def as_curl(exchange: Exchange) -> str:
         if lname in SKIP:
             continue
         if lname in ("authorization", "servicebusauthorization"):
-            value = PLACEHOLDER
+            value = PLACEHOLDER if authorization is None else authorization
         parts.append("-H " + word(f"{name}: {value}"))
     body = exchange.request.body
     if body and b"\x00" in body:
