@@ -47,6 +47,9 @@ NEEDLES = tuple(needle for needle, _ in _BY_NEEDLE)
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "servicebusauthorization"})
 """Headers whose whole value is a credential."""
 
+PLACEHOLDERS = frozenset({"sanitized"})
+"""Values that stand for a credential already removed (Azure SDK test-proxy recordings)."""
+
 
 def scrub(text: str) -> str:
     """`text` with every recognisable secret replaced by the marker."""
@@ -61,7 +64,7 @@ def credential(value: str) -> str:
     """An `Authorization`-like value: a SAS token keeps its readable fields, any other scheme
     keeps only its name (`Bearer [redacted]`, `Basic [redacted]`)."""
     stripped = value.strip()
-    if not stripped or MARKER in stripped:
+    if not stripped or MARKER in stripped or stripped.lower() in PLACEHOLDERS:
         return scrub(value)
     if stripped.lower().startswith("sharedaccesssignature") or "sig=" in stripped.lower():
         return scrub(value)

@@ -66,7 +66,7 @@ def test_what_is_not_a_secret_is_left_alone(text: str) -> None:
         ("Basic dXNlcjpwYXNz", "Basic [redacted]"),
         ("abc", "[redacted]"),
         (TOKEN, shapes.scrub(TOKEN)),
-        ("Sanitized", "[redacted]"),
+        ("Sanitized", "Sanitized"),
     ],
 )
 def test_a_credential_header_keeps_only_its_scheme(value: str, expected: str) -> None:

@@ -202,7 +202,8 @@ async def test_every_shape_through_proxy_importer_and_replay_leaks_nowhere(
     """Issue 17, rows 1 and 2: each secret shape goes through `hubscope proxy` (a real
     process, its log captured), `hubscope import` and `hubscope replay` against a hub that
     answers with secrets; then the database (+WAL), the logs, every viewer page and API
-    answer, the audit reports and every command's output are searched for any of them."""
+    answer, the audit reports, the exports (HAR, JSON Lines, masked) and every command's
+    output are searched for any of them."""
     app = leaky.leaky_hub(delay=30)
     app.router.add_route("*", "/myhub/malformed", malformed_answer)
     hub = await start_app(app)
@@ -260,6 +261,17 @@ async def test_every_shape_through_proxy_importer_and_replay_leaks_nowhere(
         audit = hubscope_run("audit", "--db", str(db), "--format", fmt, "--fail-on", "never")
         assert audit.returncode == 0, audit.stderr
         outputs[f"audit {fmt}"] = audit.stdout + audit.stderr
+    for fmt, mask in (("har", None), ("jsonl", None), ("har", "all")):
+        export = hubscope_run(
+            "export", "--db", str(db), "--format", fmt, *(["--mask", mask] if mask else [])
+        )
+        assert export.returncode == 0, export.stderr
+        assert b"28 exchanges" in export.stderr, export.stderr
+        outputs[f"export {fmt} mask={mask}"] = export.stdout + export.stderr
+    first = sqlite3.connect(db).execute("select id from exchanges limit 1").fetchone()[0]
+    curl = hubscope_run("curl", first, "--db", str(db))
+    assert curl.returncode == 0 and curl.stdout.startswith(b"curl "), curl.stderr
+    outputs["curl"] = curl.stdout + curl.stderr
 
     viewer = await start_viewer(db)
     try:
@@ -289,11 +301,13 @@ async def viewer_pages(port: int) -> dict[str, bytes]:
             ids += [item["id"] for item in listing["items"]]
             url = listing.get("next")
         sessions = ["proxied", "imported", "replay-proxied", "replay-imported"]
-        pages = ["/", "/sessions", "/api/sessions", "/devices?installation_id=i1"]
+        pages = ["/", "/sessions", "/api/sessions", "/devices?installation_id=i1", "/devices",
+                 "/problems", "/tags", "/export?format=har", "/export?format=jsonl"]  # fmt: skip
         pages += [f"/sessions/{s}" for s in sessions] + [f"/api/sessions/{s}" for s in sessions]
         for ident in ids:
             api = f"/api/exchanges/{ident}"
-            pages += [f"/exchanges/{ident}", api, f"{api}/raw/request", f"{api}/raw/response"]
+            pages += [f"/exchanges/{ident}", api, f"{api}/raw/request", f"{api}/raw/response",
+                      f"{api}/curl"]  # fmt: skip
         for page in pages:
             async with client.get(base + page) as resp:
                 assert resp.status == 200, page
