@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -38,3 +39,18 @@ async def run_node_script(
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     assert proc.returncode == 0, err.decode()
     return [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without any proxy or TLS setting, plus `extra`: the only ones a test gives.
+
+    `HTTPS_PROXY`, `NO_PROXY` and friends, `NODE_EXTRA_CA_CERTS`, `SSL_CERT_FILE` and
+    `NODE_TLS_REJECT_UNAUTHORIZED` are removed, so a client reaches hubscope only by what
+    the test sets, as a user's app would.
+    """
+    drop = {"NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE"}
+    drop.add("NODE_TLS_REJECT_UNAUTHORIZED")
+    env = {
+        k: v for k, v in os.environ.items() if "PROXY" not in k.upper() and k.upper() not in drop
+    }
+    return {**env, **extra}

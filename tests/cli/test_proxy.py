@@ -7,6 +7,7 @@ import signal
 from pathlib import Path
 
 import aiohttp
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -19,8 +20,32 @@ from tests.servers import free_port, spawn_hubscope, wait_for_port
 
 def test_upstream_from_connection_string() -> None:
     cs = "Endpoint=sb://myns.servicebus.windows.net/;SharedAccessKeyName=Full;SharedAccessKey=abc="
-    assert upstream_from(None, cs) == ("https://myns.servicebus.windows.net", {"Full": "abc="})
-    assert upstream_from("http://127.0.0.1:9/", None) == ("http://127.0.0.1:9", {})
+    assert upstream_from(None, [cs]) == ("https://myns.servicebus.windows.net", {"Full": "abc="})
+    assert upstream_from("http://127.0.0.1:9/", ()) == ("http://127.0.0.1:9", {})
+    listen = cs.replace("Full", "Listen").replace("abc=", "def=")
+    assert upstream_from("http://127.0.0.1:9", [cs, listen]) == (
+        "http://127.0.0.1:9",
+        {"Full": "abc=", "Listen": "def="},
+    )
+    other = cs.replace("myns", "otherns")
+    with pytest.raises(click.UsageError, match="different endpoints"):
+        upstream_from(None, [cs, other])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--forward", "--upstream", "http://x"], "--map-remote HOST=URL, not --upstream"),
+        (["--forward", "--tls"], "--tls options are for reverse mode"),
+        (["--upstream", "http://x", "--map-remote", "a=http://b"], "need --forward"),
+        (["--forward", "--map-remote", "a.example"], "expected HOST=URL"),
+        (["--forward", "--map-remote", "a.example=ftp://b"], "http:// or https://"),
+    ],
+)
+def test_forward_option_mistakes_are_usage_errors(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, ["proxy", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
 
 
 def test_proxy_without_upstream_is_a_usage_error() -> None:
