@@ -23,7 +23,7 @@ from proxy.capture.app import routes_key
 from proxy.capture.routes import ForwardRoutes
 from proxy.tls.authority import TlsError
 from proxy.tls.hosts import HostCertificates
-from proxy.tls.site import serve_tls
+from proxy.tls.site import HandOverSite, serve_tls
 
 __all__ = ["ForwardSite", "start"]
 
@@ -135,7 +135,7 @@ class _Front(asyncio.Protocol):
         app.data_received(bytes(self.buffer))
 
 
-class ForwardSite(web.TCPSite):
+class ForwardSite(HandOverSite):
     """Serve the proxy's app as a forward proxy (HTTP on host:port, CONNECT understood)."""
 
     def __init__(
@@ -155,13 +155,8 @@ class ForwardSite(web.TCPSite):
         self.tasks: set[asyncio.Task[None]] = set()
         self.pipes: set[asyncio.Transport] = set()
 
-    def app_protocol(self) -> asyncio.Protocol | None:
-        """A new aiohttp request handler, or None once the runner has shut down."""
-        server = self._runner.server
-        if server is None:
-            return None
-        handler = server()
-        return handler if isinstance(handler, asyncio.Protocol) else None
+    def accept(self) -> asyncio.Protocol:
+        return _Front(self)
 
     async def tunnel(self, client: asyncio.Transport, head: bytes, rest: bytes) -> None:
         """Answer one CONNECT: intercept it, or tunnel it blind, or refuse it."""
@@ -221,20 +216,6 @@ class ForwardSite(web.TCPSite):
         client.set_protocol(back)
         back.connection_made(client)
         client.resume_reading()
-
-    async def start(self) -> None:
-        await web.BaseSite.start(self)
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: _Front(self),
-            self._host,
-            self._port,
-            backlog=self._backlog,
-            reuse_address=self._reuse_address,
-            reuse_port=self._reuse_port,
-        )
-        sockets = self._server.sockets
-        self._bound_port = sockets[0].getsockname()[1] if sockets else self._port
 
     async def stop(self) -> None:
         for task in list(self.tasks):

@@ -173,8 +173,7 @@ def _names_the_proxy(ctx: Ctx) -> bool:
     "sas.audience-proxy",
     severity="error",
     spec="InvalidAudience: The authorization header contains a token with a wrong audience.",
-    source="the service's 401 text (github.com/sandrinodimattia/RedDog/issues/4); "
-    f"{SPEC} §2.3",
+    source=f"the service's 401 text (github.com/sandrinodimattia/RedDog/issues/4); {SPEC} §2.3",
     expected="a token for the hub's host (the app signed for hubscope's address: give "
     "`hubscope proxy` the rule's key with --connection-string so it re-signs, or run "
     "`hubscope proxy --forward` with HTTPS_PROXY so the app keeps its real endpoint)",

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from proxy.tls.handshake_log import CURRENT, Seen, explain, trust_hint
 
-__all__ = ["HANDSHAKE_TIMEOUT", "TlsSite", "serve_tls"]
+__all__ = ["HANDSHAKE_TIMEOUT", "HandOverSite", "TlsSite", "serve_tls"]
 
 log = logging.getLogger("hubscope.tls")
 
@@ -133,7 +133,7 @@ class _Accept(asyncio.Protocol):
     async def upgrade(self, raw: asyncio.Transport) -> None:
         site = self.site
         self.upgrading = True
-        await serve_tls(raw, site.context, site.protocol_factory, ca_path=site.ca_path)
+        await serve_tls(raw, site.context, site.app_protocol, ca_path=site.ca_path)
 
 
 def _hung_up(seen: Seen, error: BaseException, ca_path: Path | None) -> str:
@@ -196,7 +196,38 @@ async def serve_tls(
     return True
 
 
-class TlsSite(web.TCPSite):
+class HandOverSite(web.TCPSite):
+    """A TCP site whose connections first meet a protocol of its own (`accept`), which
+    hands them to the runner's app once it knows what they are (`app_protocol`)."""
+
+    def app_protocol(self) -> asyncio.Protocol | None:
+        """A new aiohttp request handler, or None once the runner has shut down."""
+        server = self._runner.server
+        if server is None:
+            return None
+        handler = server()
+        return handler if isinstance(handler, asyncio.Protocol) else None
+
+    def accept(self) -> asyncio.Protocol:
+        """The protocol each new connection starts with."""
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self.accept,
+            self._host,
+            self._port,
+            backlog=self._backlog,
+            reuse_address=self._reuse_address,
+            reuse_port=self._reuse_port,
+        )
+        sockets = self._server.sockets
+        self._bound_port = sockets[0].getsockname()[1] if sockets else self._port
+
+
+class TlsSite(HandOverSite):
     """Serve a runner's app over HTTPS on host:port, logging every failed handshake."""
 
     def __init__(
@@ -213,27 +244,8 @@ class TlsSite(web.TCPSite):
         self.ca_path = ca_path
         self.handshakes: set[asyncio.Task[None]] = set()
 
-    def protocol_factory(self) -> asyncio.Protocol | None:
-        """A new aiohttp request handler, or None once the runner has shut down."""
-        server = self._runner.server
-        if server is None:
-            return None
-        handler = server()
-        return handler if isinstance(handler, asyncio.Protocol) else None
-
-    async def start(self) -> None:
-        await web.BaseSite.start(self)
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: _Accept(self),
-            self._host,
-            self._port,
-            backlog=self._backlog,
-            reuse_address=self._reuse_address,
-            reuse_port=self._reuse_port,
-        )
-        sockets = self._server.sockets
-        self._bound_port = sockets[0].getsockname()[1] if sockets else self._port
+    def accept(self) -> asyncio.Protocol:
+        return _Accept(self)
 
     async def stop(self) -> None:
         for task in list(self.handshakes):

@@ -127,50 +127,45 @@ async def test_the_re_signed_token_keeps_rule_expiry_and_shape(upstream: Upstrea
     assert sas.verify(after, {FULL_RULE: key}, host=f"127.0.0.1:{upstream.port}") is None
 
 
-def refusals(setup: Setup) -> dict[str, tuple[str, str]]:
-    """Tokens the proxy must forward unchanged, and the hub's answer to each (it checks the
-    audience before the signature, so a token for the proxy fails on its audience)."""
-    called, key = setup.called, setup.key()
+REFUSALS = {
+    "bad signature": "InvalidAudience",
+    "expired": "ExpiredToken",
+    "a rule hubscope has no key for": "InvalidAudience",
+    "a third host": "InvalidAudience",
+}
+"""Tokens the proxy must forward unchanged, and the hub's answer to each (it checks the
+audience before the signature, so a token for the proxy fails on its audience)."""
+
+
+def refused(case: str, called: str, key: str, other_rule_key: str) -> str:
     return {
-        "bad signature": (js_token(called, "not-the-key"), "InvalidAudience"),
-        "expired": (js_token(called, key, ttl=-60), "ExpiredToken"),
-        "a rule hubscope has no key for": (
-            js_token(called, setup.key(LISTEN_RULE), LISTEN_RULE),
-            "InvalidAudience",
-        ),
-        "a third host": (js_token("elsewhere.example", key), "InvalidAudience"),
-    }
+        "bad signature": lambda: js_token(called, "not-the-key"),
+        "expired": lambda: js_token(called, key, ttl=-60),
+        "a rule hubscope has no key for": lambda: js_token(called, other_rule_key, LISTEN_RULE),
+        "a third host": lambda: js_token("elsewhere.example", key),
+    }[case]()
 
 
-@pytest.mark.parametrize(
-    "case", ["bad signature", "expired", "a rule hubscope has no key for", "a third host"]
-)
+@pytest.mark.parametrize("case", REFUSALS)
 async def test_refused_tokens_are_forwarded_unchanged_and_answered_401(
     with_key: Setup, case: str
 ) -> None:
-    token, code = refusals(with_key)[case]
+    token = refused(case, with_key.called, with_key.key(), with_key.key(LISTEN_RULE))
     status, text = await with_key.get(token)
-    assert status == 401 and f"<Detail>{code}" in text, text
+    assert status == 401 and f"<Detail>{REFUSALS[case]}" in text, text
     await serve.stop([with_key.proxy])
     [row] = stored(with_key.db)
     assert "re-signed" not in str(row["sas_verdict"])
 
 
-@pytest.mark.parametrize(
-    "case", ["bad signature", "expired", "a rule hubscope has no key for", "a third host"]
-)
+@pytest.mark.parametrize("case", REFUSALS)
 async def test_refused_tokens_reach_the_upstream_byte_for_byte(
     upstream: Upstream, case: str
 ) -> None:
     key = "c2VjcmV0"
     proxy = await start_proxy(upstream.url, None, keys={FULL_RULE: key})
     called = f"localhost:{proxy.port}"
-    token = {
-        "bad signature": js_token(called, "not-the-key"),
-        "expired": js_token(called, key, ttl=-60),
-        "a rule hubscope has no key for": js_token(called, key, LISTEN_RULE),
-        "a third host": js_token("elsewhere.example", key),
-    }[case]
+    token = refused(case, called, key, key)
     try:
         async with aiohttp.ClientSession() as client:
             url = f"http://{called}{PATH}"

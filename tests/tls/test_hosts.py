@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 import stat
-from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -17,14 +16,8 @@ from proxy.tls.hosts import HostCertificates
 HOST = "made-up.servicebus.windows.net"
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "home"
-    monkeypatch.setenv(tls.HOME_ENV, str(folder))
-    return folder
-
-
-def test_a_host_certificate_names_only_that_host_and_is_reused(home: Path) -> None:
+def test_a_host_certificate_names_only_that_host_and_is_reused() -> None:
+    home = tls.config_dir()  # each test's own (tests/conftest.py)
     files = tls.ensure_host(HOST.upper())
     cert = x509.load_pem_x509_certificate(files.cert_path.read_bytes())
     assert certs.san_hosts(cert) == {HOST}
@@ -38,7 +31,7 @@ def test_a_host_certificate_names_only_that_host_and_is_reused(home: Path) -> No
     assert other.cert_path != files.cert_path
 
 
-async def test_contexts_are_minted_once_and_verify_for_their_host(home: Path) -> None:
+async def test_contexts_are_minted_once_and_verify_for_their_host() -> None:
     hosts = HostCertificates()
     first = await hosts.context(HOST)
     assert await hosts.context(HOST.upper()) is first
