@@ -90,8 +90,8 @@ class SasToken:
 def parse_token(value: str) -> SasToken | None:
     """Parse an Authorization value; None when it is not a SharedAccessSignature."""
     text = value.strip()
-    if not text.startswith(SCHEME):
-        return None
+    if not text.startswith(SCHEME) or text[len(SCHEME) : len(SCHEME) + 1] not in (" ", "\t"):
+        return None  # `SharedAccessSignaturesr=…` is not the scheme either
     fields: dict[str, str] = {}
     order: list[str] = []
     for part in text[len(SCHEME) :].strip().split("&"):

@@ -22,6 +22,7 @@ from proxy import sas, serve, store
 from proxy.capture.resign import Resigner
 from proxy.cli import cli
 from proxy.localhub import FULL_RULE, LISTEN_RULE, RunningHub, start_hub
+from proxy.signing import retarget
 from tests.conftest import Upstream
 from tests.servers import start_proxy
 
@@ -102,9 +103,17 @@ async def test_a_token_for_the_proxy_is_re_signed_for_the_hub(with_key: Setup, s
     assert "(the client signed for http://localhost" in verdict
     headers = json.loads(str(row["request_headers"]))
     assert ("Host", with_key.called) in [tuple(h) for h in headers], "what the client sent"
-    sent_sig = sas.parse_token(token).sig  # type: ignore[union-attr]
+    sent = sas.parse_token(token)
+    assert sent is not None and sent.sr is not None and sent.se is not None
+    new_sr = retarget(sent.sr, "127.0.0.1", with_key.hub.port)
+    assert new_sr is not None
+    new_sig = quote(sas.signature(new_sr, sent.se, with_key.key()), safe="")
     dump = "\n".join(str(v) for v in row.values())
-    assert sent_sig not in dump and "sig=[redacted]" in dump
+    assert "sig=[redacted]" in dump
+    for secret in (sent.sig or "", new_sig, with_key.key()):
+        assert secret not in dump
+    [recorded] = [v for k, v in headers if k.lower() == "authorization"]
+    assert f"sr={sent.sr}&" in recorded or recorded.endswith(f"sr={sent.sr}"), "the app's token"
 
 
 async def test_the_re_signed_token_keeps_rule_expiry_and_shape(upstream: Upstream) -> None:
