@@ -19,6 +19,7 @@ from proxy.cli.import_ import import_command
 from proxy.cli.proxy import proxy_command
 from proxy.cli.replay import replay_command
 from proxy.cli.resend import resend_command
+from proxy.cli.targets import targets_command
 from proxy.cli.view import view_command
 
 
@@ -40,3 +41,4 @@ cli.add_command(view_command)
 cli.add_command(export_command)
 cli.add_command(curl_command)
 cli.add_command(resend_command)
+cli.add_command(targets_command)
