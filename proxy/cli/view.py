@@ -46,8 +46,18 @@ def check_exposure(host: str, token: str | None) -> None:
     help="A hub key: signed Copy-as-curl and Edit-and-resend (loopback only; never stored).",
 )
 @click.option("--target", metavar="URL", help="Where curl and resend send [default: CS endpoint].")
+@click.option(
+    "--no-index",
+    is_flag=True,
+    help="Never write the search index into the file (search then reads the rows).",
+)
 def view_command(
-    db: Path, listen: str, token: str | None, connection_string: str | None, target: str | None
+    db: Path,
+    listen: str,
+    token: str | None,
+    connection_string: str | None,
+    target: str | None,
+    no_index: bool,
 ) -> None:
     """Browse recorded exchanges, device timelines and spec findings in a browser."""
     from viewer.app import make_app
@@ -67,7 +77,7 @@ def view_command(
         raise click.ClickException(str(error)) from None
 
     async def main(stop: asyncio.Event, fatal: asyncio.Event) -> list[serve.Running]:
-        app = make_app(ViewerSettings(db=db, token=token))
+        app = make_app(ViewerSettings(db=db, token=token, index=not no_index))
         if key is not None:
             enable(app, *key)
         running = await serve.start(app, serve.Listen(host, port))
