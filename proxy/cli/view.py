@@ -15,8 +15,12 @@ from proxy.signing import Signer
 
 def check_exposure(host: str, token: str | None) -> None:
     """Refuse to serve recorded traffic beyond loopback without a token."""
-    from viewer.security import is_loopback
+    from viewer.security import WeakToken, check_token, is_loopback
 
+    try:
+        check_token(token)
+    except WeakToken as error:
+        raise click.BadParameter(str(error), param_hint="--token") from None
     if token is None and not is_loopback(host):
         suggestion = secrets.token_urlsafe(24)
         raise click.UsageError(
