@@ -46,11 +46,12 @@ def test_arguments_and_tracebacks_are_redacted(captured: io.StringIO) -> None:
 
 def test_installed_once() -> None:
     previous = logging.getLogRecordFactory()
+    logging.setLogRecordFactory(logging.LogRecord)  # as a fresh process starts, whatever ran before
     try:
         redact.install_logging()
         once = logging.getLogRecordFactory()
         redact.install_logging()
-        assert logging.getLogRecordFactory() is once is not previous
+        assert logging.getLogRecordFactory() is once is not logging.LogRecord
     finally:
         logging.setLogRecordFactory(previous)
 
