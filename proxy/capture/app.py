@@ -10,6 +10,7 @@ import aiohttp
 from aiohttp import web
 
 from proxy.capture.forward import Forwarder
+from proxy.capture.limits import BodyBudget
 from proxy.capture.settings import ProxySettings
 from proxy.recording.writer_process import ProcessRecorder
 
@@ -18,8 +19,6 @@ log = logging.getLogger(__name__)
 forwarder_key = web.AppKey("forwarder", Forwarder)
 recorder_key = web.AppKey("recorder", ProcessRecorder)
 
-MAX_BODY = 256 << 20
-"""Largest request body the proxy accepts (Notification Hubs itself caps sends at 64 KB)."""
 
 
 def upstream_ssl(settings: ProxySettings) -> ssl.SSLContext | bool:
@@ -36,7 +35,7 @@ def make_app(
     settings: ProxySettings, *, on_fatal: Callable[[str], None] | None = None
 ) -> web.Application:
     """The proxy: one catch-all route, one ClientSession, one recorder."""
-    app = web.Application(client_max_size=MAX_BODY)
+    app = web.Application(client_max_size=settings.max_body)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         recorder = None
@@ -58,7 +57,10 @@ def make_app(
         client = aiohttp.ClientSession(
             connector=connector, timeout=timeout, auto_decompress=False, cookie_jar=_NoCookies()
         )
-        app[forwarder_key] = Forwarder(settings.upstream, client, recorder, settings.session)
+        budget = BodyBudget(max_body=settings.max_body, max_in_flight=settings.max_in_flight)
+        app[forwarder_key] = Forwarder(
+            settings.upstream, client, recorder, settings.session, budget
+        )
         try:
             yield
         finally:

@@ -15,6 +15,7 @@ from aiohttp import web
 from yarl import URL
 
 from proxy.capture.headers import REQUEST_DROPPED, RESPONSE_DROPPED, forwardable
+from proxy.capture.limits import BodyBudget
 from proxy.exchange import Clock, Exchange, Headers, Message, new_id
 from proxy.recording.recorder import ExchangeSink, RecorderFailed
 
@@ -35,11 +36,13 @@ class Forwarder:
         client: aiohttp.ClientSession,
         recorder: ExchangeSink | None,
         session: str,
+        budget: BodyBudget | None = None,
     ) -> None:
         self.upstream = URL(upstream.rstrip("/"))
         self.client = client
         self.recorder = recorder
         self.session = session
+        self.budget = budget or BodyBudget(max_body=256 << 20, max_in_flight=512 << 20)
 
     def target(self, raw_path: str) -> URL:
         """The upstream URL: path and query exactly as the client sent them."""
@@ -48,8 +51,20 @@ class Forwarder:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if self.recorder is not None and not self.recorder.healthy:
             return _plain(503, f"hubscope is not forwarding: {self.recorder.failure}")
+        if self.budget.too_large(request.content_length):
+            return self._too_large(request, Clock(), request.content_length)
+        held = await self.budget.acquire(request.content_length)
+        try:
+            return await self._forward(request)
+        finally:
+            self.budget.release(held)
+
+    async def _forward(self, request: web.Request) -> web.StreamResponse:
         clock = Clock()
-        body = await request.read()
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return self._too_large(request, clock, None)
         url = self.target(request.raw_path)
         sent = Message(headers=_text_headers(request.raw_headers), body=body)
         exchange = Exchange(
@@ -96,6 +111,19 @@ class Forwarder:
                 headers=forwardable(raw, RESPONSE_DROPPED),
             )
             return response, Message(headers=raw, body=body)
+
+    def _too_large(self, request: web.Request, clock: Clock, size: int | None) -> web.Response:
+        """413, not forwarded, and recorded (headers only) so the refusal can be seen."""
+        url = self.target(request.raw_path)
+        sent = Message(headers=_text_headers(request.raw_headers), body=b"")
+        exchange = Exchange(
+            id=new_id(), session=self.session, started_at=clock.started_at, duration_ms=0.0,
+            method=request.method, url=str(url), request=sent, client=_peer(request),
+        )  # fmt: skip
+        response, exchange = _failed(exchange, 413, self.budget.too_large_text(size))
+        response.force_close()
+        self._record(exchange, clock)
+        return response
 
     def _record(self, exchange: Exchange, clock: Clock) -> None:
         if self.recorder is None:

@@ -203,3 +203,11 @@ def m004_replay_links(db: Database) -> None:
 def m005_decode_notes(db: Database) -> None:
     """What the decoders noticed that is not an error (JSON labelled XML, duplicate keys, …)."""
     db.table("exchanges").add_column("decode_notes", str)
+
+
+@migrations()
+def m006_journal_progress(db: Database) -> None:
+    """How far the writer has stored each capture-journal segment (in the rows' transaction)."""
+    db.table("journal_progress").create(
+        {"segment": str, "position": int, "updated_at": float}, pk="segment", if_not_exists=True
+    )
