@@ -15,7 +15,7 @@ from aiohttp import web
 from yarl import URL
 
 from proxy.capture.headers import REQUEST_DROPPED, RESPONSE_DROPPED, forwardable
-from proxy.capture.limits import BodyBudget
+from proxy.capture.limits import BodyBudget, read_body
 from proxy.exchange import Clock, Exchange, Headers, Message, new_id
 from proxy.recording.recorder import ExchangeSink, RecorderFailed
 
@@ -62,7 +62,7 @@ class Forwarder:
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         clock = Clock()
         try:
-            body = await request.read()
+            body = await read_body(request, self.budget.max_body)
         except web.HTTPRequestEntityTooLarge:
             return self._too_large(request, clock, None)
         url = self.target(request.raw_path)

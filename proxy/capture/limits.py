@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 
+from aiohttp import web
+
 SMALL = 64 << 10
 """Bodies up to this size skip the budget: Notification Hubs traffic never waits."""
 
@@ -62,3 +64,22 @@ class BodyBudget:
             f"hubscope: request body larger than the proxy's maximum of {self.max_body} bytes"
             f"{told}; not forwarded (raise it with --max-body)"
         )
+
+
+async def read_body(request: web.Request, max_body: int) -> bytes:
+    """The whole request body, or `HTTPRequestEntityTooLarge` past `max_body`.
+
+    Not `request.read()`: aiohttp keeps what that returns on the request object, which
+    its keep-alive connection keeps alive after the answer, so every idle connection
+    would hold its last upload.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.content.readany()
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_body:
+            raise web.HTTPRequestEntityTooLarge(max_size=max_body, actual_size=size)
+        chunks.append(chunk)

@@ -88,6 +88,7 @@ class SqliteTarget:
             if now == self._identity:
                 return None
             what = "was replaced by another file while recording; writing into that file now"
+        self._release_wal()
         self.close()
         _move_aside_side_files(self.path)
         try:
@@ -95,6 +96,16 @@ class SqliteTarget:
         except StoreBusy:
             pass  # the next write waits for it
         return f"{self.path} {what}"
+
+    def _release_wal(self) -> None:
+        """Empty the old file's `-wal`: another connection opening the new file at the same
+        path would otherwise read the old file's pages from it (SQLite keeps no identity)."""
+        if self._db is None:
+            return
+        try:
+            self._db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as error:
+            log.debug("could not checkpoint the old file: %s", error)
 
     def close(self) -> None:
         if self._db is not None:
@@ -154,8 +165,14 @@ def _identity(path: Path) -> tuple[int, int]:
 
 
 def _move_aside_side_files(path: Path) -> None:
-    """A `-wal` or `-shm` still there after our close belongs to the old file (a reader has
+    """A non-empty `-wal` still there after our close belongs to the old file (a reader has
     it open); opened with the new file, SQLite would replay the old pages into it."""
+    wal = Path(f"{path}-wal")
+    try:
+        if wal.stat().st_size == 0:
+            return
+    except FileNotFoundError:
+        return
     stamp = time.strftime("%Y%m%dT%H%M%S")
     for suffix in ("-wal", "-shm"):
         side = Path(f"{path}{suffix}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -27,6 +28,9 @@ from proxy.store.read import headers_to_text
 from proxy.store.write import Rows
 
 log = logging.getLogger(__name__)
+_CUT_MARGIN = 4096
+"""Bytes past the body cap that are redacted with the kept part (longer than any token)."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _json = json.JSONEncoder(ensure_ascii=False, allow_nan=True).encode
 """One encoder for every JSON column: `json.dumps(ensure_ascii=False)` builds a new one per call."""
@@ -60,13 +64,15 @@ def capture(ex: Exchange, body_cap: int) -> Captured:
 
 
 def _cut(msg: Message, body_cap: int) -> tuple[BodyFacts, Message]:
-    if len(msg.body) <= body_cap:
-        return BodyFacts(len(msg.body), None), msg
-    # Size and hash are of the body as stored (redacted), and the cut is made after
-    # redaction, so no secret straddles the cut.
-    body = redact.body(msg.body)
-    facts = BodyFacts(len(body), hashlib.sha256(body).hexdigest())
-    return facts, Message(headers=msg.headers, body=body[:body_cap])
+    body = msg.body
+    if len(body) <= body_cap:
+        return BodyFacts(len(body), None), msg
+    # Redact a little past the cut, so no secret straddles it, without copying the whole
+    # (possibly huge) body; size and hash are of the body as sent.
+    kept = redact.body(body[: body_cap + _CUT_MARGIN])[:body_cap]
+    return BodyFacts(len(body), hashlib.sha256(body).hexdigest()), Message(
+        headers=msg.headers, body=kept
+    )
 
 
 def build(batch: Iterable[Exchange], *, body_cap: int, keys: dict[str, str]) -> Rows:
@@ -144,7 +150,7 @@ def safe_text(value: str, field: str, notes: list[str]) -> str:
         return value
     except UnicodeEncodeError:
         notes.append(f"{field}: lone surrogates or undecodable bytes replaced by U+FFFD")
-        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return _SURROGATE.sub("\ufffd", value)
 
 
 def safe_url(url: str, notes: list[str]) -> str:
