@@ -130,7 +130,7 @@ async def raw_request(port: int, head_and_body: bytes) -> int:
 
 
 POISON = {
-    "surrogate-tag": b'{"installationId":"p1","platform":"apns","pushChannel":"ab","tags":["\\ud800"]}',
+    "surrogate-tag": b'{"installationId":"p1","platform":"apns","tags":["\\ud800"]}',
     "surrogate-id": b'{"installationId":"\\udfff\\ud800x","platform":"apns","pushChannel":"ab"}',
     "surrogate-template": (
         b'{"installationId":"p3","platform":"apns","pushChannel":"ab",'
@@ -141,7 +141,7 @@ POISON = {
         b'{"installationId":"p5","platform":"apns","pushChannel":"ab","expirationTime":1e999,'
         b'"x":' + b"9" * 5000 + b',"y":-1e-999999}'
     ),
-    "deep": b'{"installationId":"p6","platform":"apns","tags":' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+    "deep": b'{"installationId":"p6","tags":' + b"[" * 50_000 + b"]" * 50_000 + b"}",
     "invalid-utf8": b'{"installationId":"p7\xff\xfe","platform":"apns","pushChannel":"\xc3\x28"}',
 }  # fmt: skip
 
