@@ -127,7 +127,7 @@ class Follower:
                 )
             except FileNotFoundError:
                 break
-            batch, ended, sealed = self._collect(chunk.frames)
+            batch, ended, sealed = self._collect(chunk.frames, (segment, start))
             if chunk.frames:
                 self._store(segment, start, chunk.end, batch)
                 idle = IDLE_POLL[0]
@@ -155,7 +155,7 @@ class Follower:
         journal.remove_run(journal.run_named(run.directory, run.name), lock_fd)
 
     def _collect(
-        self, frames: list[journal.Frame]
+        self, frames: list[journal.Frame], where: tuple[str, int]
     ) -> tuple[list[tuple[Captured, bytes]], bool, bool]:
         batch: list[tuple[Captured, bytes]] = []
         ended = sealed = False
@@ -171,7 +171,7 @@ class Follower:
                 except records.BadRecord as error:
                     log.error("journal session record unreadable: %s", error)
                 else:
-                    self._retrying(lambda s=session: self.target.ensure_session(s), None)  # type: ignore[misc]
+                    self._retrying(lambda s=session: self.target.ensure_session(s), where)  # type: ignore[misc]
             elif item.kind == journal.NEXT:
                 sealed = True
             elif item.kind == journal.END:

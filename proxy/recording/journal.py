@@ -105,14 +105,14 @@ class JournalWriter:
         """Make sure `size` more bytes can be appended without the disk saying no."""
         if self.failure is not None:
             raise JournalFull(self.failure)
-        if self._pos + size <= self._room:
-            return
         try:
             if self._pos + size > self.segment_bytes and self._pos > len(MAGIC):
                 self._pwrite(frame(NEXT, b""))
                 self._seq += 1
                 self._start_segment()
-            step = max(GROW_STEP, self._pos + size - self._room)
+            if self._pos + size <= self._room:
+                return
+            step = max(min(GROW_STEP, self.segment_bytes), self._pos + size - self._room)
             os.posix_fallocate(self._fd, self._room, step)
             self._room += step
         except OSError as error:
