@@ -26,6 +26,7 @@ from tests.rules.factories import (
     sas_header,
     tpl,
 )
+from tests.rules.test_sends import SEND_EXAMPLES
 
 SR = "https%3A%2F%2Fns.servicebus.windows.net%2F"
 GOOD_SE = str(int(NOW + 600))
@@ -284,6 +285,7 @@ EXAMPLES: dict[str, tuple[Item, Item]] = {
         ),
     ),  # fmt: skip
 }
+EXAMPLES.update(SEND_EXAMPLES)
 
 
 def _rule_findings(item: Item, rule_id: str) -> list[str]:
