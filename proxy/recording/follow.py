@@ -1,5 +1,9 @@
 """Follow the capture journal into a store, remembering in the store how far it got.
 
+Two threads: this one reads and decodes the next batch while a writer thread stores
+the previous one (SQLite releases the GIL while it works, so both cores are used);
+every store call runs on the writer thread, in journal order.
+
 The store is a `Target`: anything that can write a batch of rows together with the
 journal positions they reach, in one transaction, and say whether it is still the
 store it opened. The loop is the same for SQLite and for a database server: a locked
@@ -13,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -98,11 +104,57 @@ class Follower:
         self._on_stored = on_stored
         self._skip_first = skip_first
         self._positions: dict[str, int] = {}
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def _start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="store-writer", daemon=True)
+            self._thread.start()
+
+    def _stop(self) -> None:
+        """Wait for every queued store call, stop the writer thread, re-raise its failure."""
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            if self._error is None:
+                try:
+                    job()
+                except BaseException as error:  # StoreFull, StoreFatal: the reader re-raises
+                    self._error = error
+
+    def _submit(self, job: Callable[[], None]) -> None:
+        if self._error is not None:
+            self._stop()
+        self._jobs.put(job)
+
+    def _call(self, job: Callable[[], T]) -> T:
+        """Run `job` on the writer thread (after everything queued) and return its result."""
+        result: list[T] = []
+        self._submit(lambda: result.append(job()))
+        self._stop()
+        self._start()
+        return result[0]
 
     def catch_up(self, *, skip: str | None = None) -> int:
         """Store every abandoned run (no live process holds its lock); how many exchanges."""
         before = self.stored
-        self._load_positions()
+        self._start()
+        try:
+            self._load_positions()
+        finally:
+            self._stop()
         for run in journal.runs(self.directory):
             if run.name == skip:
                 continue
@@ -115,6 +167,14 @@ class Follower:
 
     def follow(self, run: Run, *, lock_fd: int, live: Callable[[], bool]) -> None:
         """Store `run` until its end frame, or until `live()` is false and nothing is left."""
+        self._start()
+        try:
+            self._follow(run, live)
+        finally:
+            self._stop()
+        journal.remove_run(journal.run_named(run.directory, run.name), lock_fd)
+
+    def _follow(self, run: Run, live: Callable[[], bool]) -> None:
         self._load_positions()
         seq, idle, checked = 0, IDLE_POLL[0], time.monotonic()
         while True:
@@ -145,14 +205,16 @@ class Follower:
                         "that request was never answered)", segment, chunk.end,
                     )  # fmt: skip
                 break
-            if time.monotonic() - checked > 1.0:
+            if time.monotonic() - checked > 1.0 and self._jobs.empty():
                 checked = time.monotonic()
-                moved = self.target.check()
-                if moved is not None:
-                    log.warning("%s", moved)
+                self._submit(self._check_store)
             time.sleep(idle)
             idle = min(idle * 2, IDLE_POLL[1])
-        journal.remove_run(journal.run_named(run.directory, run.name), lock_fd)
+
+    def _check_store(self) -> None:
+        moved = self.target.check()
+        if moved is not None:
+            log.warning("%s", moved)
 
     def _collect(
         self, frames: list[journal.Frame], where: tuple[str, int]
@@ -171,7 +233,11 @@ class Follower:
                 except records.BadRecord as error:
                     log.error("journal session record unreadable: %s", error)
                 else:
-                    self._retrying(lambda s=session: self.target.ensure_session(s), where)  # type: ignore[misc]
+                    self._submit(
+                        lambda s=session: self._retrying(  # type: ignore[misc]
+                            lambda: self.target.ensure_session(s), where
+                        )
+                    )
             elif item.kind == journal.NEXT:
                 sealed = True
             elif item.kind == journal.END:
@@ -187,6 +253,18 @@ class Follower:
             self._skip_first = False
         captured = [item for item, _ in batch]
         prepared = self.target.prepare(captured)
+        self._positions[segment] = end
+        self._submit(lambda: self._write(segment, start, end, batch, prepared))
+
+    def _write(
+        self,
+        segment: str,
+        start: int,
+        end: int,
+        batch: list[tuple[Captured, bytes]],
+        prepared: Any,
+    ) -> None:
+        captured = [item for item, _ in batch]
         while True:
             written = self._retrying(
                 lambda: self.target.write(captured, prepared, {segment: end}), (segment, start)
@@ -197,7 +275,6 @@ class Follower:
             log.warning("%s; writing the last %d exchanges again", moved, len(captured))
         for index, why in written.rejected:
             self._reject(batch[index][1], why)
-        self._positions[segment] = end
         self.stored += written.stored
         self._on_stored(self.stored)
 
@@ -241,10 +318,10 @@ class Follower:
 
     def _load_positions(self) -> None:
         if not self._positions:
-            self._positions = self._retrying(self.target.positions, None)
+            self._positions = self._call(lambda: self._retrying(self.target.positions, None))
             present = {name for run in journal.runs(self.directory) for name in run.segments}
             gone = [name for name in self._positions if name not in present]
             if gone:
-                self._retrying(lambda: self.target.forget(gone), None)
+                self._call(lambda: self._retrying(lambda: self.target.forget(gone), None))
                 for name in gone:
                     self._positions.pop(name, None)

@@ -93,7 +93,9 @@ def decode(data: bytes) -> Captured:
 
 
 def _headers(pairs: Any) -> tuple[tuple[str, str], ...]:
-    return tuple((str(name), str(value)) for name, value in pairs)
+    if type(pairs) is not tuple:  # marshal gives back exactly what was written
+        raise TypeError("headers are not a tuple of pairs")
+    return pairs
 
 
 def _load(data: bytes, size: int) -> tuple[Any, ...]:

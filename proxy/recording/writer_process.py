@@ -122,6 +122,11 @@ class ProcessRecorder:
         self._deaths = 0
 
     @property
+    def writer_pid(self) -> int:
+        """The writer process's id (for `make bench`, which reads its CPU time)."""
+        return int(self._process.pid)
+
+    @property
     def healthy(self) -> bool:
         """False once recording has stopped; checks the journal has room for one more exchange."""
         if self.failure is not None:

@@ -274,7 +274,7 @@ def decoded_columns(decoded: Decoded, notes: list[str] | None = None) -> dict[st
 
 def _safe_columns(columns: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     for name, value in columns.items():
-        if isinstance(value, str):
+        if type(value) is str and not value.isascii():
             columns[name] = safe_text(value, name, notes)
     return columns
 

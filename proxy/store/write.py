@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import operator
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -87,9 +88,12 @@ def insert_many(db: Database, table: str, rows: list[dict[str, Any]]) -> None:
     for columns, group in groups.items():
         names = ", ".join(f"[{name}]" for name in columns)
         marks = ", ".join("?" * len(columns))
+        values = operator.itemgetter(*columns)
         db.conn.executemany(
             f"INSERT OR REPLACE INTO [{table}] ({names}) VALUES ({marks})",
-            [tuple(row[name] for name in columns) for row in group],
+            [values(row) for row in group]
+            if len(columns) > 1
+            else [(row[columns[0]],) for row in group],
         )
 
 
