@@ -186,6 +186,9 @@ class Follower:
                     run.directory / segment, start, max_bytes=BATCH_BYTES, max_frames=BATCH_FRAMES
                 )
             except FileNotFoundError:
+                if seq > 0 and running:  # the next segment is being created
+                    time.sleep(idle)
+                    continue
                 break
             batch, ended, sealed = self._collect(chunk.frames, (segment, start))
             if chunk.frames:

@@ -107,9 +107,8 @@ class JournalWriter:
             raise JournalFull(self.failure)
         try:
             if self._pos + size > self.segment_bytes and self._pos > len(MAGIC):
-                self._pwrite(frame(NEXT, b""))
                 self._seq += 1
-                self._start_segment()
+                self._start_segment(seal=True)
             if self._pos + size <= self._room:
                 return
             step = max(min(GROW_STEP, self.segment_bytes), self._pos + size - self._room)
@@ -154,15 +153,19 @@ class JournalWriter:
             view = view[written:]
         self._dirty = True
 
-    def _start_segment(self) -> None:
+    def _start_segment(self, *, seal: bool = False) -> None:
+        """Open the next segment; only once it exists is the current one sealed (NEXT)."""
         path = self.directory / segment_name(self.run, self._seq)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        os.pwrite(fd, MAGIC, 0)
         with self._swap:
             if self._fd >= 0:
+                if seal:
+                    self._pwrite(frame(NEXT, b""))
                 os.fdatasync(self._fd)
                 os.close(self._fd)
-            self._fd, self._pos, self._room = fd, 0, 0
-        self._pwrite(MAGIC)
+            self._fd, self._pos, self._room = fd, len(MAGIC), 0
+        self._dirty = True
 
     def _failed(self, message: str) -> JournalFull:
         if self.failure is None:

@@ -142,6 +142,7 @@ class ProcessRecorder:
         """Open (migrate) the database, start the journal run and the writer process."""
         try:
             db = store.connect(self.db_path)
+            db.conn.execute("PRAGMA busy_timeout = 1000")  # a lock is the writer's to wait out
             try:
                 store.ensure_session(
                     db, self.session, kind=kind, upstream=self.upstream, replay_of=replay_of
@@ -230,15 +231,15 @@ class ProcessRecorder:
                 self._fail(str(value))
                 continue
             from_child.close()
-            if kind == "done" or self._closing or self.failure is not None:
+            if self._closing or self.failure is not None:
                 self._finished.set()
                 return
+            self._process.join()
             self._deaths = self._deaths + 1 if self.written == self._written_before else 1
             log.error(
                 "the writer process died (exit %s); starting it again: it resumes from the "
                 "store's journal positions, nothing is lost", self._process.exitcode,
             )  # fmt: skip
-            self._process.join()
             if self._control is not None:
                 self._control.close()
             self._spawn(skip_first=self._deaths >= RESTARTS_BEFORE_SKIP)

@@ -88,3 +88,25 @@ def test_positions_are_kept_in_the_store_and_nothing_is_written_twice(tmp_path: 
     assert positions and all(p > 0 for p in positions.values())
     again = Follower(tmp_path / "j", SqliteTarget(db))
     assert again.catch_up() == 0 and _count(db) == 5
+
+
+def test_a_live_run_is_followed_across_segments_as_they_roll(tmp_path: Path) -> None:
+    db = tmp_path / "live.db"
+    writer = journal.JournalWriter(tmp_path / "j", segment_bytes=4096)
+    writer.open(records.encode_session(records.SessionStart("s", "proxy", None, None)))
+    run = journal.run_named(tmp_path / "j", writer.run)
+    lock = journal.hold(run, exclusive=False)
+    assert lock is not None
+    follower = Follower(tmp_path / "j", SqliteTarget(db))
+    worker = threading.Thread(target=follower.follow, args=(run,), kwargs={
+        "lock_fd": lock, "live": lambda: True})  # fmt: skip
+    worker.start()
+    for i in range(40):
+        writer.reserve(2048)
+        writer.append(journal.EXCHANGE, _payload(i))
+        time.sleep(0.005)
+    writer.close()
+    worker.join(30)
+    assert not worker.is_alive(), "the end frame ends a live run"
+    assert follower.stored == 40 and _count(db) == 40
+    assert not (tmp_path / "j").exists()
