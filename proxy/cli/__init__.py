@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from proxy import __version__
+from proxy import __version__, redact
 from proxy.cli.audit import audit_command
 from proxy.cli.ca import ca_command
 from proxy.cli.curl import curl_command
@@ -27,6 +27,7 @@ from proxy.cli.view import view_command
 @click.version_option(__version__, prog_name="hubscope")
 def cli() -> None:
     """Record, decode and check Azure Notification Hubs REST traffic."""
+    redact.install_logging()  # before any command logs: no secret in any log line
 
 
 cli.add_command(proxy_command)

@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from proxy import store
+from proxy import redact, store
 from proxy.exchange import Exchange
 from proxy.recording import journal, records
 from proxy.recording.follow import Follower, StoreFatal, StoreFull
@@ -49,6 +49,7 @@ def _child(control: Connection, report: Connection, args: dict[str, Any]) -> Non
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )  # fmt: skip
+    redact.install_logging()  # like the proxy's own process: no secret in any log line
     directory, run_name = Path(args["journal"]), args["run"]
 
     def send(message: tuple[str, Any]) -> None:

@@ -67,12 +67,21 @@ def _cut(msg: Message, body_cap: int) -> tuple[BodyFacts, Message]:
     body = msg.body
     if len(body) <= body_cap:
         return BodyFacts(len(body), None), msg
-    # Redact a little past the cut, so no secret straddles it, without copying the whole
-    # (possibly huge) body; size and hash are of the body as sent.
-    kept = redact.body(body[: body_cap + _CUT_MARGIN])[:body_cap]
-    return BodyFacts(len(body), hashlib.sha256(body).hexdigest()), Message(
-        headers=msg.headers, body=kept
-    )
+    encodings = [v for n, v in msg.headers if n.lower() == "content-encoding"]
+    encoding = ", ".join(encodings) or None
+    content_type = msg.header("Content-Type")
+    if encoding is not None and encoding.strip().lower() != "identity":
+        # A compressed body is only redacted whole (it is inflated to be looked at).
+        full = redact.body(body, content_type=content_type, content_encoding=encoding)
+        kept = full[:body_cap]
+    else:
+        # Redact a little past the cut, so no secret straddles it, without copying the
+        # whole (possibly huge) body.
+        kept = redact.body(body[: body_cap + _CUT_MARGIN], content_type=content_type)
+        kept = kept[:body_cap]
+    # Size and hash are of the body as sent.
+    facts = BodyFacts(len(body), hashlib.sha256(body).hexdigest())
+    return facts, Message(headers=msg.headers, body=kept)
 
 
 def build(batch: Iterable[Exchange], *, body_cap: int, keys: dict[str, str]) -> Rows:
@@ -97,7 +106,7 @@ def build_one(captured: Captured, keys: dict[str, str]) -> Rows:
 
 def _build_one(captured: Captured, keys: dict[str, str]) -> Rows:
     raw = captured.exchange
-    verdict = sas_verdict(raw, keys) if keys else raw.sas_verdict
+    verdict = raw.sas_verdict or (sas_verdict(raw, keys) if keys else None)
     ex = redact.exchange(raw if verdict == raw.sas_verdict else replace(raw, sas_verdict=verdict))
     decoded = decode(ex)
     notes: list[str] = []
