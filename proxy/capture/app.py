@@ -10,6 +10,7 @@ import aiohttp
 from aiohttp import web
 
 from proxy.capture.forward import Forwarder
+from proxy.capture.limits import BodyBudget
 from proxy.capture.resign import Resigner
 from proxy.capture.routes import ForwardRoutes
 from proxy.capture.settings import ProxySettings
@@ -22,8 +23,6 @@ recorder_key = web.AppKey("recorder", ProcessRecorder)
 routes_key = web.AppKey("routes", ForwardRoutes)
 """Set in forward mode only: the CONNECT front door opens tunnels the forwarder routes by."""
 
-MAX_BODY = 256 << 20
-"""Largest request body the proxy accepts (Notification Hubs itself caps sends at 64 KB)."""
 
 
 def upstream_ssl(settings: ProxySettings) -> ssl.SSLContext | bool:
@@ -40,7 +39,7 @@ def make_app(
     settings: ProxySettings, *, on_fatal: Callable[[str], None] | None = None
 ) -> web.Application:
     """The proxy: one catch-all route, one ClientSession, one recorder."""
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[_connect_too])
+    app = web.Application(client_max_size=settings.max_body, middlewares=[_connect_too])
     routes = None
     if settings.forward:
         routes = ForwardRoutes(settings.intercept, dict(settings.map_remote))
@@ -67,6 +66,7 @@ def make_app(
         client = aiohttp.ClientSession(
             connector=connector, timeout=timeout, auto_decompress=False, cookie_jar=_NoCookies()
         )
+        budget = BodyBudget(max_body=settings.max_body, max_in_flight=settings.max_in_flight)
         app[forwarder_key] = Forwarder(
             settings.upstream,
             client,
@@ -74,6 +74,7 @@ def make_app(
             settings.session,
             routes=routes,
             resigner=resigner,
+            budget=budget,
         )
         try:
             yield

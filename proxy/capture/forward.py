@@ -17,6 +17,7 @@ from aiohttp import web
 from yarl import URL
 
 from proxy.capture.headers import REQUEST_DROPPED, RESPONSE_DROPPED, forwardable
+from proxy.capture.limits import BodyBudget, read_body
 from proxy.capture.resign import AudienceAdvice, Resigner
 from proxy.capture.routes import ForwardRoutes, Target, reverse_refusal
 from proxy.exchange import Clock, Exchange, Headers, Message, new_id
@@ -47,12 +48,14 @@ class Forwarder:
         *,
         routes: ForwardRoutes | None = None,
         resigner: Resigner | None = None,
+        budget: BodyBudget | None = None,
     ) -> None:
         self.upstream = URL(upstream.rstrip("/"))
         self.base = str(self.upstream)
         self.client = client
         self.recorder = recorder
         self.session = session
+        self.budget = budget or BodyBudget(max_body=256 << 20, max_in_flight=512 << 20)
         self.routes = routes
         self.resigner = resigner
         self.advice = None if routes is not None else AudienceAdvice(upstream, resigner)
@@ -64,6 +67,15 @@ class Forwarder:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if self.recorder is not None and not self.recorder.healthy:
             return _plain(503, f"hubscope is not forwarding: {self.recorder.failure}")
+        if self.budget.too_large(request.content_length):
+            return self._too_large(request, Clock(), request.content_length)
+        held = await self.budget.acquire(request.content_length)
+        try:
+            return await self._forward(request)
+        finally:
+            self.budget.release(held)
+
+    async def _forward(self, request: web.Request) -> web.StreamResponse:
         clock = Clock()
         raw = request.raw_path
         if self.routes is None:
@@ -75,7 +87,10 @@ class Forwarder:
             if isinstance(found, str):
                 return _refuse(request, found)
             route = found
-        body = await request.read()
+        try:
+            body = await read_body(request, self.budget.max_body)
+        except web.HTTPRequestEntityTooLarge:
+            return self._too_large(request, clock, None)
         url = route.url
         sent = Message(headers=_text_headers(request.raw_headers), body=body)
         outgoing, verdict = sent.headers, None
@@ -135,6 +150,20 @@ class Forwarder:
                 headers=forwardable(raw, RESPONSE_DROPPED),
             )
             return response, Message(headers=raw, body=body)
+
+    def _too_large(self, request: web.Request, clock: Clock, size: int | None) -> web.Response:
+        """413, not forwarded, and recorded (headers only) so the refusal can be seen."""
+        raw = request.raw_path
+        url = self.target(raw) if raw[:1] == "/" else raw
+        sent = Message(headers=_text_headers(request.raw_headers), body=b"")
+        exchange = Exchange(
+            id=new_id(), session=self.session, started_at=clock.started_at, duration_ms=0.0,
+            method=request.method, url=str(url), request=sent, client=_peer(request),
+        )  # fmt: skip
+        response, exchange = _failed(exchange, 413, self.budget.too_large_text(size))
+        response.force_close()
+        self._record(exchange, clock)
+        return response
 
     def _record(self, exchange: Exchange, clock: Clock) -> None:
         if self.recorder is None:

@@ -21,6 +21,12 @@ class ProxySettings:
     body_cap: int = 1 << 20
     """Bodies larger than this are stored truncated (with full size and SHA-256)."""
 
+    max_body: int = 64 << 20
+    """Larger request bodies are answered 413 (not forwarded) and recorded as refused."""
+
+    max_in_flight: int = 128 << 20
+    """Request-body bytes held at once; further large uploads wait their turn."""
+
     timeout: float = 60.0
     """Seconds to wait for the upstream's complete answer before answering 504."""
 

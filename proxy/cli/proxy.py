@@ -140,6 +140,18 @@ def setup_logging(verbose: bool) -> None:
     help="Bytes of each body kept in the database.",
 )
 @click.option(
+    "--max-body",
+    default=64 << 20,
+    show_default=True,
+    help="Largest request body forwarded; larger ones get 413 and are recorded as refused.",
+)
+@click.option(
+    "--max-in-flight",
+    default=128 << 20,
+    show_default=True,
+    help="Request-body bytes held in memory at once; more large uploads wait their turn.",
+)
+@click.option(
     "--timeout",
     default=60.0,
     show_default=True,
@@ -163,6 +175,8 @@ def proxy_command(
     session: str | None,
     no_record: bool,
     body_cap: int,
+    max_body: int,
+    max_in_flight: int,
     timeout: float,
     ca_file: Path | None,
     tls: bool,
@@ -193,6 +207,8 @@ def proxy_command(
         db=None if no_record else db,
         session=session or default_session(),
         body_cap=body_cap,
+        max_body=max_body,
+        max_in_flight=max_in_flight,
         timeout=timeout,
         ca_file=ca_file,
         keys=keys,
