@@ -10,7 +10,7 @@ import click
 
 from proxy import serve
 from proxy.cli.replay import signer_from
-from proxy.replay.resign import Signer
+from proxy.signing import Signer
 
 
 def check_exposure(host: str, token: str | None) -> None:

@@ -13,17 +13,31 @@ from proxy.store.read import (
 )
 from proxy.store.schema import BUSY_TIMEOUT_MS, connect, migrations
 from proxy.store.write import (
+    BatchResult,
+    Failure,
     Rows,
+    classify,
     ensure_session,
+    forget_segments,
     insert_many,
+    journal_positions,
+    merge,
     replace_decoded,
+    write_batch,
     write_rows,
     write_transaction,
 )
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
+    "BatchResult",
+    "Failure",
     "Rows",
+    "classify",
+    "forget_segments",
+    "journal_positions",
+    "merge",
+    "write_batch",
     "connect",
     "ensure_session",
     "exchange_from_row",

@@ -242,3 +242,11 @@ def m006_search_index(db: Database) -> None:
         if_not_exists=True,
     )
     db.execute("drop index if exists idx_exchanges_session_started_at")
+
+
+@migrations()
+def m007_journal_progress(db: Database) -> None:
+    """How far the writer has stored each capture-journal segment (in the rows' transaction)."""
+    db.table("journal_progress").create(
+        {"segment": str, "position": int, "updated_at": float}, pk="segment", if_not_exists=True
+    )

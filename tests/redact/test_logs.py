@@ -46,7 +46,7 @@ def test_arguments_and_tracebacks_are_redacted(captured: io.StringIO) -> None:
 
 def test_installed_once() -> None:
     previous = logging.getLogRecordFactory()
-    logging.setLogRecordFactory(logging.LogRecord)  # a `hubscope` command run earlier installs it
+    logging.setLogRecordFactory(logging.LogRecord)  # as a fresh process starts, whatever ran before
     try:
         redact.install_logging()
         once = logging.getLogRecordFactory()
