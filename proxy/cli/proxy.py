@@ -13,6 +13,7 @@ import click
 from proxy import sas, serve
 from proxy.capture.app import make_app
 from proxy.capture.settings import ProxySettings
+from proxy.cli.database import guarded
 from proxy.recording.recorder import RecorderFailed
 from proxy.tls import listener
 from proxy.tls.listener import tls_options
@@ -37,12 +38,20 @@ def upstream_from(
             raise click.BadParameter(str(error), param_hint="--connection-string") from None
         if cs.key_name and cs.key:
             keys[cs.key_name] = cs.key
+        else:
+            click.echo(NO_KEY_WARNING, err=True)
         upstream = upstream or cs.base_url
     if not upstream:
         raise click.UsageError("give --upstream URL or --connection-string CS")
     if not upstream.startswith(("http://", "https://")):
         raise click.BadParameter("must start with https:// or http://", param_hint="--upstream")
     return upstream.rstrip("/"), keys
+
+
+NO_KEY_WARNING = (
+    "warning: the connection string has no SharedAccessKeyName and SharedAccessKey: "
+    "request signatures will not be checked (sas_verdict stays empty)"
+)
 
 
 def setup_logging(verbose: bool) -> None:
@@ -92,6 +101,7 @@ def setup_logging(verbose: bool) -> None:
 )
 @tls_options
 @click.option("-v", "--verbose", is_flag=True)
+@guarded(init=True, unless="no_record")
 def proxy_command(
     upstream: str | None,
     connection_string: str | None,
