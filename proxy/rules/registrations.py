@@ -143,7 +143,7 @@ def _order_optional(ctx: Ctx) -> Iterator[Breach]:
 @rule(
     "registration.unknown-element",
     severity="warning",
-    spec="[DOC] says elements **must appear in the documented order**.",
+    spec="The service deserialises with .NET DataContract semantics",
     source=f"{SPEC} §4.2",
     expected="only elements of the description's DataContract",
     applies=_writes,

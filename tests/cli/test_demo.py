@@ -11,8 +11,8 @@ from tests.servers import HUBSCOPE, REPO, free_port, hubscope_process
 
 def demo(db: Path, *ports: int, headless: bool = True) -> list[str]:
     hub, proxy, viewer = ports or (0, 0, 0)
-    return [*HUBSCOPE, "demo", *(["--headless"] if headless else []), "--db", str(db),
-            "--hub-port", str(hub), "--proxy-port", str(proxy), "--viewer-port", str(viewer)]  # fmt: skip
+    ports_args = ["--hub-port", str(hub), "--proxy-port", str(proxy), "--viewer-port", str(viewer)]
+    return [*HUBSCOPE, "demo", *(["--headless"] if headless else []), "--db", str(db), *ports_args]
 
 
 def test_headless_records_a_demo_session_and_says_how_to_look_at_it(tmp_path: Path) -> None:
