@@ -66,12 +66,14 @@ EVIDENCE: dict[str, str] = {
     "spec/nh-rest-api.md §4.4": f"{LEARN}/create-registration#request-body",
     "spec/nh-rest-api.md §4.5": TAGS,
     "spec/nh-rest-api.md §5.2": MOCK_DATA,
+    "spec/nh-rest-api.md §7.1": f"{LEARN}/create-overwrite-installation#request-body",
     "spec/nh-rest-api.md §7.2": f"{LEARN}/create-overwrite-installation#request-body",
     "spec/nh-rest-api.md §7.6": REGISTRATIONS,
     "spec/nh-rest-api.md §8": f"{LEARN}/update-installation",
     "spec/nh-rest-api.md §9.1": f"{LEARN}/send-template-notification#request",
     "spec/nh-rest-api.md §13": TAGS,
     "spec/nh-rest-api.md §14": MOCK_DATA,
+    "spec/nh-rest-api.md §15": f"{LEARN}/create-update-registration#request",
     "spec/nh-rest-api.md §16.2": MOCK_DATA,
     "spec/nh-rest-api.md §16.4": MOCK_DATA,
     "spec/real-clients.md §1c": f"{GITHUB}/Azure/azure-sdk-for-js/issues/29081",
@@ -125,10 +127,21 @@ def docs(rule_id: str) -> str:
     return f"{DOCS}#{rule_id}"
 
 
+NOTES = {
+    "spec/nh-rest-api.md": "hubscope's notes on the API",
+    "spec/real-clients.md": "hubscope's notes on real clients",
+    "corpus/real-traffic/SOURCES.md": "a recording in hubscope's corpus",
+}
+
+
 def title(source: str) -> str:
-    """A readable name for a source: the seed page's title and section, or the source."""
-    page, _, anchor = source.split(";")[0].strip().partition("#")
+    """A readable name for a source: the seed page's title and section, or whose notes."""
+    first = source.split(";")[0].strip()
+    page, _, anchor = first.partition("#")
     if page in SEED_PAGES:
         section = anchor.replace("-", " ").capitalize()
-        return f"{SEED_PAGES[page][0]}" + (f", {section}" if section else "")
-    return source
+        return f"Microsoft Learn, {SEED_PAGES[page][0]}" + (f", {section}" if section else "")
+    for prefix, name in NOTES.items():
+        if first.startswith(prefix):
+            return f"{name} ({first})"
+    return first

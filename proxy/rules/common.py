@@ -125,8 +125,8 @@ def _query_separator(ctx: Ctx) -> Iterator[Breach]:
 @rule(
     "common.version-known",
     severity="warning",
-    spec="Values seen: `2013-04` …, `2014-09`, `2015-01`, `2015-04`, `2015-08`, `2016-07`, "
-    "`2017-04`, `2017-11`, `2020-06` (current .NET/JS/Java/Android).",
+    spec="Values seen: `2013-04` (legacy iOS client, … `2014-09` … `2015-01` … `2015-04` … "
+    "`2015-08` … `2016-07` … `2017-04` … `2017-11` … `2020-06` (current .NET/JS/Java/Android).",
     source=f"{SPEC} §1.2",
     expected="a known data-plane api-version (2012-08 … 2020-06)",
     applies=_known_op,
