@@ -12,7 +12,7 @@ from aiohttp import web
 from proxy import serve
 from tests.servers import start_app
 
-pytest_plugins = ["tests.hubclient", "tests.replaying"]
+pytest_plugins = ["tests.hubclient", "tests.replaying", "tests.targets.recorder"]
 """Fixtures shared across folders: `hub` (a running stand-in hub) and `target` (a shimmed one)."""
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real-traffic"

@@ -220,9 +220,23 @@ def run_audit(newcomer: Newcomer, tmp: Path) -> None:
             assert all(f["docs"].startswith("docs/spec-rules.md#") for f in findings)
 
 
+HUB_CS = "Endpoint=sb://127.0.0.1:9/;SharedAccessKeyName=Full;SharedAccessKey=a2V5"
+
+
+def first_exchange(newcomer: Newcomer, operation: str) -> str:
+    conn = store.connect(newcomer.db, readonly=True)
+    try:
+        row = next(conn.query("select id from exchanges where operation = ? order by started_at",
+                              [operation]))  # fmt: skip
+    finally:
+        conn.conn.close()
+    return str(row["id"])
+
+
 def run_view(newcomer: Newcomer, tmp: Path) -> None:
     port = free_port()
-    args = ["view", "--db", str(newcomer.db), "--listen", f"127.0.0.1:{port}", "--token", "T"]
+    args = ["view", "--db", str(newcomer.db), "--listen", f"127.0.0.1:{port}", "--token", "T",
+            "--connection-string", HUB_CS, "--target", "http://127.0.0.1:9"]  # fmt: skip
     browser = build_opener(HTTPCookieProcessor(CookieJar()))  # keeps the viewer's cookie
     for _ in serving(args, tmp, f"http://127.0.0.1:{port}/?token=T"):
         with browser.open(f"http://127.0.0.1:{port}/?token=T", timeout=30) as page:
@@ -231,6 +245,53 @@ def run_view(newcomer: Newcomer, tmp: Path) -> None:
             urlopen(f"http://127.0.0.1:{port}/", timeout=30)
         assert refused.value.code == 401
         refused.value.close()
+
+
+def run_targets(newcomer: Newcomer, tmp: Path) -> None:
+    base = ["targets", "--db", "hubscope.db", "--session", newcomer.session, "--hub", "demohub"]
+    for output in ("text", "json"):
+        result = hubscope(*base, "--at", "2999-01-01T00:00:00Z", "--expr", "user:42",
+                          "--format", "apple", "--explain", "user:42-not-a-device",
+                          "--output", output, cwd=newcomer.home)  # fmt: skip
+        assert result.returncode in (0, 1), result.stderr
+    everyone = hubscope(*base, "--format", "template", "--output", "json", cwd=newcomer.home)
+    assert everyone.returncode == 0, everyone.stderr
+    assert json.loads(everyone.stdout)
+
+
+def run_export(newcomer: Newcomer, tmp: Path) -> None:
+    for fmt, name in (("har", "out.har"), ("jsonl", "out.jsonl")):
+        result = hubscope("export", "--db", str(newcomer.db), "--session", newcomer.session,
+                          "--filter", "status:4xx", "--format", fmt, "-o", name,
+                          "--mask", "handles,tags,ids", cwd=tmp)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert (tmp / name).stat().st_size > 0
+
+
+def run_curl(newcomer: Newcomer, tmp: Path) -> None:
+    exchange = first_exchange(newcomer, "create_registration")[:8]
+    result = hubscope("curl", exchange, "--db", "hubscope.db", "--connection-string", HUB_CS,
+                      "--target", "http://127.0.0.1:9", "--ttl", "60",
+                      cwd=newcomer.home)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("curl") and "http://127.0.0.1:9/" in result.stdout
+
+
+def run_resend(newcomer: Newcomer, tmp: Path) -> None:
+    exchange = first_exchange(newcomer, "create_registration")
+    port = free_port()
+    for banner in serving(["hub", "--listen", f"127.0.0.1:{port}"], tmp,
+                          f"http://127.0.0.1:{port}/"):  # fmt: skip
+        printed = re.findall(r"Endpoint=sb://\S+", banner)[0]
+        result = subprocess.run(
+            [*HUBSCOPE, "resend", exchange, "--db", "hubscope.db", "--connection-string",
+             printed, "--target", f"http://127.0.0.1:{port}", "--edit", "--json",
+             "--timeout", "30"],
+            cwd=newcomer.home, env={**os.environ, "EDITOR": "true"}, capture_output=True,
+            text=True, timeout=120,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"] == 200
 
 
 def run_replay(newcomer: Newcomer, tmp: Path) -> None:
@@ -313,7 +374,17 @@ RUNS: dict[str, Runner | Elsewhere | NotRun] = {
     "[--tls]": run_hub,
     "hubscope audit --db hubscope.db [--session S] [--format text|json|markdown] "
     "[--fail-on error|warning|never]": run_audit,
-    "hubscope view --db hubscope.db [--listen 127.0.0.1:8081] [--token T]": run_view,
+    "hubscope view --db hubscope.db [--listen 127.0.0.1:8081] [--token T] "
+    "[--connection-string CS] [--target URL]": run_view,
+    "hubscope targets --db hubscope.db [--session S] [--hub NAME] [--at TIME] [--expr 'EXPR'] "
+    "[--format apple|gcm|fcmv1|windows|windowsphone|adm|baidu|browser|xiaomi|nokiax|template] "
+    "[--explain HANDLE_OR_INSTALLATION_OR_REGISTRATION_ID] [--output text|json]": run_targets,
+    "hubscope export --db hubscope.db [--session S] [--filter EXPR] [--format har|jsonl] "
+    "[-o FILE] [--mask handles,tags,ids]": run_export,
+    "hubscope curl EXCHANGE_ID --db hubscope.db [--connection-string CS] [--target URL] "
+    "[--ttl SECONDS]": run_curl,
+    "hubscope resend EXCHANGE_ID --db hubscope.db --connection-string CS [--target URL] "
+    "[--edit] [--json] [--timeout S]": run_resend,
     "hubscope replay --db hubscope.db --session S --target https://other.servicebus.windows.net "
     '--connection-string "Endpoint=…;SharedAccessKeyName=…;SharedAccessKey=…" [--hub NAME] '
     "[--only OPERATION…] [--dry-run] [--delay original|none|N]": run_replay,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from viewer import api, views
+from viewer import api, export, resend, targets, views
 from viewer.security import Handler
 
 
@@ -22,9 +22,13 @@ def setup_routes(app: web.Application, static: Path) -> None:
     app.router.add_get("/api/exchanges/{id}", api.exchange)
     app.router.add_get("/api/exchanges/{id}/raw/{side}", api.raw)
     app.router.add_get("/api/devices/timeline", api.timeline)
+    app.router.add_get("/api/exchanges/{id}/targets", targets.api_send_targets)
+    app.router.add_get("/api/devices/sends", targets.api_device_sends)
     app.router.add_get("/api/sessions", api.sessions)
     app.router.add_get("/api/sessions/{name:.+}", api.session)
     app.router.add_get("/api/events", api.events)
+    export.setup_routes(app)
+    resend.setup_routes(app)
     app.router.add_static("/static/", static, name="static", append_version=True)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from viewer import loaders, queries
+from viewer import loaders, queries, targets
 from viewer.state import reader_key
 
 
@@ -27,13 +27,16 @@ async def index(request: web.Request) -> dict[str, Any]:
 @aiohttp_jinja2.template("detail.html")
 async def detail(request: web.Request) -> dict[str, Any]:
     view = await loaders.load_detail(request)
-    return {"view": view, "ex": view.analysis.exchange, "title": f"Exchange {view.row['id']}"}
+    reach = await targets.load_send(request, view.row)
+    return {"view": view, "ex": view.analysis.exchange, "title": f"Exchange {view.row['id']}",
+            "targets": reach}  # fmt: skip
 
 
 @aiohttp_jinja2.template("timeline.html")
 async def timeline(request: web.Request) -> dict[str, Any]:
     view = await loaders.load_timeline(request)
-    return {"view": view, "title": f"Device {view.value}"}
+    sends = await targets.load_device_sends(request, view.value)
+    return {"view": view, "title": f"Device {view.value}", "sends": sends}
 
 
 @aiohttp_jinja2.template("sessions.html")

@@ -1,4 +1,4 @@
-"""`hubscope import`: Azure SDK test-proxy recordings into the database as sessions."""
+"""`hubscope import`: HAR, hubscope JSON Lines and Azure SDK test-proxy recordings as sessions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import click
 
 from proxy.cli import progress
 from proxy.cli.database import guarded
-from proxy.io.sdk_recordings import RecordingError, import_file, read_entries
+from proxy.io.imports import ImportFailed, import_file, sniff
 
 
 @click.command("import")
@@ -24,24 +24,24 @@ from proxy.io.sdk_recordings import RecordingError, import_file, read_entries
 @click.option("--session", help="Put every file into this session [default: one per file].")
 @guarded(init=True)
 def import_command(files: tuple[Path, ...], db: Path, session: str | None) -> None:
-    """Import test-proxy recording FILEs (JSON with Entries) as sessions of kind import.
+    """Import FILEs (HAR, hubscope JSON Lines, test-proxy recordings) as sessions of kind import.
 
-    Every file is read before anything is written: one that is not a recording stops
-    the import with nothing imported.
+    Every file's format is told before anything is imported: a file hubscope cannot read
+    stops the import with nothing imported.
     """
     try:
-        read = [(path, read_entries(path)) for path in files]
-    except RecordingError as error:
+        for path in files:
+            sniff(path)
+    except ImportFailed as error:
         raise click.ClickException(str(error)) from None
-    total = sum(len(entries) for _, entries in read)
     done = []
-    with progress.bar(f"importing into {db.name}", total) as advance:
-        for path, entries in read:
-            try:
-                done.append(
-                    import_file(db, path, session=session, entries=entries, on_progress=advance)
-                )
-            except RecordingError as error:
-                raise click.ClickException(str(error)) from None
-    for item in done:
-        click.echo(f"{item.path}: {item.exchanges} exchanges → session {item.session}")
+    try:
+        with progress.bar(f"importing into {db.name}", len(files)) as advance:
+            for path in files:
+                done.append(import_file(db, path, session=session))
+                advance(1)
+    except ImportFailed as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        for item in done:
+            click.echo(f"{item.path}: {item.exchanges} exchanges → session {item.session}")

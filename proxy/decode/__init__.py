@@ -15,12 +15,13 @@ from proxy.decode.installations import (
     parse_json,
 )
 from proxy.decode.registrations import decode_atom, is_atom
+from proxy.decode.sends import Send, decode_send
 from proxy.decode.xml import MAX_BODY_BYTES, DecodeError, charset_of, local_name, parse_xml
 from proxy.exchange import Message
 from proxy.model import Decoded, DecodedBody, Op, Operation
 from proxy.operations import classify
 
-__all__ = ["DecodeError", "decode_body", "decode_exchange"]
+__all__ = ["DecodeError", "Send", "decode_body", "decode_exchange", "decode_send"]
 
 Direction = Literal["request", "response"]
 

@@ -13,8 +13,8 @@ from proxy.localhub.atom import CONNECT_NS, ERROR_TYPE, XSI_NS
 from proxy.localhub.context import Ctx
 from proxy.localhub.listing import all_registrations
 from proxy.localhub.state import Registration
-from proxy.localhub.tagexpr import InvalidTagExpression, parse_tag_expression
 from proxy.model import Op
+from proxy.tagexpr import InvalidTagExpression, parse_tag_expression
 
 __all__ = ["HANDLERS"]
 

@@ -71,6 +71,7 @@ EVIDENCE: dict[str, str] = {
     "spec/nh-rest-api.md §7.6": REGISTRATIONS,
     "spec/nh-rest-api.md §8": f"{LEARN}/update-installation",
     "spec/nh-rest-api.md §9.1": f"{LEARN}/send-template-notification#request",
+    "spec/nh-rest-api.md §9.5": TAGS,
     "spec/nh-rest-api.md §13": TAGS,
     "spec/nh-rest-api.md §14": MOCK_DATA,
     "spec/nh-rest-api.md §15": f"{LEARN}/create-update-registration#request",

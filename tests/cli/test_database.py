@@ -66,6 +66,10 @@ COMMANDS = {
     "view": lambda db: ["view", "--db", db, "--listen", "127.0.0.1:0"],
     "replay": lambda db: ["replay", "--db", db, "--session", "s", "--connection-string", CS],
     "import": lambda db: ["import", str(RECORDING), "--db", db],
+    "export": lambda db: ["export", "--db", db],
+    "curl": lambda db: ["curl", "abcdef", "--db", db],
+    "resend": lambda db: ["resend", "abcdef", "--db", db, "--connection-string", CS],
+    "targets": lambda db: ["targets", "--db", db],
     "proxy": lambda db: ["proxy", "--upstream", "http://127.0.0.1:9", "--db", db,
                          "--listen", "127.0.0.1:0"],  # fmt: skip
     "demo": lambda db: ["demo", "--headless", "--db", db, "--hub-port", "0",

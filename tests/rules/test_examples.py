@@ -26,6 +26,7 @@ from tests.rules.factories import (
     sas_header,
     tpl,
 )
+from tests.rules.test_sends import SEND_EXAMPLES
 
 SR = "https%3A%2F%2Fns.servicebus.windows.net%2F"
 PREVIEW = 1_361_543_849.0  # 22 February 2013, when the service took calls without api-version
@@ -297,6 +298,7 @@ EXAMPLES: dict[str, tuple[Item, Item]] = {
         ),
     ),  # fmt: skip
 }
+EXAMPLES.update(SEND_EXAMPLES)
 
 
 def _rule_findings(item: Item, rule_id: str) -> list[str]:
