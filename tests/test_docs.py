@@ -92,10 +92,12 @@ class Newcomer:
 def newcomer(tmp_path_factory: pytest.TempPathFactory) -> Newcomer:
     """`make run`, as the Makefile runs it, headless and on free ports, recording here."""
     home = tmp_path_factory.mktemp("newcomer")
-    planned = subprocess.run(["make", "-n", "run"], cwd=REPO, capture_output=True, text=True)
-    command = planned.stdout.strip().splitlines()[-1].split()
-    assert command[-2:] == ["hubscope", "demo"] or command[-1] == "demo", planned.stdout
-    assert Path(command[0]).name == "hubscope" and command[1] == "demo"
+    quiet = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    planned = subprocess.run(["make", "--no-print-directory", "-n", "run"], cwd=REPO, env=quiet,
+                             capture_output=True, text=True)  # fmt: skip
+    [line] = [x for x in planned.stdout.splitlines() if "hubscope" in x]
+    command = line.split()
+    assert Path(command[0]).name == "hubscope" and command[1:] == ["demo"], planned.stdout
     hubscope_bin = REPO / command[0] if VENV_HUBSCOPE.exists() else None
     args = ["--headless", "--db", str(home / "hubscope.db"), "--hub-port", "0",
             "--proxy-port", "0", "--viewer-port", "0"]  # fmt: skip
@@ -210,11 +212,11 @@ def run_hub(newcomer: Newcomer, tmp: Path) -> None:
 
 
 def run_audit(newcomer: Newcomer, tmp: Path) -> None:
-    for fmt in ("text", "json", "markdown"):
-        for fail_on, status in (("error", 1), ("warning", 1), ("never", 0)):
-            result = hubscope("audit", "--db", "hubscope.db", "--session", newcomer.session,
-                              "--format", fmt, "--fail-on", fail_on, cwd=newcomer.home)  # fmt: skip
-            assert result.returncode == status, (fmt, fail_on, result.stderr)
+    for fmt, fail_on, status in (("text", "error", 1), ("json", "warning", 1),
+                                 ("markdown", "never", 0)):  # fmt: skip
+        result = hubscope("audit", "--db", "hubscope.db", "--session", newcomer.session,
+                          "--format", fmt, "--fail-on", fail_on, cwd=newcomer.home)  # fmt: skip
+        assert result.returncode == status, (fmt, fail_on, result.stderr)
         if fmt == "json":
             findings = json.loads(result.stdout)["findings"]
             assert all(f["docs"].startswith("docs/spec-rules.md#") for f in findings)
