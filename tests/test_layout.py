@@ -14,11 +14,24 @@ import pytest
 
 from tests.servers import REPO
 
-FLOOR = ("model", "exchange", "operations", "contract", "sas", "redact", "serve", "tagexpr")
+FLOOR = (
+    "model",
+    "exchange",
+    "operations",
+    "contract",
+    "sas",
+    "signing",
+    "inflate",
+    "serve",
+    "tagexpr",
+)
 """The vocabulary: the modules directly in `proxy/`; they import only each other."""
 
+FLOOR_PACKAGES = ("redact",)
+"""Vocabulary too big for one module: a package on the floor, importing only the floor."""
+
 LAYERS: tuple[tuple[str, ...], ...] = (
-    tuple(f"proxy.{name}" for name in FLOOR),
+    tuple(f"proxy.{name}" for name in FLOOR + FLOOR_PACKAGES),
     ("proxy.decode",),
     ("proxy.rules",),
     ("proxy.store",),
@@ -66,7 +79,6 @@ COVERED_ELSEWHERE: dict[str, str] = {
     "proxy/replay/load.py": "tests/replay/test_rules.py",
     "proxy/replay/remap.py": "tests/replay/test_rules.py",
     "proxy/replay/report.py": "tests/replay/test_run.py",
-    "proxy/replay/resign.py": "tests/replay/test_rules.py",
     "proxy/rules/common.py": "tests/rules/test_examples.py",
     "proxy/rules/context.py": "tests/rules/test_examples.py",
     "proxy/rules/findings.py": "tests/rules/test_examples.py",
@@ -100,7 +112,6 @@ COVERED_ELSEWHERE: dict[str, str] = {
     "viewer/analysis.py": "tests/viewer/test_api.py",
     "viewer/app.py": "tests/viewer/test_api.py",
     "viewer/bodies.py": "tests/viewer/test_api.py",
-    "viewer/curl.py": "tests/viewer/test_api.py",
     "viewer/db.py": "tests/viewer/test_security.py",
     "viewer/diff.py": "tests/viewer/test_api.py",
     "viewer/filters.py": "tests/viewer/test_api.py",
@@ -192,7 +203,7 @@ def test_every_package_is_placed_in_a_layer() -> None:
 
 
 def test_the_floor_is_small_and_modules_are_short() -> None:
-    assert len(FLOOR) + 2 <= MAX_FLOOR_MODULES
+    assert len(FLOOR) + len(FLOOR_PACKAGES) + 2 <= MAX_FLOOR_MODULES
     long = {
         str(p): n for p in _sources() if (n := len((REPO / p).read_text().splitlines())) > MAX_LINES
     }

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from proxy import __version__, store
+from proxy import __version__, redact, store
 from proxy.cli.audit import audit_command
 from proxy.cli.ca import ca_command
 from proxy.cli.curl import curl_command
@@ -40,6 +40,7 @@ class Hubscope(click.Group):
 @click.version_option(__version__, prog_name="hubscope")
 def cli() -> None:
     """Record, decode and check Azure Notification Hubs REST traffic."""
+    redact.install_logging()  # before any command logs: no secret in any log line
 
 
 cli.add_command(proxy_command)

@@ -62,12 +62,16 @@ def demo_command(
             await serve.start(make_hub_app(hub_settings), serve.Listen("127.0.0.1", hub_port))
         ]
         hub_url = f"http://127.0.0.1:{running[0].port}"
-        proxy_settings = ProxySettings(upstream=hub_url, db=db, session=_session_name())
+        # As a user runs it: the proxy holds the key, and the app calls it by another name
+        # (localhost) than the one the hub is called by, so every token is re-signed.
+        proxy_settings = ProxySettings(
+            upstream=hub_url, db=db, session=_session_name(), keys=hub_settings.keys
+        )
         _demo_session(db, proxy_settings.session, hub_url)
         running.append(
             await serve.start(make_app(proxy_settings), serve.Listen("127.0.0.1", proxy_port))
         )
-        proxy_url = f"http://127.0.0.1:{running[1].port}"
+        proxy_url = f"http://localhost:{running[1].port}"
         viewer = _viewer_app(db)
         if viewer is not None:
             running.append(await serve.start(viewer, serve.Listen("127.0.0.1", viewer_port)))
@@ -82,7 +86,7 @@ def demo_command(
         _print_summary(
             calls, hub_url, proxy_url, db, proxy_settings.session, running, viewer is not None
         )
-        app_cs = hub_settings.connection_string(f"127.0.0.1:{running[1].port}", scheme="http")
+        app_cs = hub_settings.connection_string(f"localhost:{running[1].port}", scheme="http")
         click.echo(f"\nYour app can use: {app_cs}")
         click.echo(f"  (hub name: any, e.g. {DEMO_HUB})")
         click.echo("Ctrl-C stops everything.")
@@ -145,7 +149,10 @@ def _print_summary(
     for what, status in calls:
         click.echo(f"  {status}  {what}")
     click.echo(f"\n  local hub   {hub_url}/")
-    click.echo(f"  proxy       {proxy_url}/  (forwards to the local hub, records to {db})")
+    click.echo(
+        f"  proxy       {proxy_url}/  (forwards to the local hub, re-signs the app's tokens "
+        f"for it, records to {db})"
+    )
     if has_viewer:
         click.echo(f"  viewer      http://127.0.0.1:{running[2].port}/   ← open this")
     click.echo(f"  audit       hubscope audit --db {db} --session {session}")

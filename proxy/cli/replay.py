@@ -20,9 +20,9 @@ from proxy.recording.recorder import Recorder
 from proxy.replay import report
 from proxy.replay.load import Recorded, SessionNotFound, load_session, source_hub
 from proxy.replay.remap import Remapper
-from proxy.replay.resign import Signer
 from proxy.replay.run import Outcome, Prepared, Result, prepare, replay
 from proxy.replay.target import Unreachable, check
+from proxy.signing import Signer
 
 OPERATIONS = [str(op) for op in Op]
 

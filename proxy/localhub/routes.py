@@ -41,7 +41,12 @@ async def _answer(ctx: Ctx) -> web.Response:
     if not ctx.hub:
         return ctx.error(404, NO_SERVICE)
     denied = authenticate(
-        request.headers.get("Authorization"), settings, host=request.host, hub=ctx.hub, op=op.name
+        request.headers.get("Authorization"),
+        settings,
+        host=request.host,
+        hub=ctx.hub,
+        op=op.name,
+        path=request.raw_path,
     )
     if denied is not None:
         return ctx.error(401, denied)

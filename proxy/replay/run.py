@@ -21,7 +21,7 @@ from proxy.recording.recorder import Recorder
 from proxy.replay.compare import Comparison, Difference, compare
 from proxy.replay.load import Recorded, decode
 from proxy.replay.remap import AUTHORIZATION, Remapper
-from proxy.replay.resign import Signer, shape_of
+from proxy.signing import Signer, shape_of
 
 _AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 MIN_EXPIRED_S = 600

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from proxy import sas
 from proxy.model import Op
@@ -197,3 +197,41 @@ def _signature(ctx: Ctx) -> Iterator[Breach]:
     verdict = ctx.exchange.sas_verdict or ""
     if verdict.startswith("invalid"):
         yield Breach(actual=verdict, pointer="header:Authorization")
+
+
+def _hostname(value: str) -> str | None:
+    try:
+        return urlsplit(f"//{value}" if "://" not in value else value).hostname
+    except ValueError:
+        return None
+
+
+def _names_the_proxy(ctx: Ctx) -> bool:
+    """The token names the host the app called (hubscope, in reverse mode), not the hub."""
+    token = ctx.token
+    if token is None or not token.sr or "re-signed" in (ctx.exchange.sas_verdict or ""):
+        return False
+    named, called = _hostname((token.audience or "").strip()), _hostname(ctx.host)
+    return named is not None and named == called and called != _hostname(ctx.url_host)
+
+
+@rule(
+    "sas.audience-proxy",
+    severity="error",
+    spec="InvalidAudience: The authorization header contains a token with a wrong audience.",
+    source=f"the service's 401 text (github.com/sandrinodimattia/RedDog/issues/4); {SPEC} §2.3",
+    expected="a token for the hub's host (the app signed for hubscope's address: give "
+    "`hubscope proxy` the rule's key with --connection-string so it re-signs, or run "
+    "`hubscope proxy --forward` with HTTPS_PROXY so the app keeps its real endpoint)",
+    applies=_names_the_proxy,
+    ops=KNOWN_OPS,
+)
+def _audience_proxy(ctx: Ctx) -> Iterator[Breach]:
+    token = _token(ctx)
+    hub = _hostname(ctx.url_host)
+    answered = f"; the hub answered {ctx.status}" if ctx.status is not None else ""
+    yield Breach(
+        actual=f"sr={token.audience if token else ''} names {ctx.host}, the address the app "
+        f"called, not the hub {hub}{answered}",
+        pointer="header:Authorization",
+    )

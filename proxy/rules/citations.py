@@ -10,6 +10,7 @@ section of hubscope's own `docs/spec-rules.md` that explains the rule.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from proxy.model import Op
@@ -109,17 +110,24 @@ def seed(op: Op, section: str) -> str:
     return f"{SEED_OF.get(op, 'seeds/create-registration.md')}#{section}"
 
 
+NAMED = re.compile(r"(?:https?://)?((?:github\.com|learn\.microsoft\.com)/[^\s);]+)")
+"""A public address written into a source (`the service's 401 text (github.com/…)`)."""
+
+
 @lru_cache(maxsize=256)
 def url(source: str) -> str | None:
     """The public address for a finding's `source`, with its anchor; None when it has none."""
-    first = source.split(";")[0].strip()
-    page, _, anchor = first.partition("#")
-    if page in SEED_PAGES:
-        base = SEED_PAGES[page][1]
-        return f"{base}#{anchor}" if anchor else base
-    for prefix, address in EVIDENCE.items():
-        if first == prefix or first.startswith((f"{prefix} ", f"{prefix}(")):
-            return address
+    for part in (p.strip() for p in source.split(";")):
+        page, _, anchor = part.partition("#")
+        if page in SEED_PAGES:
+            base = SEED_PAGES[page][1]
+            return f"{base}#{anchor}" if anchor else base
+        named = NAMED.search(part)
+        if named:
+            return f"https://{named.group(1)}"
+        for prefix, address in EVIDENCE.items():
+            if part == prefix or part.startswith((f"{prefix} ", f"{prefix}(")):
+                return address
     return None
 
 

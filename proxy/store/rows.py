@@ -26,7 +26,7 @@ def build(batch: Iterable[Exchange], *, body_cap: int, keys: dict[str, str]) -> 
     """Rows for a batch of raw exchanges."""
     out = Rows(exchanges=[], devices=[], device_tags=[])
     for raw in batch:
-        verdict = sas_verdict(raw, keys) if keys else raw.sas_verdict
+        verdict = raw.sas_verdict or (sas_verdict(raw, keys) if keys else None)
         ex = redact.exchange(replace(raw, sas_verdict=verdict))
         decoded = decode(ex)
         out.exchanges.append(exchange_row(ex, decoded, body_cap=body_cap))

@@ -15,8 +15,8 @@ from proxy.model import Decoded, DecodedBody, Device, NhError, Op, Operation, Pl
 from proxy.replay.compare import Difference, compare, labels
 from proxy.replay.load import Recorded
 from proxy.replay.remap import Remapper
-from proxy.replay.resign import JS_SHAPE, Signer, shape_of, sr_for
 from proxy.replay.run import pause
+from proxy.signing import JS_SHAPE, Signer, shape_of, sr_for
 
 URL = "http://127.0.0.1:8080/MyHub/registrations/123-456-1?api-version=2020-06"
 TARGET = "https://other.servicebus.windows.net/newhub/registrations/987-654-2?api-version=2020-06"

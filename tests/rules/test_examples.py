@@ -31,6 +31,10 @@ from tests.rules.test_sends import SEND_EXAMPLES
 SR = "https%3A%2F%2Fns.servicebus.windows.net%2F"
 PREVIEW = 1_361_543_849.0  # 22 February 2013, when the service took calls without api-version
 GOOD_SE = str(int(NOW + 600))
+PROXY_TOKEN = {
+    "Host": "localhost:8443",
+    **sas_header(sr="https%3A%2F%2Flocalhost%3A8443%2F", sig="x", se=GOOD_SE, skn="k"),
+}
 APPLE_TEMPLATE = "AppleTemplateRegistrationDescription"
 WINDOWS_TEMPLATE = "WindowsTemplateRegistrationDescription"
 MPNS_TEMPLATE = "MpnsTemplateRegistrationDescription"
@@ -92,6 +96,10 @@ EXAMPLES: dict[str, tuple[Item, Item]] = {
             ),
         ),
     ),  # fmt: skip
+    "sas.audience-proxy": (
+        reg(TOKEN_EL, headers=PROXY_TOKEN, verdict="valid; re-signed by hubscope for https://ns/"),
+        reg(TOKEN_EL, headers=PROXY_TOKEN, status=401),
+    ),
     "sas.signature": (
         reg(TOKEN_EL, verdict="valid"),
         reg(TOKEN_EL, verdict="invalid: the signature does not match the configured key"),
