@@ -18,6 +18,7 @@ from proxy.capture.app import make_app
 from proxy.capture.resign import FIXES
 from proxy.capture.routes import INTERCEPTED, parse_map_remote
 from proxy.capture.settings import ProxySettings
+from proxy.cli.database import guarded
 from proxy.recording.recorder import RecorderFailed
 from proxy.tls import listener, trust
 from proxy.tls.authority import TlsError
@@ -32,6 +33,12 @@ def default_session() -> str:
     return time.strftime("proxy-%Y%m%d-%H%M%S")
 
 
+NO_KEY_WARNING = (
+    "warning: the connection string has no SharedAccessKeyName and SharedAccessKey: "
+    "request signatures will not be checked (sas_verdict stays empty)"
+)
+
+
 def keys_from(connection_strings: Sequence[str]) -> tuple[dict[str, str], list[str]]:
     """The SAS keys by rule, and the base URL of each connection string's endpoint."""
     keys: dict[str, str] = {}
@@ -43,6 +50,8 @@ def keys_from(connection_strings: Sequence[str]) -> tuple[dict[str, str], list[s
             raise click.BadParameter(str(error), param_hint="--connection-string") from None
         if cs.key_name and cs.key:
             keys[cs.key_name] = cs.key
+        else:
+            click.echo(NO_KEY_WARNING, err=True)
         if cs.base_url.lower() not in endpoints:
             endpoints.append(cs.base_url.lower())
     return keys, endpoints
@@ -164,6 +173,7 @@ def setup_logging(verbose: bool) -> None:
 )
 @tls_options
 @click.option("-v", "--verbose", is_flag=True)
+@guarded(init=True, unless="no_record")
 def proxy_command(
     upstream: str | None,
     connection_strings: tuple[str, ...],

@@ -181,7 +181,7 @@ def decode_exchange(
 def _decode_exchange(
     method: str, url: str, request: Message, status: int | None, response: Message | None
 ) -> Decoded:
-    operation = classify(method, url, if_match=request.header("If-Match"))
+    operation = classify(method, url, if_match=request.header("If-Match"), joined_query=True)
     notes: list[str] = []
     decoded_request = decode_body(
         request.body, request.header("Content-Type"), operation=operation, direction="request"

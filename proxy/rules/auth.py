@@ -9,11 +9,13 @@ from urllib.parse import unquote, urlsplit
 
 from proxy import sas
 from proxy.model import Op
+from proxy.rules import citations, era
 from proxy.rules.context import Ctx
 from proxy.rules.findings import Breach
 from proxy.rules.registry import KNOWN_OPS, rule
 
-SEED = "seeds/create-registration.md#request-headers"
+HEADERS = "request-headers"
+SEED = f"seeds/create-registration.md#{HEADERS}"
 SPEC = "spec/nh-rest-api.md"
 
 
@@ -41,24 +43,68 @@ def request_clock(ctx: Ctx) -> float:
     return ctx.exchange.started_at
 
 
+AUTHORIZATION = (
+    "Authorization | Token generated as specified in Shared Access Signature Authentication with "
+    "Service Bus, or Service Bus authentication and authorization with Microsoft Azure Active "
+    "Directory Access Control (also known as Access Control Service or ACS)."
+)
+
+
+def _problem(ctx: Ctx) -> str | None:
+    """What is wrong with the request's Authorization header, if anything."""
+    value = ctx.header("Authorization")
+    if value is None:
+        return "no Authorization header"
+    if ctx.token is None:
+        return f"scheme {value.strip().split(' ', 1)[0][:40]!r}"
+    return None
+
+
+def _judgeable(ctx: Ctx) -> bool:
+    return ctx.op is not Op.UNKNOWN and not era.token_removed(ctx)
+
+
 @rule(
     "common.authorization",
     severity="error",
-    spec="Authorization | Token generated as specified in Shared Access Signature Authentication "
-    "with Service Bus, or Service Bus authentication and authorization with Microsoft Azure "
-    "Active Directory Access Control (also known as Access Control Service or ACS).",
+    spec=AUTHORIZATION,
     source=SEED,
     expected="Authorization: SharedAccessSignature sr=…&sig=…&se=…&skn=… (ACS is retired)",
-    applies=lambda ctx: ctx.op is not Op.UNKNOWN,
+    applies=lambda ctx: _judgeable(ctx) and not era.authenticated(ctx),
     ops=KNOWN_OPS,
 )
 def _authorization(ctx: Ctx) -> Iterator[Breach]:
-    value = ctx.header("Authorization")
-    if value is None:
-        yield Breach(actual="no Authorization header", pointer="header:Authorization")
-    elif ctx.token is None:
-        scheme = value.strip().split(" ", 1)[0][:40]
-        yield Breach(actual=f"scheme {scheme!r}", pointer="header:Authorization")
+    problem = _problem(ctx)
+    if problem is not None:
+        yield Breach(
+            actual=problem, pointer="header:Authorization", source=citations.seed(ctx.op, HEADERS)
+        )
+
+
+@rule(
+    "common.authorization-unjudged",
+    severity="note",
+    spec=AUTHORIZATION,
+    source=SEED,
+    expected="a SharedAccessSignature the recording kept (else nothing to judge)",
+    applies=lambda ctx: ctx.op is not Op.UNKNOWN,
+    ops=KNOWN_OPS,
+)
+def _authorization_unjudged(ctx: Ctx) -> Iterator[Breach]:
+    source = citations.seed(ctx.op, HEADERS)
+    if era.token_removed(ctx):
+        value = (ctx.header("Authorization") or "").strip()
+        yield Breach(actual=f"Authorization: {value} (the recording removed the token; "
+                     "not judged)", pointer="header:Authorization", source=source)  # fmt: skip
+        return
+    problem = _problem(ctx)
+    if problem is not None and era.authenticated(ctx):
+        yield Breach(
+            actual=f"{problem}, yet {era.describe(ctx)}: the call was authenticated (an ACS "
+            "token of the 2013 preview, or a recording that kept no request headers)",
+            pointer="header:Authorization",
+            source=source,
+        )
 
 
 @rule(

@@ -11,7 +11,15 @@ from proxy.store.read import (
     headers_to_text,
     iter_exchange_rows,
 )
-from proxy.store.schema import BUSY_TIMEOUT_MS, connect, migrations
+from proxy.store.schema import (
+    BUSY_TIMEOUT_MS,
+    NotAHubscopeDatabase,
+    check,
+    connect,
+    is_hubscope,
+    migrations,
+    sqlite_tables,
+)
 from proxy.store.write import (
     BatchResult,
     Failure,
@@ -32,7 +40,9 @@ __all__ = [
     "BUSY_TIMEOUT_MS",
     "BatchResult",
     "Failure",
+    "NotAHubscopeDatabase",
     "Rows",
+    "check",
     "classify",
     "forget_segments",
     "journal_positions",
@@ -44,9 +54,11 @@ __all__ = [
     "headers_from_text",
     "headers_to_text",
     "insert_many",
+    "is_hubscope",
     "iter_exchange_rows",
     "migrations",
     "replace_decoded",
+    "sqlite_tables",
     "write_rows",
     "write_transaction",
 ]
