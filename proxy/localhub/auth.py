@@ -8,7 +8,7 @@ from proxy.localhub.settings import HubSettings, Right
 from proxy.model import Op
 from proxy.sas import parse_token, verify
 
-__all__ = ["authenticate", "required_right"]
+__all__ = ["authenticate", "missing_right", "required_right"]
 
 _MANAGE = frozenset({Op.LIST_REGISTRATIONS, Op.LIST_REGISTRATIONS_BY_TAG})
 _SEND = frozenset(
@@ -56,7 +56,7 @@ def authenticate(
     op: Op,
     now: float | None = None,
 ) -> str | None:
-    """None when the token is valid and its rule holds the right, else the 401 detail."""
+    """None when the token is valid for this hub, else the 401 detail (rights: `missing_right`)."""
     if not authorization or not authorization.strip():
         return "MissingToken: The request has no Authorization header."
     token = parse_token(authorization)
@@ -69,8 +69,12 @@ def authenticate(
             reason = None
     if reason is not None:
         return _sentence(reason)
-    rule = settings.rule(unquote(token.skn or ""))
-    right = required_right(op)
-    if rule is None or right not in rule.rights:
-        return f"{right.value} claim is required for this operation."
     return None
+
+
+def missing_right(authorization: str, settings: HubSettings, op: Op) -> Right | None:
+    """The claim an authenticated token's rule lacks for `op`, or None when it holds it."""
+    token = parse_token(authorization)
+    rule = settings.rule(unquote(token.skn or "")) if token is not None else None
+    right = required_right(op)
+    return right if rule is None or right not in rule.rights else None

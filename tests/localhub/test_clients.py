@@ -134,7 +134,8 @@ async def test_pypi_client_with_a_listen_key_cannot_list(running: RunningHub) ->
     try:
         with pytest.raises(AzureNHError) as denied:
             await asyncio.to_thread(client.list_registrations, 5)
-        assert denied.value.status_code == 401
-        assert "Manage claim is required" in denied.value.body
+        # 2020-06: 403 with no body (.NET MockData Listen-only recording; nh-rest-api §1.6).
+        assert denied.value.status_code == 403
+        assert denied.value.body == ""
     finally:
         await asyncio.to_thread(client.close)
