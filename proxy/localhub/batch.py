@@ -37,12 +37,14 @@ class Batch:
 def _parts(content_type: str, body: bytes) -> dict[str, EmailMessage]:
     head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
     message = BytesParser(policy=policy.HTTP).parsebytes(head + body)
-    if not isinstance(message, EmailMessage) or not message.is_multipart():
+    if not isinstance(message, EmailMessage) or message.get_boundary() is None:
         raise BatchRefused(
             "A direct batch send needs Content-Type multipart/mixed with a boundary and a body "
             "in two parts (notification, devices)"
         )
     parts: dict[str, EmailMessage] = {}
+    if not message.is_multipart():  # a boundary but no part at all
+        return parts
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         if isinstance(name, str):

@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Ctx], Awaitable[web.Response]]
 HANDLERS: dict[Op, Handler] = {**reg_views.HANDLERS, **inst_views.HANDLERS, **sends.HANDLERS}
-NO_SERVICE = "No service is hosted at the specified address"
+NO_SERVICE = "No service is hosted at the specified address."
+"""As recorded: the detail ends in a full stop before `.TrackingId` (so two of them)."""
 
 
 async def dispatch(request: web.Request) -> web.Response:

@@ -227,21 +227,34 @@ async def test_malformed_bodies_are_400(hub: HubClient, body: bytes) -> None:
     assert answer.status == 400 and "<Code>400</Code>" in answer.text
 
 
-async def test_restricted_hub_names() -> None:
-    running = await start_hub(HubSettings.build(hubs=("myhub",)))
-    try:
-        async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
-            client = HubClient(running, session)
-            other = make_token(
-                f"http://{running.host}/other", FULL_RULE, running.settings.keys[FULL_RULE]
-            )
-            answer = await client.call("GET", "/registrations/1", hub="other", auth=other)
-            assert answer.status == 404
-            assert "No service is hosted at the specified address." in answer.text
-            assert (await client.call("GET", "/registrations/1", hub="MyHub")).status == 404
-            assert "Code>404" in (await client.call("GET", "/registrations/1")).text
-    finally:
-        await running.stop()
+async def test_only_the_namespaces_hubs_are_served(hub: HubClient) -> None:
+    """A hub the namespace lacks is 404 "No service is hosted at the specified address."
+    (nh-rest-api §1.5, .NET MockData ManagementApi_ShouldCreateGetOrDeleteHub…)."""
+    key = hub.running.settings.keys[FULL_RULE]
+    nosuch = make_token(f"http://{hub.running.host}/nosuchhub", FULL_RULE, key)
+    answer = await hub.call("POST", "/registrations", apple(), hub="nosuchhub", auth=nosuch)
+    assert answer.status == 404
+    assert "<Detail>No service is hosted at the specified address..TrackingId:" in answer.text
+    assert (await hub.call("GET", "/registrations", hub="MyHub")).status == 200
+
+
+async def test_named_hubs_and_the_option_that_forgives_unknown_ones() -> None:
+    for settings, other_status in (
+        (HubSettings.build(hubs=("myhub", "Second")), 404),
+        (HubSettings.build(allow_unknown_hubs=True), 200),
+    ):
+        running = await start_hub(settings)
+        try:
+            async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
+                client = HubClient(running, session)
+                key = running.settings.keys[FULL_RULE]
+                for name, status in (("second", 200),
+                                     ("other", other_status)):  # fmt: skip
+                    token = make_token(f"http://{running.host}/{name}", FULL_RULE, key)
+                    answer = await client.call("GET", "/registrations", hub=name, auth=token)
+                    assert answer.status == status, (settings, name, answer.text)
+        finally:
+            await running.stop()
 
 
 def in_days(days: float) -> str:
@@ -313,3 +326,13 @@ async def test_next_link_keeps_the_filter(hub: HubClient) -> None:
         "GET", f"/registrations?$top=5&$filter=DeviceToken+eq+%27AB12%27&continuationtoken={token}"
     )
     assert len(rest.devices()) == 2 and "X-MS-ContinuationToken" not in rest.headers
+
+
+async def test_list_by_tag_ignores_case(hub: HubClient) -> None:
+    """Tags compare case-insensitively (nh-rest-api §4.5: ".NET compares them
+    case-insensitively"); a case-sensitive lookup would miss these."""
+    await hub.call("POST", "/registrations", apple("aa01", "Sports"))
+    await hub.call("POST", "/registrations", apple("aa02", "news"))
+    for asked in ("sports", "SPORTS", "Sports"):
+        found = await hub.call("GET", f"/tags/{asked}/registrations")
+        assert [d.handle for d in found.devices()] == ["AA01"], asked
