@@ -51,7 +51,7 @@ def demo_command(
 ) -> None:
     """Start a local hub, the proxy in front of it and the viewer; drive sample traffic."""
     setup_logging(verbose)
-    hub_settings = HubSettings()
+    hub_settings = HubSettings(hubs=frozenset({DEMO_HUB}))
 
     async def main(stop: asyncio.Event, fatal: asyncio.Event) -> list[serve.Running]:
         running = [
@@ -75,7 +75,7 @@ def demo_command(
         )
         app_cs = hub_settings.connection_string(f"127.0.0.1:{running[1].port}", scheme="http")
         click.echo(f"\nYour app can use: {app_cs}")
-        click.echo(f"  (hub name: any, e.g. {DEMO_HUB})")
+        click.echo(f"  (hub name: {DEMO_HUB})")
         if headless:
             stop.set()
         else:

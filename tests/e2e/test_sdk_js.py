@@ -36,7 +36,7 @@ REFUSED = {"createRegistration Baidu", "createRegistration BaiduTemplate"}
 
 
 async def test_js_sdk_through_the_proxy_to_the_local_hub(tmp_path: Path) -> None:
-    hub = await start_hub(HubSettings())
+    hub = await start_hub(HubSettings(hubs=frozenset({"sdkhub"})))
     db = tmp_path / "sdk.db"
     proxy = await start_proxy(hub.url, db, session="js-sdk")
     try:

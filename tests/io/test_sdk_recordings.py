@@ -98,7 +98,7 @@ async def test_imported_recordings_replay_against_the_local_hub(tmp_path: Path) 
     assert (await invoke("import", *map(str, FILES), "--db", str(db))).exit_code == 0
     key = generate_key()
     cs = f"Endpoint=sb://ignored/;SharedAccessKeyName=replayer;SharedAccessKey={key}"
-    hub = await start_hub(HubSettings.build(connection_string=cs))
+    hub = await start_hub(HubSettings.build(connection_string=cs, hubs=("replayhub",)))
     try:
         for session in sessions(db):
             result = await invoke(
