@@ -57,3 +57,33 @@ def test_json_key_values_are_redacted(name: str) -> None:
     assert json.loads(out)["keyName"] == "DefaultFullSharedAccessSignature"
     spaced = f'{{"{name.lower()}" :  "{KEY}"}}'.encode()
     assert KEY.encode() not in redact.body(spaced)
+
+
+@pytest.mark.parametrize("signature", ["abcSECRETsig%3D", "ZYXsecretSIG%3D", "0sig", "[sig"])
+def test_a_header_with_a_secret_is_always_replaced(signature: str) -> None:
+    """Whatever the signature sorts like, the redacted pairs are returned, never the input."""
+    pairs = (("Accept", "*/*"), ("Authorization", f"SharedAccessSignature sr=x&sig={signature}"))
+    out = redact.headers(pairs)
+    assert out != pairs and signature not in repr(out)
+    assert out[0] == pairs[0] and out[1][1].endswith("sig=[redacted]")
+
+
+def test_clean_parts_come_back_as_the_same_objects() -> None:
+    pairs = (("Content-Type", "application/json"), ("x-ms-version", "2020-06"))
+    assert redact.headers(pairs) is pairs
+    clean = Message(headers=pairs, body=b'{"installationId":"i1"}')
+    assert redact.message(clean) is clean
+
+
+@pytest.mark.parametrize("where", ["headers", "body", "both"])
+def test_a_message_with_a_secret_in_one_part_is_redacted_there(where: str) -> None:
+    token = f"SharedAccessSignature sr=x&sig={SIG}&se=1&skn=k"
+    headers = (("Authorization", token),) if where != "body" else (("Accept", "*/*"),)
+    body = f'{{"note":"{token}"}}'.encode() if where != "headers" else b'{"a":1}'
+    msg = Message(headers=headers, body=body)
+    out = redact.message(msg)
+    assert SIG not in repr(out.headers) and SIG.encode() not in out.body
+    if where == "headers":
+        assert out.body is msg.body
+    if where == "body":
+        assert out.headers is msg.headers

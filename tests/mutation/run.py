@@ -1,0 +1,160 @@
+"""`make mutation`: mutation testing (cosmic-ray) where a silent bug costs most.
+
+Each target mutates some modules and runs the tests aimed at them, stopping at the first
+failure. The run happens in a scratch copy of the tracked files, so the working tree is
+never mutated. Prints a table per target and lists every surviving mutant; the figures of
+the last full run and why each survivor lives are in docs/mutation-testing.md.
+
+    python -m tests.mutation.run [TARGET…] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PYTEST = f"{sys.executable} -m pytest -x -q -p no:cacheprovider -p no:randomly"
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    modules: tuple[str, ...]
+    tests: tuple[str, ...]
+    timeout: float = 120.0
+
+
+TARGETS = (
+    Target("redaction", ("proxy/redact.py",),
+           ("tests/test_redact_fields.py", "tests/test_redact.py")),
+    Target("sas", ("proxy/sas.py",),
+           ("tests/test_sas.py", "tests/localhub/test_auth.py")),
+    Target("hub-auth", ("proxy/localhub/auth.py", "proxy/localhub/versions.py"),
+           ("tests/localhub/test_auth.py", "tests/localhub/test_versions.py",
+            "tests/localhub/test_send_checks.py", "tests/localhub/test_reg_views.py")),
+    Target("tag-rules", ("proxy/rules/tags.py",),
+           ("tests/rules/test_tags.py", "tests/rules/test_examples.py")),
+    Target("forwarded-headers", ("proxy/capture/headers.py",),
+           ("tests/capture/test_forward_headers.py", "tests/capture/test_forward.py")),
+    Target("hub-validation",
+           ("proxy/localhub/validate.py", "proxy/localhub/limits.py", "proxy/localhub/media.py",
+            "proxy/localhub/batch.py", "proxy/localhub/send_checks.py",
+            "proxy/localhub/decoding.py"),
+           ("tests/localhub",)),
+)  # fmt: skip
+
+
+def scratch_copy(dest: Path) -> None:
+    """The tracked files (and untracked, not ignored ones) of the working tree."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO, check=True, capture_output=True,
+    ).stdout.decode()  # fmt: skip
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    if (REPO / ".deps").exists():
+        (dest / ".deps").symlink_to(REPO / ".deps")
+
+
+def config(target: Target) -> str:
+    existing = [t for t in target.tests if (REPO / t).exists()]
+    modules = ", ".join(json.dumps(m) for m in target.modules)
+    return (
+        "[cosmic-ray]\n"
+        f"module-path = [{modules}]\n"
+        f"timeout = {target.timeout}\n"
+        "excluded-modules = []\n"
+        f"test-command = {json.dumps(PYTEST + ' ' + ' '.join(existing))}\n\n"
+        '[cosmic-ray.distributor]\nname = "local"\n'
+    )
+
+
+def cosmic(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    tool = Path(sys.executable).with_name("cosmic-ray")
+    return subprocess.run([str(tool), *args], cwd=work, text=True, capture_output=True)
+
+
+def outcomes(work: Path, session: str) -> list[tuple[dict, dict | None]]:
+    dumped = cosmic(work, "dump", session)
+    rows = [json.loads(line) for line in dumped.stdout.splitlines() if line.strip()]
+    return [(item, result) for item, result in rows]
+
+
+def run_target(work: Path, target: Target) -> dict[str, object]:
+    cfg, session = f"{target.name}.toml", f"{target.name}.sqlite"
+    (work / cfg).write_text(config(target))
+    cosmic(work, "init", cfg, session).check_returncode()
+    baseline = cosmic(work, "baseline", cfg)
+    if baseline.returncode != 0:
+        raise SystemExit(f"{target.name}: the tests fail without any mutation\n{baseline.stdout}")
+    cosmic(work, "exec", cfg, session)
+    counts = {"killed": 0, "survived": 0, "timeout": 0, "incompetent": 0, "other": 0}
+    survivors: list[str] = []
+    for item, result in outcomes(work, session):
+        result = result or {}
+        worker, test = result.get("worker_outcome"), result.get("test_outcome")
+        if worker == "timeout":
+            counts["timeout"] += 1
+        elif test in ("killed", "survived", "incompetent"):
+            counts[test] += 1
+        else:
+            counts["other"] += 1
+        if test == "survived":
+            for mutation in item["mutations"]:
+                start = mutation["start_pos"]
+                survivors.append(
+                    f"{mutation['module_path']}:{start[0]} {mutation['operator_name']} "
+                    f"#{mutation['occurrence']}: {result.get('diff', '').strip()[-400:]}"
+                )
+    total = sum(counts.values())
+    caught = counts["killed"] + counts["timeout"]
+    rate = round(100 * caught / total, 1) if total else 0.0
+    return {"target": target.name, "total": total, **counts, "rate": rate, "survivors": survivors}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("targets", nargs="*", help="target names (default: all)")
+    parser.add_argument("--keep", type=Path, help="keep the scratch copy and sessions here")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args()
+    chosen = [t for t in TARGETS if not args.targets or t.name in args.targets]
+    work = args.keep or Path(tempfile.mkdtemp(prefix="hubscope-mutation-"))
+    work.mkdir(parents=True, exist_ok=True)
+    scratch_copy(work)
+    os.environ.pop("CI", None)
+    results = []
+    for target in chosen:
+        print(f"== {target.name}: {', '.join(target.modules)}", flush=True)
+        result = run_target(work, target)
+        results.append(result)
+        print(
+            f"   {result['total']} mutants: {result['killed']} killed, "
+            f"{result['timeout']} timed out, {result['survived']} survived, "
+            f"{result['incompetent']} incompetent -> {result['rate']}% caught",
+            flush=True,
+        )
+        for survivor in result["survivors"]:  # type: ignore[attr-defined]
+            print(f"   SURVIVED {survivor}", flush=True)
+    total = sum(int(r["total"]) for r in results)  # type: ignore[call-overload]
+    caught = sum(int(r["killed"]) + int(r["timeout"]) for r in results)  # type: ignore[call-overload]
+    print(f"== all: {caught}/{total} mutants caught ({100 * caught / max(total, 1):.1f}%)")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
