@@ -6,15 +6,16 @@ STAMP  := $(VENV)/.installed
 DEPS   := .deps
 NODE_SDK := $(DEPS)/node/node_modules/@azure/notification-hubs/package.json
 CHROMIUM := /usr/bin/chromium
+MITMDUMP := $(DEPS)/mitm-venv/bin/mitmdump
 
-.PHONY: run test lint pytest install system-deps node-deps clean bench mutation
+.PHONY: run test lint pytest install system-deps node-deps mitm-deps clean bench mutation
 
 run: $(STAMP)
 	$(BIN)/hubscope demo
 
 test: install lint pytest
 
-install: $(STAMP) system-deps node-deps
+install: $(STAMP) system-deps node-deps mitm-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +34,13 @@ $(NODE_SDK): tests/node/package.json
 	cp tests/node/package.json $(DEPS)/node/package.json
 	cd $(DEPS)/node && npm install --no-audit --no-fund --loglevel=error
 	touch $(NODE_SDK)
+
+# mitmproxy in its own venv (as `make bench` uses it): the HAR import tests run its hardump.
+mitm-deps: $(MITMDUMP)
+$(MITMDUMP): bench/requirements-mitm.txt
+	test -x $(DEPS)/mitm-venv/bin/python || $(PYTHON) -m venv $(DEPS)/mitm-venv
+	$(DEPS)/mitm-venv/bin/pip install -q --disable-pip-version-check -r bench/requirements-mitm.txt
+	touch $(MITMDUMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check proxy viewer tests

@@ -12,8 +12,11 @@ SKIP = frozenset({"host", "content-length", "connection", "accept-encoding", "tr
 _SIG = re.compile(r"([?&]sig=)[^&]*", re.IGNORECASE)
 
 
-def as_curl(exchange: Exchange) -> str:
-    """A curl command that sends the same request (the signature is never stored)."""
+def as_curl(exchange: Exchange, *, authorization: str | None = None) -> str:
+    """A curl command that sends the same request (the signature is never stored).
+
+    `authorization` is a freshly signed token to put in place of the placeholder.
+    """
     url = _SIG.sub(r"\1" + "%3CSAS%20signature%3E", exchange.url)
     parts = [f"curl -i -X {exchange.method} {shlex.quote(url)}"]
     for name, value in exchange.request.headers:
@@ -21,7 +24,7 @@ def as_curl(exchange: Exchange) -> str:
         if lname in SKIP:
             continue
         if lname in ("authorization", "servicebusauthorization"):
-            value = PLACEHOLDER
+            value = PLACEHOLDER if authorization is None else authorization
         parts.append("-H " + shlex.quote(f"{name}: {value}"))
     body = exchange.request.body
     if body:

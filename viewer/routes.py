@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from viewer import api, views
+from viewer import api, export, resend, views
 from viewer.security import Handler
 
 
@@ -25,6 +25,8 @@ def setup_routes(app: web.Application, static: Path) -> None:
     app.router.add_get("/api/sessions", api.sessions)
     app.router.add_get("/api/sessions/{name:.+}", api.session)
     app.router.add_get("/api/events", api.events)
+    export.setup_routes(app)
+    resend.setup_routes(app)
     app.router.add_static("/static/", static, name="static", append_version=True)
 
 

@@ -1,4 +1,4 @@
-"""`hubscope import`: Azure SDK test-proxy recordings into the database as sessions."""
+"""`hubscope import`: HAR, hubscope JSON Lines and Azure SDK test-proxy recordings as sessions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from proxy.io.sdk_recordings import RecordingError, import_file
+from proxy.io.imports import ImportFailed, import_file
 
 
 @click.command("import")
@@ -21,10 +21,10 @@ from proxy.io.sdk_recordings import RecordingError, import_file
 )
 @click.option("--session", help="Put every file into this session [default: one per file].")
 def import_command(files: tuple[Path, ...], db: Path, session: str | None) -> None:
-    """Import test-proxy recording FILEs (JSON with Entries) as sessions of kind import."""
+    """Import FILEs (HAR, hubscope JSON Lines, test-proxy recordings) as sessions of kind import."""
     for path in files:
         try:
             done = import_file(db, path, session=session)
-        except RecordingError as error:
+        except ImportFailed as error:
             raise click.ClickException(str(error)) from None
         click.echo(f"{done.path}: {done.exchanges} exchanges → session {done.session}")

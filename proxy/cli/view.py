@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 
 from proxy import serve
+from proxy.cli.replay import signer_from
+from proxy.replay.resign import Signer
 
 
 def check_exposure(host: str, token: str | None) -> None:
@@ -37,10 +39,20 @@ def check_exposure(host: str, token: str | None) -> None:
     envvar="HUBSCOPE_VIEW_TOKEN",
     help="Require this token on every request (needed to listen beyond loopback).",
 )
-def view_command(db: Path, listen: str, token: str | None) -> None:
+@click.option(
+    "--connection-string",
+    "connection_string",
+    metavar="CS",
+    help="A hub key: signed Copy-as-curl and Edit-and-resend (loopback only; never stored).",
+)
+@click.option("--target", metavar="URL", help="Where curl and resend send [default: CS endpoint].")
+def view_command(
+    db: Path, listen: str, token: str | None, connection_string: str | None, target: str | None
+) -> None:
     """Browse recorded exchanges, device timelines and spec findings in a browser."""
     from viewer.app import make_app
     from viewer.db import NoDatabase, prepare
+    from viewer.resend import enable
     from viewer.state import ViewerSettings
 
     try:
@@ -48,6 +60,7 @@ def view_command(db: Path, listen: str, token: str | None) -> None:
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--listen") from None
     check_exposure(host, token)
+    key, resending = resend_key(host, connection_string, target)
     try:
         prepare(db)
     except NoDatabase as error:
@@ -55,12 +68,15 @@ def view_command(db: Path, listen: str, token: str | None) -> None:
 
     async def main(stop: asyncio.Event, fatal: asyncio.Event) -> list[serve.Running]:
         app = make_app(ViewerSettings(db=db, token=token))
+        if key is not None:
+            enable(app, *key)
         running = await serve.start(app, serve.Listen(host, port))
         shown = f"[{host}]" if ":" in host else host
         url = f"http://{shown}:{running.port}/"
         click.echo(f"hubscope view of {db} on {url}")
         if token:
             click.echo(f"  open {url}?token=… (the token you gave); API: Authorization: Bearer …")
+        click.echo(f"  {resending}")
         click.echo("  Ctrl-C stops.")
         return [running]
 
@@ -68,3 +84,20 @@ def view_command(db: Path, listen: str, token: str | None) -> None:
         serve.run(main)
     except OSError as error:
         raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
+
+
+def resend_key(
+    host: str, connection_string: str | None, target: str | None
+) -> tuple[tuple[Signer, str] | None, str]:
+    """The signer and target for the viewer, only on loopback; and what the user gets."""
+    from viewer.security import is_loopback
+
+    if connection_string is None:
+        return None, "curl and resend: no key (--connection-string gives signed commands)"
+    if not is_loopback(host):
+        return None, "curl and resend: off (a key is only used when listening on loopback)"
+    signer, endpoint = signer_from(connection_string)
+    url = (target or endpoint).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter("must start with https:// or http://", param_hint="--target")
+    return (signer, url), f"curl and resend: signed for {url}"

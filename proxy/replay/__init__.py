@@ -1,4 +1,5 @@
-"""`hubscope replay`: re-send a recorded session to any hub, re-signed, and compare by meaning.
+"""`hubscope replay` and `resend`: re-send a recorded session (or one call) to any hub,
+re-signed, and compare by meaning.
 
 May import `proxy.recording`, the store, the decoders and the vocabulary.
 """
