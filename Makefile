@@ -58,7 +58,7 @@ bench: install
 MUTATION_TARGETS ?=
 mutation: install
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,mutation]'
-	$(BIN)/python -m tests.mutation.run $(MUTATION_TARGETS)
+	$(BIN)/python -m tests.mutation $(MUTATION_TARGETS)
 
 clean:
 	rm -rf $(VENV) $(DEPS) .mypy_cache .ruff_cache .pytest_cache test-artifacts

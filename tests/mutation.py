@@ -5,7 +5,7 @@ failure. The run happens in a scratch copy of the tracked files, so the working 
 never mutated. Prints a table per target and lists every surviving mutant; the figures of
 the last full run and why each survivor lives are in docs/mutation-testing.md.
 
-    python -m tests.mutation.run [TARGET…] [--keep DIR]
+    python -m tests.mutation [TARGET…] [--keep DIR] [--json FILE]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 PYTEST = f"{sys.executable} -m pytest -x -q -p no:cacheprovider -p no:randomly"
 
 
