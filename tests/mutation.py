@@ -11,6 +11,7 @@ the last full run and why each survivor lives are in docs/mutation-testing.md.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import shutil
@@ -63,8 +64,48 @@ def scratch_copy(dest: Path) -> None:
         if source.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
-    if (REPO / ".deps").exists():
+    if (REPO / ".deps").exists() and not (dest / ".deps").exists():
         (dest / ".deps").symlink_to(REPO / ".deps")
+
+
+def annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where the module's annotations are: never evaluated (`from __future__ import
+    annotations`), so a mutant there is equivalent by construction."""
+    spans = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        annotations: list[ast.expr | None] = []
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            annotations.append(node.returns)
+        elif isinstance(node, ast.arg | ast.AnnAssign):
+            annotations.append(node.annotation)
+        for ann in filter(None, annotations):
+            spans.append(
+                ((ann.lineno, ann.col_offset), (ann.end_lineno or 0, ann.end_col_offset or 0))
+            )
+    return spans
+
+
+def skip_annotation_mutants(work: Path, session: str) -> int:
+    """Mark mutants inside annotations as skipped before running them; how many."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    spans: dict[str, list[tuple[tuple[int, int], tuple[int, int]]]] = {}
+    skipped = 0
+    with use_db(str(work / session), WorkDB.Mode.open) as db:
+        for item in list(db.pending_work_items):
+            inside = True
+            for mutation in item.mutations:
+                path = str(mutation.module_path)
+                if path not in spans:
+                    spans[path] = annotation_spans(work / path)
+                start = tuple(mutation.start_pos)
+                inside &= any(a <= start < b for a, b in spans[path])
+            if inside:
+                db.set_result(item.job_id, WorkResult(
+                    worker_outcome=WorkerOutcome.SKIPPED, output="annotation"))  # fmt: skip
+                skipped += 1
+    return skipped
 
 
 def config(target: Target) -> str:
@@ -94,17 +135,28 @@ def outcomes(work: Path, session: str) -> list[tuple[dict, dict | None]]:
 def run_target(work: Path, target: Target) -> dict[str, object]:
     cfg, session = f"{target.name}.toml", f"{target.name}.sqlite"
     (work / cfg).write_text(config(target))
-    cosmic(work, "init", cfg, session).check_returncode()
+    if not (work / session).exists():  # else resume: exec runs only what is pending
+        cosmic(work, "init", cfg, session).check_returncode()
+    skip_annotation_mutants(work, session)
     baseline = cosmic(work, "baseline", cfg)
     if baseline.returncode != 0:
         raise SystemExit(f"{target.name}: the tests fail without any mutation\n{baseline.stdout}")
     cosmic(work, "exec", cfg, session)
-    counts = {"killed": 0, "survived": 0, "timeout": 0, "incompetent": 0, "other": 0}
+    counts = {"killed": 0, "survived": 0, "timeout": 0, "incompetent": 0, "annotation": 0,
+              "other": 0}  # fmt: skip
     survivors: list[str] = []
     for item, result in outcomes(work, session):
         result = result or {}
         worker, test = result.get("worker_outcome"), result.get("test_outcome")
-        if worker == "timeout":
+        in_annotation = all(
+            any(tuple(a) <= tuple(m["start_pos"]) < tuple(b)
+                for a, b in annotation_spans(work / m["module_path"]))
+            for m in item["mutations"]
+        )  # fmt: skip
+        if in_annotation and (worker == "skipped" or test == "survived"):
+            counts["annotation"] += 1
+            continue
+        elif worker == "timeout":
             counts["timeout"] += 1
         elif test in ("killed", "survived", "incompetent"):
             counts[test] += 1
@@ -117,7 +169,7 @@ def run_target(work: Path, target: Target) -> dict[str, object]:
                     f"{mutation['module_path']}:{start[0]} {mutation['operator_name']} "
                     f"#{mutation['occurrence']}: {result.get('diff', '').strip()[-400:]}"
                 )
-    total = sum(counts.values())
+    total = sum(counts.values()) - counts["annotation"]
     caught = counts["killed"] + counts["timeout"]
     rate = round(100 * caught / total, 1) if total else 0.0
     return {"target": target.name, "total": total, **counts, "rate": rate, "survivors": survivors}
@@ -142,7 +194,8 @@ def main() -> None:
         print(
             f"   {result['total']} mutants: {result['killed']} killed, "
             f"{result['timeout']} timed out, {result['survived']} survived, "
-            f"{result['incompetent']} incompetent -> {result['rate']}% caught",
+            f"{result['incompetent']} incompetent -> {result['rate']}% caught "
+            f"({result['annotation']} more in annotations, equivalent, not run)",
             flush=True,
         )
         for survivor in result["survivors"]:  # type: ignore[attr-defined]
