@@ -37,7 +37,7 @@ TARGETS = (
     Target("redaction", ("proxy/redact.py",),
            ("tests/test_redact_fields.py", "tests/test_redact.py")),
     Target("sas", ("proxy/sas.py",),
-           ("tests/test_sas.py", "tests/localhub/test_auth.py")),
+           ("tests/test_sas_edges.py", "tests/test_sas.py", "tests/localhub/test_auth.py")),
     Target("hub-auth", ("proxy/localhub/auth.py", "proxy/localhub/versions.py"),
            ("tests/localhub/test_auth.py", "tests/localhub/test_versions.py",
             "tests/localhub/test_send_checks.py", "tests/localhub/test_reg_views.py")),
