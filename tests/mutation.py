@@ -15,6 +15,7 @@ import ast
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -136,11 +137,19 @@ def outcomes(work: Path, session: str) -> list[tuple[dict, dict | None]]:
     return [(item, result) for item, result in rows]
 
 
-def run_target(work: Path, target: Target) -> dict[str, object]:
+def forget_survivors(work: Path, session: str) -> None:
+    """Make the surviving mutants pending again, to run them against newer tests."""
+    with sqlite3.connect(work / session) as db:
+        db.execute("delete from work_results where upper(test_outcome) = 'SURVIVED'")
+
+
+def run_target(work: Path, target: Target, *, retest: bool = False) -> dict[str, object]:
     cfg, session = f"{target.name}.toml", f"{target.name}.sqlite"
     (work / cfg).write_text(config(target))
     if not (work / session).exists():  # else resume: exec runs only what is pending
         cosmic(work, "init", cfg, session).check_returncode()
+    elif retest:
+        forget_survivors(work, session)
     skip_annotation_mutants(work, session)
     baseline = cosmic(work, "baseline", cfg)
     if baseline.returncode != 0:
@@ -184,6 +193,11 @@ def main() -> None:
     parser.add_argument("targets", nargs="*", help="target names (default: all)")
     parser.add_argument("--keep", type=Path, help="keep the scratch copy and sessions here")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.add_argument(
+        "--retest-survivors",
+        action="store_true",
+        help="with --keep: run the survivors of an earlier run again (after adding tests)",
+    )
     args = parser.parse_args()
     chosen = [t for t in TARGETS if not args.targets or t.name in args.targets]
     work = args.keep or Path(tempfile.mkdtemp(prefix="hubscope-mutation-"))
@@ -193,7 +207,7 @@ def main() -> None:
     results = []
     for target in chosen:
         print(f"== {target.name}: {', '.join(target.modules)}", flush=True)
-        result = run_target(work, target)
+        result = run_target(work, target, retest=args.retest_survivors)
         results.append(result)
         print(
             f"   {result['total']} mutants: {result['killed']} killed, "
