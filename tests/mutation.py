@@ -46,15 +46,15 @@ TARGETS = (
            ("tests/rules/test_tags.py", "tests/rules/test_examples.py")),
     Target("forwarded-headers", ("proxy/capture/headers.py",),
            ("tests/capture/test_forward_headers.py", "tests/capture/test_forward.py")),
-    Target("hub-envelope", ("proxy/localhub/validate.py", "proxy/localhub/decoding.py"),
-           ("tests/localhub/test_envelope.py", "tests/localhub/test_reg_views.py",
-            "tests/localhub/test_limits.py")),
     Target("hub-limits", ("proxy/localhub/limits.py",),
            ("tests/localhub/test_limits.py", "tests/localhub/test_inst_views.py")),
     Target("hub-media", ("proxy/localhub/media.py",), ("tests/localhub/test_media.py",)),
     Target("hub-sends", ("proxy/localhub/batch.py", "proxy/localhub/send_checks.py"),
            ("tests/localhub/test_batch.py", "tests/localhub/test_send_checks.py",
             "tests/localhub/test_media.py", "tests/localhub/test_reg_views.py")),
+    Target("hub-envelope", ("proxy/localhub/validate.py", "proxy/localhub/decoding.py"),
+           ("tests/localhub/test_envelope.py", "tests/localhub/test_reg_views.py",
+            "tests/localhub/test_limits.py")),
 )  # fmt: skip
 
 
