@@ -9,11 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
 
 from proxy import serve
 from proxy.sas import make_token
 from tests.conftest import Upstream
-from tests.servers import start_proxy
+from tests.servers import start_app, start_proxy
 
 TOKEN = make_token("https://ns.servicebus.windows.net/myhub", "DefaultFullSharedAccessSignature",
                    "c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5MTIzNDU=")  # fmt: skip
@@ -88,3 +89,55 @@ async def test_content_types_and_repeats_are_forwarded_as_sent(
         assert values(got, "Content-Type") == [content_type]
     assert values(received[-2], "Content-Type") == []  # none sent, none invented
     assert values(received[-1], "X-Repeat") == ["1", "2"]
+
+
+async def test_only_connection_names_hop_by_hop_headers(upstream: Upstream, tmp_path: Path) -> None:
+    """A header whose value happens to be another header's name drops nothing."""
+    listed = [("A-List", "X-Kept-A"), ("X-Kept-A", "1"), ("Z-List", "X-Kept-Z"), ("X-Kept-Z", "2"),
+              ("Connection", "X-Hop"), ("X-Hop", "gone")]  # fmt: skip
+    [received] = await send(upstream, tmp_path, listed)
+    assert values(received, "X-Kept-A") == ["1"] and values(received, "X-Kept-Z") == ["2"]
+    assert values(received, "X-Hop") == [] and values(received, "Connection") == []
+
+
+ANSWER = [
+    ("Content-Type", "application/atom+xml; type=entry; charset=utf-8"),
+    ("TrackingId", "0b1e2c3d-0000-4000-8000-00000000000a"),
+    ("x-ms-correlation-request-id", "5f6e7d8c-0000-4000-8000-00000000000b"),
+    ("Location", "https://ns.servicebus.windows.net/myhub/registrationids/1-2-3"),
+    ("x-ms-continuationtoken", "MzEobik7Mg%3D%3D"),
+    ("Strict-Transport-Security", "max-age=2592000"),
+    ("X-Unknown-Answer", "kept"),
+]
+HOP_ANSWER = [
+    ("Connection", "X-Answer-Hop"),
+    ("X-Answer-Hop", "gone"),
+    ("Keep-Alive", "timeout=5"),
+    ("Proxy-Authenticate", "Basic realm=x"),
+]
+
+
+async def test_answer_headers_come_back_and_hop_by_hop_ones_do_not(tmp_path: Path) -> None:
+    async def handle(request: web.Request) -> web.Response:
+        response = web.Response(status=201, body=b"<entry/>")
+        for name, value in ANSWER + HOP_ANSWER:
+            response.headers.add(name, value)
+        return response
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    hub = await start_app(app)
+    proxy = await start_proxy(f"http://127.0.0.1:{hub.port}", tmp_path / "h.db")
+    try:
+        async with aiohttp.ClientSession() as client:
+            url = f"http://127.0.0.1:{proxy.port}/myhub/registrationIDs?api-version=2020-06"
+            async with client.post(url) as resp:
+                assert resp.status == 201 and await resp.read() == b"<entry/>"
+                got = [(k.decode(), v.decode()) for k, v in resp.raw_headers]
+    finally:
+        await serve.stop([proxy, hub])
+    for name, value in ANSWER:
+        assert values(got, name) == [value], name
+    for name, _ in HOP_ANSWER:
+        assert values(got, name) == [] or name == "Connection", name
+    assert "X-Answer-Hop" not in ",".join(values(got, "Connection"))

@@ -15,6 +15,12 @@ import json
 
 import pytest
 
+from proxy.localhub.limits import (
+    MAX_TEMPLATE_NAME,
+    LimitExceeded,
+    check_tags,
+    check_template_name,
+)
 from tests.hubclient import HubClient, apple, entry
 
 BAD_TAGS = {
@@ -146,3 +152,17 @@ async def test_windows_templates_need_their_mandatory_header(
     assert ok.status == 200
     ops = json.dumps([{"op": "add", "path": "/templates/u", "value": json.dumps(bare["t"])}])
     assert (await hub.call("PATCH", "/installations/i1", ops)).status == 400
+
+
+def test_the_limits_sit_exactly_at_their_numbers_and_say_what_they_cut() -> None:
+    check_template_name("n" * MAX_TEMPLATE_NAME)
+    with pytest.raises(LimitExceeded) as long_name:
+        check_template_name("n" * 201)
+    assert str(long_name.value) == (
+        f"The template name '{'n' * 40}…' has 201 characters; at most 200 are allowed"
+    )
+    with pytest.raises(LimitExceeded) as long_tag:
+        check_tags(["t" * 121], "Tags")
+    assert str(long_tag.value) == (
+        f"The tag '{'t' * 40}…' in Tags has 121 characters; at most 120 are allowed"
+    )
