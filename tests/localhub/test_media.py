@@ -109,3 +109,14 @@ async def test_wns_sends_are_xml_and_raw_ones_octets(hub: HubClient) -> None:
         "POST", "/messages", "<x/>", headers={**raw, "Content-Type": "application/xml"}
     )
     assert xml.status == 400 and "expected application/octet-stream" in xml.text
+
+
+async def test_the_detail_tells_a_missing_type_from_a_wrong_one(hub: HubClient) -> None:
+    none = await hub.call("PUT", "/installations/i1", INSTALLATION, headers={"Content-Type": ""})
+    assert "The request has no Content-Type; expected application/json." in none.text
+    wrong = await hub.call(
+        "PUT", "/installations/i1", INSTALLATION, headers={"Content-Type": "text/plain"}
+    )
+    assert "The Content-Type 'text/plain' is not supported here; expected application/json." in (
+        wrong.text
+    )
