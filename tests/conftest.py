@@ -4,18 +4,32 @@ import asyncio
 import gzip
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from aiohttp import web
 
 from proxy import serve
+from tests.corpus import CORPUS
 from tests.servers import start_app
 
 pytest_plugins = ["tests.hubclient", "tests.replaying", "tests.targets.recorder"]
 """Fixtures shared across folders: `hub` (a running stand-in hub) and `target` (a shimmed one)."""
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real-traffic"
+__all__ = ["CORPUS"]
+"""`CORPUS` (the real-traffic test data in tests/data/) is re-exported for older imports."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "missing(what): needs something CI must have; fails (see tests/outside.py)"
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked `missing` fails at once: under CI=true nothing is skipped for lack of it."""
+    marker = item.get_closest_marker("missing")
+    if marker is not None:
+        pytest.fail(f"{marker.args[0]} is not available, and CI=true runs every test")
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Readers for the real-traffic corpus in `shared/corpus/real-traffic/` (test helpers)."""
+"""Readers for the real-traffic corpus in `tests/data/real-traffic/` (test helpers)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 from proxy.exchange import Headers, Message
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real-traffic"
-"""The corpus root; CI checks out `shared/` beside the clone."""
+CORPUS = Path(__file__).resolve().parent / "data" / "real-traffic"
+"""The corpus root, in the repository (a copy of `shared/corpus/real-traffic`, see SOURCES.md)."""
 
 DOTNET_MOCKS = CORPUS / "Azure+azure-notificationhubs-dotnet" / "MockData"
 JAVA_FIXTURES = CORPUS / "Azure+azure-notificationhubs-java-backend" / "test-fixtures"

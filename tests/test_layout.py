@@ -90,7 +90,6 @@ COVERED_ELSEWHERE: dict[str, str] = {
     "proxy/rules/registrations.py": "tests/rules/test_examples.py",
     "proxy/rules/registry.py": "tests/rules/test_examples.py",
     "proxy/rules/responses.py": "tests/rules/test_examples.py",
-    "proxy/rules/tags.py": "tests/rules/test_examples.py",
     "proxy/rules/templates.py": "tests/rules/test_examples.py",
     "proxy/serve.py": "tests/cli/test_proxy.py",
     "proxy/store/read.py": "tests/audit/test_run.py",
@@ -126,8 +125,9 @@ COVERED_ELSEWHERE: dict[str, str] = {
 }
 """Modules without a mirrored test file, and the test file that exercises them."""
 
-CROSS_CUTTING = {"e2e", "reliability", "node"}
-"""Test folders that mirror no package: real SDKs and browsers, and faults across the house."""
+CROSS_CUTTING = {"e2e", "reliability", "node", "data"}
+"""Test folders that mirror no package: real SDKs and browsers, faults across the house, and
+the test data (`data/`)."""
 
 
 def _sources() -> list[Path]:

@@ -55,7 +55,7 @@ def demo_command(
 ) -> None:
     """Start a local hub, the proxy in front of it and the viewer; drive sample traffic."""
     setup_logging(verbose)
-    hub_settings = HubSettings()
+    hub_settings = HubSettings(hubs=frozenset({DEMO_HUB}))
 
     async def main(stop: asyncio.Event, fatal: asyncio.Event) -> list[serve.Running]:
         running = [
@@ -88,7 +88,7 @@ def demo_command(
         )
         app_cs = hub_settings.connection_string(f"localhost:{running[1].port}", scheme="http")
         click.echo(f"\nYour app can use: {app_cs}")
-        click.echo(f"  (hub name: any, e.g. {DEMO_HUB})")
+        click.echo(f"  (hub name: {DEMO_HUB})")
         click.echo("Ctrl-C stops everything.")
         return running
 

@@ -59,7 +59,13 @@ def check_state_file(db: Path, init: bool) -> None:
     "hubs",
     multiple=True,
     metavar="NAME",
-    help="Serve only these hub names (repeatable); others get 404. Default: any name.",
+    help="Hub names this namespace has (repeatable; default myhub); others get 404 "
+    "'No service is hosted at the specified address.' like the service.",
+)
+@click.option(
+    "--allow-unknown-hubs",
+    is_flag=True,
+    help="Forgive unknown hub names: serve any name (the real service answers 404).",
 )
 @listener.tls_options
 @click.option("-v", "--verbose", is_flag=True)
@@ -68,6 +74,7 @@ def hub_command(
     connection_string: str | None,
     db: Path | None,
     hubs: tuple[str, ...],
+    allow_unknown_hubs: bool,
     tls: bool,
     tls_listen: str | None,
     tls_hosts: tuple[str, ...],
@@ -91,6 +98,7 @@ def hub_command(
             connection_string=connection_string,
             hubs=hubs,
             db_path=str(db) if db else None,
+            allow_unknown_hubs=allow_unknown_hubs,
         )
     except (ConnectionStringError, ValueError) as error:
         raise click.BadParameter(str(error), param_hint="--connection-string") from None
@@ -117,7 +125,9 @@ def print_banner(settings: HubSettings, host: str, port: int) -> None:
     shown = f"[{host}]" if ":" in host else host
     address = f"{shown}:{port}"
     click.echo(f"hubscope hub listening on http://{address}/ (plain HTTP; nothing is pushed)")
-    hubs = ", ".join(sorted(settings.hubs)) if settings.hubs else "any name"
+    hubs = ", ".join(sorted(settings.hubs))
+    if settings.allow_unknown_hubs:
+        hubs += " (and any other name: --allow-unknown-hubs)"
     click.echo(f"  hubs           {hubs}")
     click.echo(f"  storage        {settings.db_path or 'memory (lost on exit)'}")
     click.echo("  connection string (Listen, Manage, Send):")

@@ -4,18 +4,19 @@ Registrations, installations and sends over the NH REST API, checked with SAS
 like the service does, stored in memory or in SQLite (`HubSettings.db_path`).
 Nothing is ever pushed to a device.
 
-Choices where the service leaves room (see the spec sections in brackets):
+Never more lenient than the service (docs/stand-in-hub.md has the evidence per rule);
+choices where the service leaves room (the spec sections in brackets):
 
-* Any hub name is served unless `HubSettings.hubs` lists some; others get 404
-  `No service is hosted at the specified address.` (checked after the token).
-* A rule lacking the claim gets 401 `{Right} claim is required for this operation.`
-  (the 2017-04 wording), also for sends, where the 2020-06 service answers 403 with
-  no body: the JS and Java SDKs retry 403 as throttling [§1.6]. Listen covers single
+* Only the hubs `HubSettings.hubs` names exist (default `myhub`); others get 404
+  `No service is hosted at the specified address.` (checked after the token) unless
+  `allow_unknown_hubs` forgives them [§1.5].
+* A rule lacking the claim gets 403 with no body from api-version 2020-06 on, 401
+  `{Right} claim is required for this operation.` before it [§1.6]. Listen covers single
   registrations, registration ids, `$filter` lists and installations; Manage covers
   list-all and by-tag; Send covers sends and scheduled sends [§2.4].
 * Answers follow the Kestrel-era service [real-clients §3]: `p1:etag`/`p2:etag`,
   write ids under `/registrations/`, read ids under `/resources/`, GET and feeds as
-  `application/xml`. The `ETag: W/"n"` header of the older front end is kept too.
+  `application/xml`, no `ETag` or `Content-Location` header.
 * `$top` defaults to and is capped at `HubSettings.page_size` (100).
 * Installations show up as registrations with stable ids; deleting the native one
   deletes the installation, deleting a template one removes that template [§7.6];

@@ -8,7 +8,7 @@ from proxy.localhub.settings import HubSettings, Right
 from proxy.model import Op
 from proxy.sas import MISSING_TOKEN, NOT_SAS, parse_token, verify
 
-__all__ = ["authenticate", "required_right"]
+__all__ = ["authenticate", "missing_right", "required_right"]
 
 _MANAGE = frozenset({Op.LIST_REGISTRATIONS, Op.LIST_REGISTRATIONS_BY_TAG})
 _SEND = frozenset(
@@ -42,7 +42,7 @@ def authenticate(
     path: str | None = None,
     now: float | None = None,
 ) -> str | None:
-    """None when the token is valid and its rule holds the right, else the 401 detail.
+    """None when the token is valid for this hub, else the 401 detail (rights: `missing_right`).
 
     As strict as the service: the token's `sr` must name `host`, the host the hub is
     called as (its `Host` header), exactly; no other name of this machine counts.
@@ -53,10 +53,12 @@ def authenticate(
     if token is None:
         return NOT_SAS
     reason = verify(token, settings.keys, host=host, hub=hub, path=path, now=now)
-    if reason is not None:
-        return reason
-    rule = settings.rule(unquote(token.skn or ""))
+    return reason
+
+
+def missing_right(authorization: str, settings: HubSettings, op: Op) -> Right | None:
+    """The claim an authenticated token's rule lacks for `op`, or None when it holds it."""
+    token = parse_token(authorization)
+    rule = settings.rule(unquote(token.skn or "")) if token is not None else None
     right = required_right(op)
-    if rule is None or right not in rule.rights:
-        return f"{right.value} claim is required for this operation."
-    return None
+    return right if rule is None or right not in rule.rights else None

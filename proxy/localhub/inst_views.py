@@ -11,6 +11,7 @@ from proxy.localhub.atom import ERROR_TYPE
 from proxy.localhub.context import Ctx
 from proxy.localhub.decoding import decode_json
 from proxy.localhub.installations import InvalidInstallation, normalise
+from proxy.localhub.media import body_type_problem
 from proxy.localhub.patch import apply_patch
 from proxy.localhub.state import Installation
 from proxy.model import Op
@@ -23,6 +24,9 @@ XML_UTF8 = ERROR_TYPE
 
 
 async def _json(ctx: Ctx) -> object:
+    problem = body_type_problem(ctx.op.name, ctx.request.headers.get("Content-Type"))
+    if problem is not None:
+        raise InvalidInstallation(problem)
     body = await ctx.request.read()
     try:
         return decode_json(body, ctx.request.headers.get("Content-Type"))

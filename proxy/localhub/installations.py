@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from proxy.contract import kind_for
+from proxy.localhub.limits import LimitExceeded, check_tags, check_template_name, check_user_id
 from proxy.localhub.state import NEVER, Installation, Registration
 from proxy.model import Platform
 
@@ -36,24 +37,41 @@ def _tags(value: object, where: str) -> list[str]:
     return list(dict.fromkeys(t for t in value if t))
 
 
-def _template(name: str, value: object) -> Doc:
+_MANDATORY_HEADER = {Platform.WNS: "X-WNS-Type", Platform.MPNS: "X-WindowsPhone-Target"}
+"""The header a WNS or MPNS template cannot do without, as on registrations (§4.4, §7.4)."""
+
+
+def _template(name: str, value: object, platform: Platform) -> Doc:
     if not isinstance(value, dict) or not isinstance(value.get("body"), str):
         raise InvalidInstallation(f"Template '{name}' must be an object with a string 'body'")
+    check_template_name(name)
     out: Doc = {"body": value["body"]}
     headers = value.get("headers")
     if headers:
         if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
             raise InvalidInstallation(f"Template '{name}' headers must map names to strings")
         out["headers"] = dict(headers)
+    mandatory = _MANDATORY_HEADER.get(platform)
+    if mandatory and not any(h.lower() == mandatory.lower() for h in out.get("headers", {})):
+        raise InvalidInstallation(f"The mandatory HTTP header '{mandatory}' is missing.")
     if isinstance(value.get("expiry"), str):
         out["expiry"] = value["expiry"]
     tags = _tags(value.get("tags"), f"templates.{name}.tags")
+    # The service adds the name itself as a tag, whatever its characters (§7.4, [REC]).
+    check_tags([t for t in tags if t != name], f"templates.{name}.tags")
     out["tags"] = tags if name in tags else [*tags, name]
     return out
 
 
 def normalise(raw: object, url_id: str) -> Doc:
     """Check a PUT (or patched) body and give it the shape and key order the service returns."""
+    try:
+        return _normalise(raw, url_id)
+    except LimitExceeded as exc:
+        raise InvalidInstallation(str(exc)) from None
+
+
+def _normalise(raw: object, url_id: str) -> Doc:
     if not isinstance(raw, dict):
         raise InvalidInstallation("The installation must be a JSON object")
     installation_id = raw.get("installationId")
@@ -82,8 +100,10 @@ def normalise(raw: object, url_id: str) -> Doc:
     if user_id is not None:
         if not isinstance(user_id, str):
             raise InvalidInstallation("userId must be a string")
+        check_user_id(user_id)
         doc["userId"] = user_id
     tags = _tags(raw.get("tags"), "tags")
+    check_tags(tags)
     if tags:
         doc["tags"] = tags
     variables = raw.get("pushVariables")
@@ -95,8 +115,10 @@ def normalise(raw: object, url_id: str) -> Doc:
     if templates:
         if not isinstance(templates, dict):
             raise InvalidInstallation("templates must be an object")
-        doc["templates"] = {str(n): _template(str(n), t) for n, t in templates.items()}
+        doc["templates"] = {str(n): _template(str(n), t, platform) for n, t in templates.items()}
     if raw.get("secondaryTiles"):
+        if platform is not Platform.WNS:
+            raise InvalidInstallation("secondaryTiles are only supported for the wns platform")
         doc["secondaryTiles"] = raw["secondaryTiles"]
     return doc
 

@@ -12,6 +12,7 @@ from aiohttp import web
 from proxy.localhub.atom import ATOM_ENTRY, READ_TYPE, render_entry, render_feed
 from proxy.localhub.context import Ctx
 from proxy.localhub.decoding import decode_description
+from proxy.localhub.limits import LimitExceeded, check_tags, check_template_name
 from proxy.localhub.listing import (
     BadQuery,
     all_registrations,
@@ -19,6 +20,7 @@ from proxy.localhub.listing import (
     find_registration,
     page,
 )
+from proxy.localhub.media import body_type_problem
 from proxy.localhub.state import Registration
 from proxy.localhub.validate import Rejected, check, fields_of
 from proxy.model import Op
@@ -52,15 +54,23 @@ PRECONDITION_FAILED = "Precondition Failed: the ETag in If-Match is not the regi
 
 async def _write(ctx: Ctx, registration_id: str, previous: Registration | None) -> web.Response:
     """Parse, validate and store the body's description under `registration_id`."""
-    body = await ctx.request.read()
-    decoded = decode_description(body, ctx.request.headers.get("Content-Type"), ctx.op)
+    content_type = ctx.request.headers.get("Content-Type")
+    if (problem := body_type_problem(ctx.op.name, content_type)) is not None:
+        return ctx.error(400, problem)
+    decoded = decode_description(await ctx.request.read(), content_type, ctx.op)
     if decoded.device is None:
-        return ctx.error(400, f"Failed to parse RegistrationDescription {decoded.error}")
+        return ctx.error(400, decoded.error or "Failed to parse RegistrationDescription")
     verdict = check(decoded.device, decoded.text)
     if isinstance(verdict, Rejected):
         return ctx.error(400, verdict.message)
     device = decoded.device
     template = device.templates[0] if device.templates else None
+    try:
+        check_tags(device.tags if "Tags" in verdict.kept else (), "Tags")
+        if template is not None and template.name and "TemplateName" in verdict.kept:
+            check_template_name(template.name)
+    except LimitExceeded as exc:
+        return ctx.error(400, str(exc))
     keep_headers = verdict.contract.header_list in verdict.kept
     reg = Registration(
         registration_id=registration_id,
@@ -78,11 +88,8 @@ async def _write(ctx: Ctx, registration_id: str, previous: Registration | None) 
     body_out = render_entry(
         reg, base=ctx.base, hub=ctx.hub, api_version=ctx.api_version, read=False
     )
-    return web.Response(
-        status=200,
-        body=body_out,
-        headers={"Content-Type": ATOM_ENTRY, "ETag": f'W/"{reg.etag}"'},
-    )
+    # The Kestrel-era service sends no ETag header: the version is in the body only.
+    return web.Response(status=200, body=body_out, headers={"Content-Type": ATOM_ENTRY})
 
 
 async def create(ctx: Ctx) -> web.Response:
@@ -131,7 +138,7 @@ async def read(ctx: Ctx) -> web.Response:
     if reg is None:
         return ctx.error(404, "")
     body = render_entry(reg, base=ctx.base, hub=ctx.hub, api_version=ctx.api_version, read=True)
-    return web.Response(body=body, headers={"Content-Type": READ_TYPE, "ETag": f'W/"{reg.etag}"'})
+    return web.Response(body=body, headers={"Content-Type": READ_TYPE})
 
 
 def _drop_from_installation(ctx: Ctx, reg: Registration) -> None:

@@ -10,8 +10,9 @@ from aiohttp import web
 
 from proxy.localhub import inst_views, reg_views, sends
 from proxy.localhub.atom import ERROR_TYPE, error_body
-from proxy.localhub.auth import authenticate
+from proxy.localhub.auth import authenticate, missing_right
 from proxy.localhub.context import SETTINGS_KEY, STORE_KEY, Ctx, new_tracking_id
+from proxy.localhub.versions import FORBIDDEN_IS_403_FROM, at_least, version_problem
 from proxy.model import Op
 from proxy.operations import classify
 
@@ -21,7 +22,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Ctx], Awaitable[web.Response]]
 HANDLERS: dict[Op, Handler] = {**reg_views.HANDLERS, **inst_views.HANDLERS, **sends.HANDLERS}
-NO_SERVICE = "No service is hosted at the specified address"
+NO_SERVICE = "No service is hosted at the specified address."
+"""As recorded: the detail ends in a full stop before `.TrackingId` (so two of them)."""
 
 
 async def dispatch(request: web.Request) -> web.Response:
@@ -36,12 +38,13 @@ async def dispatch(request: web.Request) -> web.Response:
 
 
 async def _answer(ctx: Ctx) -> web.Response:
-    """Authenticate, check the hub, run the operation's view."""
+    """Authenticate, check the hub and api-version, check the right, run the operation's view."""
     request, op, settings = ctx.request, ctx.op, ctx.settings
     if not ctx.hub:
         return ctx.error(404, NO_SERVICE)
+    authorization = request.headers.get("Authorization")
     denied = authenticate(
-        request.headers.get("Authorization"),
+        authorization,
         settings,
         host=request.host,
         hub=ctx.hub,
@@ -50,8 +53,15 @@ async def _answer(ctx: Ctx) -> web.Response:
     )
     if denied is not None:
         return ctx.error(401, denied)
-    if settings.hubs is not None and ctx.hub.lower() not in settings.hubs:
+    if not settings.serves(ctx.hub):
         return ctx.error(404, NO_SERVICE)
+    if (problem := version_problem(op)) is not None:
+        return ctx.error(400, problem)
+    lacking = missing_right(authorization or "", settings, op.name)
+    if lacking is not None:
+        if at_least(ctx.api_version, FORBIDDEN_IS_403_FROM):
+            return ctx.empty(403)
+        return ctx.error(401, f"{lacking.value} claim is required for this operation.")
     handler = HANDLERS.get(op.name)
     if handler is None:
         return ctx.error(404, f"hubscope hub does not implement {request.method} {request.path}")

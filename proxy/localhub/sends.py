@@ -12,13 +12,13 @@ from proxy.contract import contract_for
 from proxy.localhub.atom import CONNECT_NS, ERROR_TYPE, XSI_NS
 from proxy.localhub.context import Ctx
 from proxy.localhub.listing import all_registrations
+from proxy.localhub.send_checks import SendRefused, check_send
 from proxy.localhub.state import Registration
 from proxy.model import Op
 from proxy.tagexpr import InvalidTagExpression, parse_tag_expression
 
 __all__ = ["HANDLERS"]
 
-MAX_PAYLOAD = 64 * 1024
 _PREFIX_OF_FORMAT = {
     "apple": "Apple",
     "gcm": "Gcm",
@@ -31,7 +31,6 @@ _PREFIX_OF_FORMAT = {
     "xiaomi": "Xiaomi",
 }
 _FORMAT_OF_PREFIX = {prefix: fmt for fmt, prefix in _PREFIX_OF_FORMAT.items()}
-_FORMATS = frozenset({*_PREFIX_OF_FORMAT, "nokiax", "template"})
 TEST_SEND_LIMIT = 10
 """A debug send reaches at most 10 registrations (§9.7)."""
 
@@ -48,29 +47,17 @@ def notification_id(now: float) -> str:
 
 
 async def send(ctx: Ctx) -> web.Response:
-    body = await ctx.request.read()
     headers = ctx.request.headers
-    if len(body) > MAX_PAYLOAD:
-        return ctx.error(413, "The notification payload is larger than 64 KB")
-    if ctx.op.name is not Op.SEND_BATCH:
-        fmt = headers.get("ServiceBusNotification-Format", "").strip().lower()
-        if fmt not in _FORMATS:
-            return ctx.error(
-                400, "The header 'ServiceBusNotification-Format' is missing or not supported"
-            )
-        if fmt == "windows" and "X-WNS-Type" not in headers:
-            return ctx.error(400, "The mandatory HTTP header 'X-WNS-Type' is missing.")
-        if ctx.op.name is Op.SEND_DIRECT and "ServiceBusNotification-DeviceHandle" not in headers:
-            return ctx.error(400, "The header 'ServiceBusNotification-DeviceHandle' is missing")
-        if ctx.op.name is Op.SCHEDULE_SEND and "ServiceBusNotification-ScheduleTime" not in headers:
-            return ctx.error(400, "The header 'ServiceBusNotification-ScheduleTime' is missing")
+    try:
+        fmt = check_send(ctx.op.name, headers, await ctx.request.read(), ctx.now)
+    except SendRefused as refused:
+        return ctx.error(refused.status, refused.message)
     tags = headers.get("ServiceBusNotification-Tags")
     try:
         matcher = parse_tag_expression(tags) if tags and tags.strip() else None
     except InvalidTagExpression as exc:
         return ctx.error(400, str(exc))
     if ctx.op.name is Op.SEND and ctx.request.query.get("test", "false").lower() != "false":
-        fmt = headers.get("ServiceBusNotification-Format", "").strip().lower()
         targets = [
             reg
             for _, reg in all_registrations(ctx.store, ctx.hub)

@@ -10,6 +10,7 @@ from enum import StrEnum
 from proxy.sas import parse_connection_string
 
 __all__ = [
+    "DEFAULT_HUB",
     "FULL_RULE",
     "LISTEN_RULE",
     "HubSettings",
@@ -20,6 +21,7 @@ __all__ = [
 
 FULL_RULE = "DefaultFullSharedAccessSignature"
 LISTEN_RULE = "DefaultListenSharedAccessSignature"
+DEFAULT_HUB = "myhub"
 
 
 class Right(StrEnum):
@@ -60,8 +62,11 @@ class HubSettings:
             Rule(name=LISTEN_RULE, key=generate_key(), rights=frozenset({Right.LISTEN})),
         )
     )
-    hubs: frozenset[str] | None = None
-    """Hub names served (lower-case); None serves any name."""
+    hubs: frozenset[str] = frozenset({DEFAULT_HUB})
+    """Hub names served (lower-case); others get 404 like a namespace without that hub."""
+
+    allow_unknown_hubs: bool = False
+    """Forgive unknown hub names and serve every name (the service answers 404)."""
 
     db_path: str | None = None
     """SQLite file that keeps registrations and installations across restarts."""
@@ -79,6 +84,7 @@ class HubSettings:
         connection_string: str | None = None,
         hubs: tuple[str, ...] = (),
         db_path: str | None = None,
+        allow_unknown_hubs: bool = False,
     ) -> HubSettings:
         """Settings from CLI-style inputs: the given key keeps its rule name, the rest is generated.
 
@@ -104,8 +110,9 @@ class HubSettings:
             )
         return cls(
             rules=tuple(rules),
-            hubs=frozenset(h.lower() for h in hubs) if hubs else None,
+            hubs=frozenset(h.lower() for h in hubs or (DEFAULT_HUB,)),
             db_path=db_path,
+            allow_unknown_hubs=allow_unknown_hubs,
             given_rule=given,
         )
 
@@ -113,6 +120,10 @@ class HubSettings:
     def keys(self) -> dict[str, str]:
         """Rule name → key, the shape `proxy.sas.verify` takes."""
         return {rule.name: rule.key for rule in self.rules}
+
+    def serves(self, hub: str) -> bool:
+        """Whether `hub` exists here (names compare case-insensitively, as on the service)."""
+        return self.allow_unknown_hubs or hub.lower() in self.hubs
 
     def rule(self, name: str) -> Rule | None:
         """The rule called `name`, if any."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from proxy.contract import CONNECT_NS, Contract, contract_for
 from proxy.model import Device, Platform
 
-__all__ = ["Accepted", "Rejected", "check", "fields_of"]
+__all__ = ["Accepted", "Rejected", "check", "fields_of", "position"]
 
 INVALID_DESCRIPTION = "The specified resource description is invalid."
 
@@ -36,7 +36,7 @@ class Rejected:
 _CDATA = re.compile(r"<!\[CDATA\[.*?\]\]>", re.DOTALL)
 
 
-def _position(text: str, name: str, occurrence: int, *, closing: bool = False) -> tuple[int, int]:
+def position(text: str, name: str, occurrence: int, *, closing: bool = False) -> tuple[int, int]:
     """Line and column (1-based, at the name) of the n-th `<name` (or `</name`) in the body."""
     blanked = _CDATA.sub(lambda m: " " * len(m.group(0)), text)
     pattern = rf"<{'/' if closing else ''}(?:[\w.-]+:)?{re.escape(name)}(?=[\s/>])"
@@ -49,7 +49,7 @@ def _position(text: str, name: str, occurrence: int, *, closing: bool = False) -
 
 
 def _unexpected(text: str, node: str, name: str, expected: str, occurrence: int) -> Rejected:
-    line, col = _position(text, name, occurrence, closing=node == "EndElement")
+    line, col = position(text, name, occurrence, closing=node == "EndElement")
     return Rejected(
         f"Failed to parse RegistrationDescription Error in line {line} position {col}. "
         f"'{node}' '{name}' from namespace '{CONNECT_NS}' is not expected. "

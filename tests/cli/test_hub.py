@@ -16,7 +16,7 @@ from proxy.cli import cli
 from proxy.cli.hub import print_banner
 from proxy.localhub import FULL_RULE, LISTEN_RULE, HubSettings, Right
 from proxy.sas import make_token, parse_connection_string
-from tests.hubclient import TIMEOUT, apple
+from tests.hubclient import ATOM_ENTRY, TIMEOUT, apple
 from tests.servers import REPO, free_port
 
 CS = "Endpoint=sb://x/;SharedAccessKeyName={name};SharedAccessKey=k3y="
@@ -25,7 +25,7 @@ CS = "Endpoint=sb://x/;SharedAccessKeyName={name};SharedAccessKey=k3y="
 def test_hub_command_has_help() -> None:
     result = CliRunner().invoke(cli, ["hub", "--help"])
     assert result.exit_code == 0
-    for option in ("--listen", "--connection-string", "--db", "--hub"):
+    for option in ("--listen", "--connection-string", "--db", "--hub", "--allow-unknown-hubs"):
         assert option in result.output
 
 
@@ -35,6 +35,8 @@ def test_settings_keep_a_given_rule_and_generate_the_rest() -> None:
     assert settings.rule("MyRule").rights == frozenset(Right)  # type: ignore[union-attr]
     assert {FULL_RULE, LISTEN_RULE} <= set(settings.keys)
     assert settings.hubs == frozenset({"a", "b"})
+    assert HubSettings.build().hubs == frozenset({"myhub"}) == HubSettings().hubs
+    assert not settings.serves("c") and HubSettings.build(allow_unknown_hubs=True).serves("c")
     listen = HubSettings.build(connection_string=CS.format(name=LISTEN_RULE))
     assert listen.keys[LISTEN_RULE] == "k3y="
     assert listen.rule(LISTEN_RULE).rights == {Right.LISTEN}  # type: ignore[union-attr]
@@ -69,8 +71,14 @@ async def test_the_process_serves_with_the_printed_connection_string(tmp_path: P
         token = make_token(f"http://127.0.0.1:{port}/myhub", FULL_RULE, full.key)
         url = f"http://127.0.0.1:{port}/myhub/registrations?api-version=2020-06"
         async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
-            async with session.post(url, data=apple(), headers={"Authorization": token}) as r:
+            headers = {"Authorization": token, "Content-Type": ATOM_ENTRY}
+            async with session.post(url, data=apple(), headers=headers) as r:
                 assert r.status == 200
+            other = make_token(f"http://127.0.0.1:{port}/otherhub", FULL_RULE, full.key)
+            other_url = url.replace("/myhub/", "/otherhub/")
+            headers["Authorization"] = other
+            async with session.post(other_url, data=apple(), headers=headers) as r:
+                assert r.status == 404  # only the --hub names exist, like on a namespace
         proc.send_signal(signal.SIGINT)
         output = (await asyncio.wait_for(proc.communicate(), 30))[0].decode()
     finally:
@@ -91,5 +99,6 @@ def test_banner_never_echoes_a_given_key(capsys: pytest.CaptureFixture[str]) -> 
     generated = HubSettings.build()
     print_banner(generated, "127.0.0.1", 8082)
     out = capsys.readouterr().out
+    assert "hubs           myhub\n" in out
     assert f"Endpoint=sb://127.0.0.1:8082/;SharedAccessKeyName={FULL_RULE};" in out
     assert generated.keys[FULL_RULE] in out

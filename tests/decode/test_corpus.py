@@ -27,8 +27,6 @@ from tests.corpus import (
     recordings,
 )
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"corpus not found at {CORPUS}")
-
 SERVICE_ID = re.compile(r"^\d{15,19}-\d{15,19}-\d$")
 TRACKING_ID = re.compile(r"^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}_G\d+$")
 MALFORMED_MOCK = "RegistrationExistsAsync_GetNonExistingRegistration.http"

@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 import shutil
 
-import pytest
 from playwright.async_api import async_playwright
 
 from proxy import serve
 from proxy.cli.replay import signer_from
 from tests.exports import Capture, capture_fixture, rows  # noqa: F401
+from tests.outside import needs
 from viewer.app import make_app
 from viewer.resend import enable
 from viewer.state import ViewerSettings
@@ -20,7 +20,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 
-pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian's chromium")
+pytestmark = needs(shutil.which(CHROMIUM) is not None, "Debian's chromium")
 
 
 async def test_the_resend_form_sends_from_the_browser(capture: Capture) -> None:

@@ -28,7 +28,7 @@ PLATFORM_OF = {
 
 
 async def test_all_kinds_and_platforms_round_trip_into_devices(tmp_path: Path) -> None:
-    hub = await start_hub(HubSettings())
+    hub = await start_hub(HubSettings(hubs=frozenset({"rt"})))
     db = tmp_path / "rt.db"
     proxy = await start_proxy(hub.url, db, session="roundtrip")
     kinds: dict[str, list[tuple[str, str]]] = {}

@@ -24,7 +24,7 @@ async def test_js_sdk_through_the_proxy_to_the_local_hub(tmp_path: Path) -> None
     SDK signs every token for `localhost`, so each call succeeds only because the proxy
     re-signs it for the hub.
     """
-    hub = await start_hub(HubSettings())
+    hub = await start_hub(HubSettings(hubs=frozenset({"sdkhub"})))
     db = tmp_path / "sdk.db"
     proxy = await start_proxy(
         hub.url, db, session="js-sdk", keys={FULL_RULE: hub.settings.keys[FULL_RULE]}

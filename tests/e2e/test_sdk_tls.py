@@ -46,7 +46,7 @@ class TlsSetup:
 async def through_tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[TlsSetup]:
     """The local hub on HTTP, and the recording proxy in front of it on HTTP and HTTPS."""
     monkeypatch.setenv(tls.HOME_ENV, str(tmp_path / "home"))
-    hub = await start_hub(HubSettings())
+    hub = await start_hub(HubSettings(hubs=frozenset({HUB})))
     db = tmp_path / "tls.db"
     keys = {FULL_RULE: hub.settings.keys[FULL_RULE]}
     settings = ProxySettings(upstream=hub.url, db=db, session="tls", keys=keys)

@@ -13,6 +13,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from proxy import serve
 from tests.conftest import Upstream
+from tests.outside import needs
 from tests.servers import start_proxy
 from viewer import sample
 from viewer.app import start_viewer
@@ -22,7 +23,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
-pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian's chromium")
+pytestmark = needs(shutil.which(CHROMIUM) is not None, "Debian's chromium")
 
 
 @contextlib.asynccontextmanager

@@ -10,7 +10,6 @@ import shutil
 import signal
 from pathlib import Path
 
-import pytest
 from playwright.async_api import async_playwright
 
 from proxy import sas
@@ -18,6 +17,7 @@ from proxy.io import har_read
 from proxy.localhub import FULL_RULE, HubSettings, start_hub
 from proxy.localhub.settings import generate_key
 from tests.exports import import_, rows, sessions
+from tests.outside import needs
 from tests.replaying import HUB, INSTALLATION, TOKEN, apple, invoke, run_client
 from tests.servers import REPO, free_port, wait_for_port
 
@@ -115,7 +115,7 @@ async function calls(base, auth, atom, installation) {
 </script>"""
 
 
-@pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian's chromium")
+@needs(shutil.which(CHROMIUM) is not None, "Debian's chromium")
 async def test_a_har_recorded_by_chromium_imports_and_decodes(tmp_path: Path) -> None:
     key = generate_key()
     hub = await start_hub(_hub_settings(key))

@@ -98,9 +98,15 @@ async def test_listen_rule_rights(hub: HubClient) -> None:
     )
     assert put.status == 200
     for path in ("/registrations", "/tags/a/registrations"):
+        # 2020-06: 403, no body (the .NET MockData Listen-only recording, nh-rest-api §1.6).
         denied = await hub.call("GET", path, rule=LISTEN_RULE)
-        assert denied.status == 401
-        assert "Manage claim is required for this operation..TrackingId:" in denied.text
+        assert (denied.status, denied.text) == (403, "")
+        assert "Content-Type" not in denied.headers and denied.headers["TrackingId"]
+        assert denied.headers["x-ms-correlation-request-id"]
+        # 2017-04: 401 with the recorded detail (ManagementApi_FailsWithAuthorizationException).
+        old = await hub.call("GET", path, rule=LISTEN_RULE, api="api-version=2017-04")
+        assert old.status == 401
+        assert "<Detail>Manage claim is required for this operation..TrackingId:" in old.text
     assert (await hub.call("DELETE", f"/registrations/{rid}", rule=LISTEN_RULE)).status == 200
 
 

@@ -107,7 +107,8 @@ async def test_no_body_makes_the_hub_fail() -> None:
         async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
             put = running.url + "/myhub/installations/fuzz?api-version=2020-06"
             valid = '{"installationId":"fuzz","platform":"apns","pushChannel":"aa"}'
-            async with session.put(put, data=valid, headers={"Authorization": auth}) as ok:
+            json_headers = {"Authorization": auth, "Content-Type": "application/json"}
+            async with session.put(put, data=valid, headers=json_headers) as ok:
                 assert ok.status == 200
             for index, body in enumerate(cases):
                 method, path, extra = ROUTES[index % len(ROUTES)]

@@ -240,3 +240,12 @@ async def test_writing_over_a_materialised_registration_is_a_conflict(hub: HubCl
         answer = await hub.call("PUT", path, apple(), headers=headers)
         assert answer.status == 409 and "inst-1" in answer.text
     assert len((await hub.call("GET", "/registrations")).devices()) == 1
+
+
+async def test_patch_replace_tags_replaces_them_all(hub: HubClient) -> None:
+    """`replace /tags` is remove + add (nh-rest-api §8): the old tags are gone."""
+    await hub.call("PUT", "/installations/inst-1", installation(tags=["old1", "old2"]))
+    doc = await patch(hub, [{"op": "replace", "path": "/tags", "value": '["new1","new2"]'}])
+    assert doc["tags"] == ["new1", "new2"]
+    doc = await patch(hub, [{"op": "replace", "path": "/tags", "value": "only"}])
+    assert doc["tags"] == ["only"]

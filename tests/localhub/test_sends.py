@@ -74,3 +74,14 @@ async def test_debug_send_reports_the_registrations_it_would_reach(hub: HubClien
     assert "<Success>2</Success>" in broadcast.text
     plain = await hub.call("POST", "/messages", "{}", headers=headers)
     assert plain.status == 201 and plain.text == ""
+
+
+async def test_a_debug_send_lists_at_most_ten_registrations(hub: HubClient) -> None:
+    """Each test send reaches at most 10 devices (nh-rest-api §9.7, §13)."""
+    for n in range(12):
+        assert (await hub.call("POST", "/registrations", apple(f"{n:04x}", "all"))).status == 200
+    headers = {**APPLE, "ServiceBusNotification-Tags": "all"}
+    answer = await hub.call("POST", "/messages?test", "{}", headers=headers)
+    assert answer.status == 201
+    assert "<Success>10</Success>" in answer.text
+    assert answer.text.count("<RegistrationResult>") == 10

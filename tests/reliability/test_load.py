@@ -28,7 +28,7 @@ def rss_mb(pid: int) -> float:
 async def test_twenty_thousand_requests_all_answered_all_recorded_memory_flat(
     tmp_path: Path,
 ) -> None:
-    hub = await start_hub(HubSettings())
+    hub = await start_hub(HubSettings(hubs=frozenset({"loadhub"})))
     db, port = tmp_path / "load.db", free_port()
     proc = await spawn_hubscope(
         "proxy",

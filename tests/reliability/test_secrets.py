@@ -34,7 +34,7 @@ def secrets_in(text: bytes, signatures: set[str]) -> list[str]:
 
 async def test_signatures_and_keys_never_leak(tmp_path: Path) -> None:
     cs = f"Endpoint=sb://127.0.0.1/;SharedAccessKeyName={RULE};SharedAccessKey={KEY}"
-    hub = await start_hub(HubSettings.build(connection_string=cs))
+    hub = await start_hub(HubSettings.build(connection_string=cs, hubs=("hub",)))
     db, port = tmp_path / "s.db", free_port()
     proxy_cs = f"Endpoint=http://{hub.host}/;SharedAccessKeyName={RULE};SharedAccessKey={KEY}"
     proc = await spawn_hubscope(

@@ -14,7 +14,6 @@ from proxy.exchange import Exchange, Message
 from proxy.model import Decoded
 from proxy.rules import Finding, check, check_session
 from tests.corpus import (
-    CORPUS,
     LOCAL_CAPTURE,
     MockCall,
     http_mocks,
@@ -24,7 +23,6 @@ from tests.corpus import (
     recordings,
 )
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not checked out")
 JS_HTTP = LOCAL_CAPTURE / "azure-notification-hubs-js-2.1.0" / "requests-http.jsonl"
 
 

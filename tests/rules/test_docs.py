@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from proxy.rules import rules
+from tests.outside import needs
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
@@ -31,7 +32,7 @@ def test_rule_is_in_the_docs_with_its_severity(rule: object) -> None:
 SEEDED = [r for r in rules() if r.source.startswith("seeds/")]
 
 
-@pytest.mark.skipif(not (SHARED / "seeds").is_dir(), reason="shared seeds not checked out")
+@needs((SHARED / "seeds").is_dir(), "shared/seeds")
 @pytest.mark.parametrize("rule", SEEDED, ids=lambda r: r.id)
 def test_seed_sentence_is_quoted_verbatim(rule: object) -> None:
     page = rule.source.split("#")[0]  # type: ignore[attr-defined]
