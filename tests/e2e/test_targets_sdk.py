@@ -53,7 +53,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     db = tmp_path_factory.mktemp("targets") / "sdk.db"
 
     async def record() -> list[dict[str, Any]]:
-        hub = await start_hub(HubSettings())
+        hub = await start_hub(HubSettings(hubs=frozenset({"sdkhub"})))
         proxy = await start_proxy(hub.url, db, session=SESSION)
         try:
             cs = hub.connection_string().replace(hub.url, f"http://127.0.0.1:{proxy.port}")
