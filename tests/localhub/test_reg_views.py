@@ -11,7 +11,7 @@ import pytest
 from proxy.localhub import FULL_RULE, LISTEN_RULE, HubSettings, routes, start_hub
 from proxy.model import Op
 from proxy.sas import make_token
-from tests.hubclient import API, HUB, RID, TIMEOUT, HubClient, apple, entry
+from tests.hubclient import API, ATOM_ENTRY, HUB, RID, TIMEOUT, HubClient, apple, entry
 
 
 async def test_create_answers_200_with_the_service_entry(hub: HubClient) -> None:
@@ -336,3 +336,13 @@ async def test_list_by_tag_ignores_case(hub: HubClient) -> None:
     for asked in ("sports", "SPORTS", "Sports"):
         found = await hub.call("GET", f"/tags/{asked}/registrations")
         assert [d.handle for d in found.devices()] == ["AA01"], asked
+
+
+async def test_the_error_position_is_the_first_offending_element(hub: HubClient) -> None:
+    inner = "<Endpoint>https://e.example/x</Endpoint><Auth>a</Auth><Auth>b</Auth><P256DH>k</P256DH>"
+    body = "\n" + entry("BrowserRegistrationDescription", inner).split("?>", 1)[1]
+    answer = await hub.call("POST", "/registrations", body, headers={"Content-Type": ATOM_ENTRY})
+    assert answer.status == 400
+    line_start = body.index("\n") + 1
+    column = body.index("<Auth>") - line_start + 2
+    assert f"Error in line 2 position {column}. 'Element' 'Auth'" in answer.text

@@ -83,3 +83,33 @@ async def test_raw_mpns_is_at_most_1_kb(hub: HubClient) -> None:
     assert big.status == 400 and f"at most {MPNS_RAW_MAX}" in big.text
     toast = {**raw, "X-WindowsPhone-Target": "toast"}
     assert (await hub.call("POST", "/messages", b"x" * 2000, headers=toast)).status == 201
+
+
+async def test_size_limits_sit_exactly_at_their_documented_numbers(hub: HubClient) -> None:
+    """5 KB, 1 KB and 64 KB as numbers, not as the module's own constants."""
+    raw = {"ServiceBusNotification-Format": "windows", "X-WNS-Type": "wns/raw",
+           "Content-Type": "application/octet-stream"}  # fmt: skip
+    assert (await hub.call("POST", "/messages", b"x" * 5120, headers=raw)).status == 201
+    assert (await hub.call("POST", "/messages", b"x" * 5121, headers=raw)).status == 400
+    mpns = {"ServiceBusNotification-Format": "windowsphone", "Content-Type": "application/xml"}
+    for size, status in ((1023, 201), (1024, 201), (1025, 400)):
+        answer = await hub.call("POST", "/messages", b"x" * size, headers=mpns)
+        assert answer.status == status, size
+    apple = {"ServiceBusNotification-Format": "apple", "Content-Type": "application/json"}
+    assert (await hub.call("POST", "/messages", b" " * 65536, headers=apple)).status == 201
+    assert (await hub.call("POST", "/messages", b" " * 65537, headers=apple)).status == 413
+
+
+async def test_only_raw_wns_is_capped_and_octets(hub: HubClient) -> None:
+    badge = {"ServiceBusNotification-Format": "windows", "X-WNS-Type": "wns/badge",
+             "Content-Type": "application/xml"}  # fmt: skip
+    big = b"<badge value='1'/>" + b" " * 6000
+    assert (await hub.call("POST", "/messages", big, headers=badge)).status == 201
+    stray = {"X-WNS-Type": "wns/raw", "Content-Type": "application/json"}
+    for fmt in ("apple", "adm"):
+        headers = {**stray, "ServiceBusNotification-Format": fmt}
+        answer = await hub.call("POST", "/messages", "{}", headers=headers)
+        assert answer.status == 201, fmt
+    phone = {"ServiceBusNotification-Format": "windowsphone", "X-WNS-Type": "wns/raw",
+             "X-WindowsPhone-Target": "toast", "Content-Type": "application/xml"}  # fmt: skip
+    assert (await hub.call("POST", "/messages", "<x/>", headers=phone)).status == 201
