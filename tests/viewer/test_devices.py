@@ -25,7 +25,8 @@ def test_devices_by_handle_most_recent_first_with_counts(triage_db: Path) -> Non
         sample.APNS_TOKEN, sample.FCM_TOKEN, sample.APNS_ROTATED]  # fmt: skip
     apns = page.devices[0]
     assert apns["platform"] == "apns" and apns["kind"] == "registration"
-    assert (apns["exchanges"], apns["errors"], apns["sessions"]) == (9, 0, 3)
+    # 10 and 1: the refused FcmRegistrationDescription carries the same token as its handle
+    assert (apns["exchanges"], apns["errors"], apns["sessions"]) == (10, 1, 3)
     assert apns["tags"] == ["user:42"] and apns["last_status"] == 201
     fcm = page.devices[1]
     assert (fcm["installation_id"], fcm["exchanges"], fcm["errors"]) == (
