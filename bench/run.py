@@ -584,6 +584,13 @@ def table(result: dict[str, Any]) -> str:
             check(writer, TARGETS["writer_rate"], True),
         ),
         (
+            "… writer CPU per exchange (journal read, decode, rows, SQLite with index)",
+            f"{fmt(ingest.get('writer_cpu_us_per_exchange'))} µs "
+            f"(≤ {fmt(ingest.get('writer_cpu_bound_rate'))}/s on one core)",
+            "≤ 200 µs",
+            check(ingest.get("writer_cpu_us_per_exchange") or float("nan"), 200, False),
+        ),
+        (
             "`hubscope audit --format json`, all exchanges",
             f"{fmt(audit_rate)} exchanges/s"
             if audit.get("measured")
@@ -630,7 +637,8 @@ def table(result: dict[str, Any]) -> str:
             f"{fmt(ingest.get('db_bytes', 0) / 1e6, ',.0f')} MB, "
             f"{fmt(ingest.get('bytes_per_exchange'))} bytes/exchange; "
             f"{fmt(ingest.get('decoded_rows'))} rows decoded, "
-            f"{fmt(ingest.get('device_rows'))} device rows.",
+            f"{fmt(ingest.get('device_rows'))} device rows; writer peak RSS "
+            f"{fmt(ingest.get('writer_peak_rss_mb'), ',.0f')} MB.",
         ]
     if soak_r:
         samples = ", ".join(

@@ -1,10 +1,11 @@
 """Scale part of `make bench`: the real writer's sustained ingest, then `hubscope audit`.
 
 Fills a fresh database with N exchanges (default 1,000,000) through
-`proxy.recording.recorder.Recorder` exactly as the proxy does (SAS redaction, decoding,
-device rows, batched inserts), and times only the writer: exchanges are built
-in chunks outside the clock, handed over with `submit()`, and the clock runs
-until the writer has stored the whole chunk. Then it times
+`proxy.recording.writer_process.ProcessRecorder` exactly as the proxy does: each
+`submit()` appends to the capture journal, the writer process follows it into SQLite
+(SAS redaction, decoding, device and tag rows, the search index). Only the writer is
+timed: exchanges are built in chunks outside the clock, appended with `submit()`, and
+the clock runs until the writer has stored the whole chunk. Then it times
 `hubscope audit --db … --format json` over the filled database, if that command
 exists.
 
@@ -32,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from proxy import store  # noqa: E402
 from proxy.exchange import Exchange, Message  # noqa: E402
-from proxy.recording.recorder import Recorder  # noqa: E402
+from proxy.recording.writer_process import ProcessRecorder  # noqa: E402
 
 UPSTREAM_HOST = "127.0.0.1:9"
 SESSION = "bench-scale"
@@ -74,6 +75,19 @@ def make_exchange(n: int, t0: float, session: str = SESSION) -> Exchange:
     )
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its threads (the writer uses two)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -88,9 +102,10 @@ def ingest(db: Path, n: int, chunk: int) -> dict[str, object]:
     store.ensure_session(first, FIRST, kind="proxy", upstream=f"http://{UPSTREAM_HOST}")
     first.conn.close()
     subset = min(AUDIT_SUBSET, n // 10 or 1)
-    recorder = Recorder(db, session=SESSION, upstream=f"http://{UPSTREAM_HOST}")
+    recorder = ProcessRecorder(db, session=SESSION, upstream=f"http://{UPSTREAM_HOST}")
     recorder.start()
     t0 = time.time() - n / 1000
+    writer_cpu = writer_peak = 0.0
     busy = 0.0
     slices: list[dict[str, float]] = []
     done = 0
@@ -102,6 +117,7 @@ def ingest(db: Path, n: int, chunk: int) -> dict[str, object]:
                 for i in range(size)
             ]
             target = recorder.written + size
+            cpu_before = cpu_seconds(recorder.writer_pid)
             start = time.perf_counter()
             for ex in batch:
                 recorder.submit(ex)
@@ -112,6 +128,8 @@ def ingest(db: Path, n: int, chunk: int) -> dict[str, object]:
                     raise RuntimeError(f"writer stalled: {recorder.failure}")
                 time.sleep(0.002)
             spent = time.perf_counter() - start
+            writer_cpu += cpu_seconds(recorder.writer_pid) - cpu_before
+            writer_peak = peak_rss_mb(recorder.writer_pid)
             busy += spent
             done += size
             slices.append({"done": done, "rate": size / spent})
@@ -137,6 +155,9 @@ def ingest(db: Path, n: int, chunk: int) -> dict[str, object]:
         "device_rows": devices,
         "seconds": round(busy, 2),
         "rate": round(n / busy, 1),
+        "writer_cpu_us_per_exchange": round(writer_cpu / n * 1e6, 1),
+        "writer_cpu_bound_rate": round(n / writer_cpu, 1) if writer_cpu else None,
+        "writer_peak_rss_mb": round(writer_peak, 1),
         "first_tenth_rate": round(sum(s["rate"] for s in slices[:tenth]) / tenth, 1),
         "last_tenth_rate": round(sum(s["rate"] for s in slices[-tenth:]) / tenth, 1),
         "min_chunk_rate": round(min(s["rate"] for s in slices), 1),

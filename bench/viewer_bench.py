@@ -27,6 +27,7 @@ from proxy import serve, store
 from proxy.store import rows
 from viewer import sample
 from viewer.app import start_viewer
+from viewer.search import Indexer
 
 PLATFORMS = ("apns", "fcmv1", "wns")
 BATCH = 20_000
@@ -35,6 +36,11 @@ BATCH = 20_000
 def templates() -> list[rows.Rows]:
     """One decoded row set per scenario call, to clone."""
     return [rows.build([ex], body_cap=1 << 20, keys={}) for ex in sample.scenario("t", 0.0)]
+
+
+def _swap(body: bytes | None, handle: str) -> bytes | None:
+    """The template's device token replaced by this row's handle, so bodies differ."""
+    return body.replace(sample.APNS_TOKEN.encode(), handle.encode()) if body else body
 
 
 def insert(db: Any, table: str, items: list[dict[str, Any]]) -> None:
@@ -69,15 +75,19 @@ def fill(path: Path, total: int) -> None:
             device = rng.randrange(max(1, total // 5))
             roll = rng.random()
             status = 201 if roll < 0.9 else 404 if roll < 0.98 else 503
+            handle = f"{device:064x}"
             ex = dict(shape.exchanges[0], id=ident, session=sessions[n * 10 // total],
-                      started_at=start + n * 0.05, status=status)  # fmt: skip
+                      started_at=start + n * 0.05, status=status,
+                      error_code=str(status) if status >= 400 else None,
+                      request_body=_swap(shape.exchanges[0]["request_body"], handle),
+                      response_body=_swap(shape.exchanges[0]["response_body"], handle))  # fmt: skip
             ex_rows.append(ex)
             tags = f"user:{device % 50_000},lang:{('en', 'fr', 'de')[device // 3 % 3]}"
             for d in shape.devices:
                 did = f"{ident}:{d['direction'][:3]}:{d['position']}"
                 dev_rows.append(dict(
                     d, id=did, exchange_id=ident, platform=PLATFORMS[device % 3],
-                    handle=f"{device:064x}", tags=tags,
+                    handle=handle, tags=tags,
                     registration_id=f"reg-{device}" if d["kind"] == "registration" else None,
                     installation_id=f"inst-{device}" if d["kind"] == "installation" else None,
                 ))  # fmt: skip
@@ -93,6 +103,17 @@ def fill(path: Path, total: int) -> None:
     print()
     db.conn.execute("analyze")
     db.conn.close()
+    t0, cpu = time.perf_counter(), time.process_time()
+    indexer = Indexer(path)
+    done = indexer.catch_up(budget_seconds=3600)
+    indexer.close()
+    took, cpu = time.perf_counter() - t0, time.process_time() - cpu
+    ro = store.connect(path, readonly=True)
+    size = ro.conn.execute("select sum(length(block)) from exchanges_fts_data").fetchone()[0]
+    ro.conn.close()
+    print(f"  search index: {done:,} rows in {took:.0f} s ({done / took:,.0f}/s),"
+          f" {cpu / max(done, 1) * 1e6:.0f} µs CPU/exchange,"
+          f" {size / 1e6:,.0f} MB ({size / max(done, 1):,.0f} B/exchange)")
 
 
 async def timed(client: aiohttp.ClientSession, url: str) -> tuple[float, Any]:
@@ -121,18 +142,35 @@ async def measure(path: Path, repeat: int, total: int) -> None:
             cases = {
                 "list page / (HTML, warm)": "/",
                 "list page /api/exchanges (JSON, warm)": "/api/exchanges",
-                "list ?platform=fcmv1": "/?platform=fcmv1",
-                "list ?tag=user:123": "/?tag=user:123",
-                "list ?status=4xx": "/?status=4xx",
-                "list ?session=bench-3": "/?session=bench-3",
-                "list ?operation=read_registration": "/?operation=read_registration",
-                "list ?handle=…": f"/?handle={1234:064x}",
-                "list ?registration_id=reg-77": "/?registration_id=reg-77",
-                "list ?q=vip (full text)": "/?q=vip",
-                "list ?platform=apns&tag=lang:fr&status=2xx":
-                    "/?platform=apns&tag=lang:fr&status=2xx",
-                "list ?findings=error": "/?findings=error",
-                "list ?since=…&until=… (one hour)": "/?since={h0}&until={h1}",
+                "list f=platform:fcmv1": "/?f=platform:fcmv1",
+                "list f=tag:user:123": "/?f=tag:user:123",
+                "list f=status:4xx": "/?f=status:4xx",
+                "list f=status:503": "/?f=status:503",
+                "list f=not status:2xx": "/?f=not+status:2xx",
+                "list f=session:bench-3": "/?f=session:bench-3",
+                "list f=op:read_registration": "/?f=op:read_registration",
+                "list f=handle:<full>": f"/?f=handle:{1234:064x}",
+                "list f=handle:<12-char prefix>": f"/?f=handle:{1234:064x}"[:-52],
+                "list f=reg:reg-77": "/?f=reg:reg-77",
+                "list f=platform:apns tag:lang:fr status:2xx":
+                    "/?f=platform:apns+tag:lang:fr+status:2xx",
+                "list f=(status:4xx or status:5xx) and not platform:wns":
+                    "/?f=(status:4xx+or+status:5xx)+and+not+platform:wns",
+                "list f=tag:user:7* and not method:get": "/?f=tag:user:7*+and+not+method:get",
+                "list q=<a handle> (body text)": f"/?q={1234:064x}",
+                "list q=vip (common word)": "/?q=vip",
+                "list q=\"x-ms-version: 2015\" (header)": "/?q=%22x-ms-version:+2015%22",
+                "list q=TrackingId:1a2b (error body)": "/?q=TrackingId:1a2b",
+                "list q=nothing-like-this (no hit)": "/?q=nothing-like-this",
+                "list f=severity:error (judged on read)": "/?f=severity:error",
+                "list f=rule:common.* and status:2xx": "/?f=rule:common.*+and+status:2xx",
+                "list f=since…until (one hour)": "/?f=since:{h0}+until:{h1}",
+                "problems f=session:bench-3": "/problems?f=session:bench-3",
+                "devices (most recent)": "/devices",
+                "devices f=tag:user:123": "/devices?f=tag:user:123",
+                "installations": "/devices?by=installation",
+                "tags": "/tags",
+                "tags prefix=user:12": "/tags?prefix=user:12",
             }  # fmt: skip
             first = (await timed(client, base + "/api/exchanges?limit=1"))[1]["items"][0]
             h0 = first["started_at"] - total * 0.025
@@ -156,8 +194,51 @@ async def measure(path: Path, repeat: int, total: int) -> None:
             report("timeline ?registration_id=reg-77",
                    [(await timed(client, f"{base}/devices?registration_id=reg-77"))[0]
                     for _ in range(repeat)])  # fmt: skip
+            report("detail j/k neighbours under f=status:4xx",
+                   [(await timed(client, f"{base}/exchanges/{i}?f=status:4xx"))[0]
+                    for i in ids[:repeat]])  # fmt: skip
+            report("session page bench-3 (100,000 exchanges, charts)",
+                   [(await timed(client, f"{base}/sessions/bench-3"))[0]
+                    for _ in range(3)])  # fmt: skip
     finally:
         await serve.stop([running])
+
+
+def _schema_before(db: Any) -> None:
+    """Turn a fresh file back into the schema before the search migration (m006)."""
+    conn = db.conn
+    for index in ("status", "error_code", "session_summary"):
+        conn.execute(f"drop index idx_exchanges_{index}")
+    conn.execute("create index idx_exchanges_session_started_at on exchanges (session, started_at)")
+    conn.execute("drop table exchanges_fts")
+    conn.execute("create virtual table exchanges_fts using fts5("
+                 "request, response, content='', tokenize='unicode61')")  # fmt: skip
+    values = ("substr(cast(new.request_body as text), 1, 65536),"
+              " substr(cast(new.response_body as text), 1, 65536)")  # fmt: skip
+    conn.execute("create trigger exchanges_fts_insert after insert on exchanges begin insert"
+                 f" into exchanges_fts(rowid, request, response) values (new.rowid, {values}); end")
+
+
+def write_cost(total: int = 8000, batch: int = 200) -> None:
+    """`store.write_rows` CPU per exchange with the schema before and after m006."""
+    import tempfile
+
+    batches = [
+        rows.build([e for _ in range(batch // 8) for e in sample.scenario("s", 1e9 + i)],
+                   body_cap=1 << 20, keys={})
+        for i in range(total // batch)
+    ]  # fmt: skip
+    for variant in ("before", "after") * 2:
+        db = store.connect(Path(tempfile.mkdtemp()) / "w.db")
+        store.ensure_session(db, "s", kind="demo")
+        if variant == "before":
+            _schema_before(db)
+        cpu = time.process_time()
+        for chunk in batches:
+            store.write_rows(db, chunk)
+        spent = (time.process_time() - cpu) / total * 1e6
+        db.conn.close()
+        print(f"  write_rows, schema {variant} m006: {spent:.0f} µs CPU per exchange")
 
 
 def main() -> None:
@@ -165,7 +246,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--db", type=Path, default=Path("bench/work/viewer-1m.db"))
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--write-cost", action="store_true",
+                        help="only measure the writer's cost with the schema before and after")
     args = parser.parse_args()
+    if args.write_cost:
+        write_cost()
+        return
     args.db.parent.mkdir(parents=True, exist_ok=True)
     if not args.db.exists():
         print(f"filling {args.db} with {args.rows:,} exchanges")

@@ -1,8 +1,9 @@
 """hubscope: a recording, spec-checking proxy for the Azure Notification Hubs REST API.
 
 The modules directly in this package are the vocabulary every capability shares
-(`model`, `exchange`, `operations`, `contract`, `sas`, `redact`, `serve`); they import
-nothing of hubscope's but each other. Packages import downward only, in this order:
+(`model`, `exchange`, `operations`, `contract`, `sas`, `inflate`, `serve`, and the
+`redact` package); they import nothing of hubscope's but each other. Packages import
+downward only, in this order:
 vocabulary → `decode` → `rules` → `store` → `recording`, `audit`, `tls` → `capture`,
 `localhub`, `replay`, `io`, `demo` → `viewer` → `cli` (checked by `tests/test_layout.py`).
 """

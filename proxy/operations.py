@@ -109,12 +109,29 @@ _ID_OPS = frozenset(
 """Operations whose third path segment (after hub and resource) is an id or a tag."""
 
 
-def classify(method: str, url: str, *, if_match: str | None = None) -> Operation:
+def _query_joined_with_ampersand(path: str) -> tuple[str, str]:
+    """`/hub/Messages&api-version=2013-07` → (`/hub/Messages`, `api-version=2013-07`).
+
+    A client bug (azure-sdk-for-node, 2016) put `&` where `?` belongs. Recorded traffic
+    reads it as the query it was meant to be, so the call is classified and the rules can
+    flag the separator; the stand-in hub does not (nobody knows the service accepts it).
+    """
+    head, slash, last = path.rpartition("/")
+    resource, amp, query = last.partition("&")
+    if amp and resource and "=" in query:
+        return f"{head}{slash}{resource}", query
+    return path, ""
+
+
+def classify(
+    method: str, url: str, *, if_match: str | None = None, joined_query: bool = False
+) -> Operation:
     """Classify one request; anything hubscope does not know is `Op.UNKNOWN`.
 
     `url` is a full URL or path+query, percent-encoded as sent. `if_match` is the
     request's If-Match header: a PUT on a registration with it is an update,
-    without it a create-or-update.
+    without it a create-or-update. `joined_query` reads `…/Messages&api-version=…`
+    (no `?`) as path and query, for judging recorded traffic.
     """
     url = url.strip()
     if url.startswith("/"):
@@ -123,6 +140,8 @@ def classify(method: str, url: str, *, if_match: str | None = None) -> Operation
     else:
         split = urlsplit(url)
         path, query_string = split.path, split.query
+    if not query_string and joined_query:
+        path, query_string = _query_joined_with_ampersand(path)
     query = _parse_query(query_string)
     parts = [unquote(p) for p in path.split("/") if p]
     hub = parts[0] if parts else None

@@ -82,17 +82,16 @@ class SasToken:
 
     @property
     def expiry(self) -> int | None:
-        try:
-            return int(unquote(self.se)) if self.se is not None else None
-        except ValueError:
-            return None
+        """`se` as Unix seconds; None unless it is plain ASCII digits (no sign, space, `_`)."""
+        text = unquote(self.se) if self.se is not None else ""
+        return int(text) if text.isascii() and text.isdigit() else None
 
 
 def parse_token(value: str) -> SasToken | None:
     """Parse an Authorization value; None when it is not a SharedAccessSignature."""
     text = value.strip()
-    if not text.startswith(SCHEME):
-        return None
+    if not text.startswith(SCHEME) or text[len(SCHEME) : len(SCHEME) + 1] not in (" ", "\t"):
+        return None  # `SharedAccessSignaturesr=…` is not the scheme either
     fields: dict[str, str] = {}
     order: list[str] = []
     for part in text[len(SCHEME) :].strip().split("&"):
@@ -150,21 +149,51 @@ def check_signature(token: SasToken, key: str) -> bool:
     return hmac.compare_digest(unquote(token.sig), expected)
 
 
-def audience_matches(audience: str, host: str, hub: str | None = None) -> bool:
-    """Whether a token's audience covers a call to `host` (and `hub`).
+def _hostname(host: str) -> str:
+    """The name in a `Host` value, lower-cased, without port or IPv6 brackets."""
+    try:
+        return urlsplit(f"//{host.strip()}").hostname or host.strip().lower()
+    except ValueError:  # a malformed Host names nothing a token can match
+        return host.strip().lower()
 
-    Accepts every shape real clients sign: the namespace root, the hub URL, or any
-    deeper URL, with http or https, any case, with or without port and query.
+
+def _segments(path: str) -> list[str]:
+    return [unquote(segment).lower() for segment in path.split("/") if segment]
+
+
+def audience_matches(
+    audience: str, host: str, hub: str | None = None, *, path: str | None = None
+) -> bool:
+    """Whether a token's audience covers a call to `host` (and `path`, or at least `hub`).
+
+    The service treats `sr` as a scope: its host must be the host it is called as
+    (scheme and port ignored, any case) and its path a prefix of the request's path,
+    segment by segment: the namespace root, the hub, or any deeper URL, with or without
+    a query. A token whose path is not a prefix (another hub, another resource) has a
+    wrong audience, as a Service Bus token for `/publishers//messages` sent to another
+    entity does (sandrinodimattia/RedDog#4). Without `path`, only the hub is checked.
     """
-    parts = urlsplit(audience.strip().lower())
-    if parts.hostname is None:
+    try:
+        parts = urlsplit(audience.strip())
+        named = parts.hostname
+    except ValueError:  # "https://[::1/" and the like
         return False
-    if parts.hostname != (urlsplit(f"//{host.lower()}").hostname or host.lower()):
+    if named is None or named != _hostname(host):
         return False
-    path = [seg for seg in parts.path.split("/") if seg]
-    if not path or hub is None:
-        return True
-    return path[0] == hub.lower()
+    scope = _segments(parts.path)
+    if path is not None:
+        called = _segments(urlsplit(path).path)
+        return called[: len(scope)] == scope
+    return not scope or hub is None or scope[0] == hub.lower()
+
+
+MISSING_TOKEN = "MissingToken: The authorization header was not found."
+NOT_SAS = (
+    "MalformedToken: The credentials contained in the authorization header are not in the "
+    "WRAP format."
+)
+WRONG_AUDIENCE = "InvalidAudience: The authorization header contains a token with a wrong audience."
+BAD_SIGNATURE = "InvalidSignature: The token has an invalid signature."
 
 
 def verify(
@@ -173,23 +202,27 @@ def verify(
     *,
     host: str,
     hub: str | None = None,
+    path: str | None = None,
     now: float | None = None,
 ) -> str | None:
-    """None when the token is good for this call, else why not (no secret in the text)."""
+    """None when the token is good for this call, else the service's 401 detail for it.
+
+    The texts are the service's own where they were seen (`InvalidAudience`,
+    `ExpiredToken`, `InvalidSignature`); none of them carries a secret. A rule name the
+    hub does not know fails like a wrong key: the service does not say which it was.
+    """
     if token.sr is None or token.sig is None or token.se is None or token.skn is None:
         missing = [n for n in ("sr", "sig", "se", "skn") if getattr(token, n) is None]
-        return f"MalformedToken: the token is missing {', '.join(missing)}"
+        return f"MalformedToken: The token is missing {', '.join(missing)}."
     expiry = token.expiry
     if expiry is None:
-        return "MalformedToken: se is not an integer"
+        return "MalformedToken: The token's se is not a whole number of seconds."
     if expiry < (time.time() if now is None else now):
-        return f"ExpiredToken: the token expired at {expiry} (Unix time)"
+        stamp = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(expiry))
+        return f"ExpiredToken: The token is expired. Expiration time: '{stamp}'."
+    if not audience_matches(token.audience or "", host, hub, path=path):
+        return WRONG_AUDIENCE
     key = keys.get(unquote(token.skn))
-    if key is None:
-        return f"InvalidSignature: no key named {unquote(token.skn)!r} on this hub"
-    audience = token.audience or ""
-    if not audience_matches(audience, host, hub):
-        return f"InvalidAudience: the token is for {audience!r}, not {host}"
-    if not check_signature(token, key):
-        return "InvalidSignature: the token has an invalid signature"
+    if key is None or not check_signature(token, key):
+        return BAD_SIGNATURE
     return None

@@ -43,6 +43,20 @@ async def start_proxy(upstream: str, db: Path | None, **options: object) -> serv
     return await start_app(make_app(settings))
 
 
+async def start_forward_proxy(db: Path | None, **options: object) -> serve.Running:
+    """`hubscope proxy --forward` in this loop (CONNECT understood), on a free port."""
+    from proxy.capture import connect
+
+    settings = ProxySettings(
+        upstream="forward proxy",
+        db=db,
+        session=str(options.pop("session", "test")),
+        forward=True,
+        **options,  # type: ignore[arg-type]
+    )
+    return await connect.start(make_app(settings), serve.Listen("127.0.0.1", 0))
+
+
 async def spawn_hubscope(
     *args: str, stdout: Any = asyncio.subprocess.PIPE, **options: Any
 ) -> asyncio.subprocess.Process:

@@ -14,15 +14,28 @@ import pytest
 
 from tests.servers import REPO
 
-FLOOR = ("model", "exchange", "operations", "contract", "sas", "redact", "serve")
+FLOOR = (
+    "model",
+    "exchange",
+    "operations",
+    "contract",
+    "sas",
+    "signing",
+    "inflate",
+    "serve",
+    "tagexpr",
+)
 """The vocabulary: the modules directly in `proxy/`; they import only each other."""
 
+FLOOR_PACKAGES = ("redact",)
+"""Vocabulary too big for one module: a package on the floor, importing only the floor."""
+
 LAYERS: tuple[tuple[str, ...], ...] = (
-    tuple(f"proxy.{name}" for name in FLOOR),
+    tuple(f"proxy.{name}" for name in FLOOR + FLOOR_PACKAGES),
     ("proxy.decode",),
     ("proxy.rules",),
     ("proxy.store",),
-    ("proxy.recording", "proxy.audit", "proxy.tls"),
+    ("proxy.recording", "proxy.audit", "proxy.targets", "proxy.tls"),
     ("proxy.capture", "proxy.localhub", "proxy.replay", "proxy.io", "proxy.demo"),
     ("viewer",),
     ("proxy.cli",),
@@ -60,14 +73,12 @@ COVERED_ELSEWHERE: dict[str, str] = {
     "proxy/localhub/routes.py": "tests/localhub/test_reg_views.py",
     "proxy/localhub/settings.py": "tests/cli/test_hub.py",
     "proxy/localhub/state.py": "tests/localhub/test_reg_views.py",
-    "proxy/localhub/tagexpr.py": "tests/localhub/test_sends.py",
     "proxy/localhub/validate.py": "tests/localhub/test_reg_views.py",
     "proxy/model.py": "tests/decode/test_registrations.py",
     "proxy/recording/writer_process.py": "tests/cli/test_proxy.py",
     "proxy/replay/load.py": "tests/replay/test_rules.py",
     "proxy/replay/remap.py": "tests/replay/test_rules.py",
     "proxy/replay/report.py": "tests/replay/test_run.py",
-    "proxy/replay/resign.py": "tests/replay/test_rules.py",
     "proxy/rules/common.py": "tests/rules/test_examples.py",
     "proxy/rules/context.py": "tests/rules/test_examples.py",
     "proxy/rules/findings.py": "tests/rules/test_examples.py",
@@ -86,6 +97,11 @@ COVERED_ELSEWHERE: dict[str, str] = {
     "proxy/store/rows.py": "tests/recording/test_recorder.py",
     "proxy/store/schema.py": "tests/recording/test_recorder.py",
     "proxy/store/write.py": "tests/recording/test_recorder.py",
+    "proxy/targets/explain.py": "tests/targets/test_reach.py",
+    "proxy/targets/patch.py": "tests/targets/test_history.py",
+    "proxy/targets/recorded.py": "tests/targets/test_agreement.py",
+    "proxy/targets/report.py": "tests/cli/test_targets.py",
+    "proxy/targets/state.py": "tests/targets/test_history.py",
     "proxy/tls/authority.py": "tests/tls/test_tls.py",
     "proxy/tls/certs.py": "tests/tls/test_tls.py",
     "proxy/tls/handshake_log.py": "tests/tls/test_tls.py",
@@ -95,7 +111,6 @@ COVERED_ELSEWHERE: dict[str, str] = {
     "viewer/analysis.py": "tests/viewer/test_api.py",
     "viewer/app.py": "tests/viewer/test_api.py",
     "viewer/bodies.py": "tests/viewer/test_api.py",
-    "viewer/curl.py": "tests/viewer/test_api.py",
     "viewer/db.py": "tests/viewer/test_security.py",
     "viewer/diff.py": "tests/viewer/test_api.py",
     "viewer/filters.py": "tests/viewer/test_api.py",
@@ -188,7 +203,7 @@ def test_every_package_is_placed_in_a_layer() -> None:
 
 
 def test_the_floor_is_small_and_modules_are_short() -> None:
-    assert len(FLOOR) + 2 <= MAX_FLOOR_MODULES
+    assert len(FLOOR) + len(FLOOR_PACKAGES) + 2 <= MAX_FLOOR_MODULES
     long = {
         str(p): n for p in _sources() if (n := len((REPO / p).read_text().splitlines())) > MAX_LINES
     }

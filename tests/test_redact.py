@@ -1,14 +1,17 @@
-"""Secrets never reach the database: SAS signatures and shared keys are replaced."""
+"""Secrets never reach the database: one redactor, every shape (see `tests/redact/` for each
+shape on its own and `reliability/test_secrets.py` for every output of every command)."""
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import aiohttp
 
 from proxy import redact, serve, store
+from tests import leaky
 from tests.conftest import Upstream
-from tests.servers import start_proxy
+from tests.servers import start_app, start_proxy
 
 SIG = "Zm9vYmFyYmF6c2VjcmV0c2lnbmF0dXJlMTIzNDU2Nzg%3D"
 KEY = "c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5MTIzNDU="
@@ -66,3 +69,41 @@ async def test_signature_sent_by_a_client_appears_nowhere_in_the_database(
     assert "sig=[redacted]" in row["request_headers"]
     assert "sig=[redacted]" in row["url"]
     assert row["sas_verdict"] == "invalid: the signature does not match the configured key"
+
+
+async def test_every_shape_through_the_proxy_is_forwarded_whole_and_stored_redacted(
+    tmp_path: Path,
+) -> None:
+    """Issue 17, row 1: hub keys, push credentials, a percent-encoded token in `Location`,
+    `sig\\u003d` in JSON, `Bearer`, `SharedAccessKey=` in a gzip body: none reaches the
+    database in any form, while the client and the hub still get every byte."""
+    hub = await start_app(leaky.leaky_hub())
+    db = tmp_path / "h.db"
+    proxy = await start_proxy(f"http://127.0.0.1:{hub.port}", db)
+    answers: list[bytes] = []
+    try:
+        async with aiohttp.ClientSession(auto_decompress=False) as client:
+            for request in leaky.requests(f"http://127.0.0.1:{proxy.port}"):
+                async with client.request(**request) as resp:
+                    answers.append(b"".join(f"{k}: {v}".encode() for k, v in resp.headers.items()))
+                    answers.append(await resp.read())
+    finally:
+        await serve.stop([proxy, hub])
+    reached_client = set(leaky.leaks(b"\n".join(answers)))
+    assert {"primary_key", "google_api_key", "location_sig", "response_json_sig",
+            "response_gzip_key", "response_bearer"} <= reached_client  # fmt: skip
+    assert leaky.leaks_in_database(db) == {}
+    rows = list(
+        store.connect(db, readonly=True).query("select * from exchanges order by started_at")
+    )
+    assert len(rows) == 5, rows
+    by_path = {row["path"].rsplit("/", 1)[-1]: row for row in rows}
+    assert "<PrimaryKey>[redacted]</PrimaryKey>" in by_path["myhub"]["response_body"].decode()
+    assert (
+        "<Name>KeyId</Name><Value>KEYID00001</Value>" in by_path["myhub"]["response_body"].decode()
+    )
+    assert "sig%3D[redacted]%26se%3D1" in by_path["registrationIDs"]["response_headers"]
+    assert '"Authorization", "Bearer [redacted]"' in by_path["registrationIDs"]["request_headers"]
+    gz = by_path["gzip"]
+    assert gzip.decompress(gz["response_body"]).endswith(b'SharedAccessKey=[redacted]"}')
+    assert by_path["i1"]["request_format"] == "json", "a redacted body still decodes"

@@ -90,6 +90,24 @@ def test_audience_scopes() -> None:
     assert not audience_matches(f"https://{HOST}/other", HOST, "hub")
 
 
+def test_the_audience_path_is_a_scope_over_the_request_path() -> None:
+    path = "/MyHub/registrations/12-34?api-version=2020-06"
+    for scope in (
+        "",
+        "/",
+        "/myhub",
+        "/MYHUB/",
+        "/myhub/registrations/",
+        "/myhub/registrations/12-34/",
+    ):
+        assert audience_matches(f"https://{HOST}{scope}?x=1", HOST, path=path), scope
+    for scope in ("/other", "/myhub/installations", "/myhub/registrations/12-345", "/myhubx"):
+        assert not audience_matches(f"https://{HOST}{scope}", HOST, path=path), scope
+    assert not audience_matches(f"https://localhost/{HOST}", HOST, path=path)
+    assert not audience_matches("ns.servicebus.windows.net/myhub", HOST, path=path), "no scheme"
+    assert not audience_matches("https://[::1/", HOST, path=path), "unparseable"
+
+
 def test_expiry_and_malformed_tokens() -> None:
     token = parse_token(make_token(f"https://{HOST}/", "rule", "key", now=time.time() - 7200))
     assert token is not None

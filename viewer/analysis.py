@@ -40,12 +40,24 @@ class Badge:
     error: int = 0
     warning: int = 0
     note: int = 0
+    rules: tuple[tuple[str, str], ...] = ()
+    """(rule id, severity) of every finding, worst first."""
 
     def worst(self) -> str | None:
         for name in ("error", "warning", "note"):
             if getattr(self, name):
                 return name
         return None
+
+    def first(self) -> tuple[str, str] | None:
+        """The worst finding's (rule, severity), if it is a warning or an error."""
+        if self.rules and self.rules[0][1] in ("error", "warning"):
+            return self.rules[0]
+        return None
+
+    def severities(self) -> frozenset[str]:
+        """Each severity this badge reaches (`warning` when there is an error, too)."""
+        return frozenset(s for s in ("error", "warning", "note") if self.has(s))
 
     def has(self, severity: str) -> bool:
         """At least one finding of `severity` or worse."""
@@ -97,8 +109,10 @@ class Badges:
             if badge is not None:
                 self._cache.move_to_end(ident)
                 return badge
-        counts = Counter(f.severity for f in analyse(row).findings)
-        badge = Badge(counts["error"], counts["warning"], counts["note"])
+        findings = analyse(row).findings
+        counts = Counter(f.severity for f in findings)
+        rules = tuple(dict.fromkeys((f.rule, f.severity) for f in findings))
+        badge = Badge(counts["error"], counts["warning"], counts["note"], rules)
         with self._lock:
             self._cache[ident] = badge
             if len(self._cache) > self._size:

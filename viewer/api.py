@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from proxy.decode.xml import DecodeError
-from viewer import diff, live, loaders, queries
+from viewer import diff, explore, live, loaders, queries
 from viewer.filters import FilterError, parse
 from viewer.state import badges_key, live_key, reader_key
 from viewer.views import render_row
@@ -34,7 +34,8 @@ async def exchanges(request: web.Request) -> web.Response:
         "scanned": view.page.scanned,
         "partial": view.page.partial,
         "latest": view.latest,
-        "filters": dict(view.filters.active()),
+        "filter": view.filters.text,
+        "terms": [list(t) for t in view.filters.active()],
     })  # fmt: skip
 
 
@@ -66,6 +67,9 @@ async def exchange(request: web.Request) -> web.Response:
             else [diff.finding_json(f) for f in view.session_findings]
         ),
         "curl": view.curl,
+        "newer": view.newer,
+        "older": view.older,
+        "replay": view.replay,
     })  # fmt: skip
 
 
@@ -86,8 +90,27 @@ async def raw(request: web.Request) -> web.Response:
 
 async def timeline(request: web.Request) -> web.Response:
     view = await loaders.load_timeline(request)
-    entries = [e.json() for e in view.entries]
-    return reply({"key": view.key, "value": view.value, "entries": entries})
+    return reply({
+        "key": view.key, "value": view.value,
+        "entries": [e.json() for e in view.entries],
+        "sessions": [{"session": name, "exchanges": n} for name, n in view.sessions],
+        "shown": view.shown,
+        "columns": [{"session": name, "entries": [e.json() for e in entries]}
+                    for name, entries in view.columns],
+        "waterfall": view.waterfall.json() if view.waterfall else None,
+    })  # fmt: skip
+
+
+async def devices(request: web.Request) -> web.Response:
+    return reply((await explore.load_devices(request)).json())
+
+
+async def tags(request: web.Request) -> web.Response:
+    return reply((await explore.load_tags(request)).json())
+
+
+async def problems(request: web.Request) -> web.Response:
+    return reply((await explore.load_problems(request)).json())
 
 
 async def sessions(request: web.Request) -> web.Response:
@@ -102,6 +125,7 @@ async def session(request: web.Request) -> web.Response:
         "audited": view.audited,
         "replay_pairs": view.replay_pairs,
         "replays": view.replays,
+        "charts": [c.json() for c in view.charts],
         "audit": [
             {**{k: v for k, v in asdict(g).items() if k != "examples"},
              "examples": [diff.finding_json(f) for f in g.examples]}

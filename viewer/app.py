@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from viewer.analysis import Badges, SessionFindings
 from viewer.db import Reader, prepare
 from viewer.live import Live
 from viewer.routes import api_errors, setup_routes
+from viewer.search import Indexer
 from viewer.state import (
     ViewerSettings,
     badges_key,
@@ -29,6 +31,9 @@ from viewer.state import (
 from viewer.templating import FILTERS, GLOBALS
 
 HERE = Path(__file__).resolve().parent
+INDEX_EVERY_SECONDS = 1.0
+INDEX_BUDGET_SECONDS = 2.0
+log = logging.getLogger(__name__)
 
 
 def make_app(settings: ViewerSettings | str | Path, *, token: str | None = None) -> web.Application:
@@ -67,14 +72,31 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     live = Live(reader, app[badges_key])
     app[reader_key] = reader
     app[live_key] = live
-    poller = asyncio.create_task(live.poll())
+    indexer = Indexer(path)
+    tasks = [asyncio.create_task(live.poll())]
+    if app[settings_key].index:
+        tasks.append(asyncio.create_task(_index(indexer)))
     try:
         yield
     finally:
-        poller.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await poller
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await asyncio.to_thread(indexer.close)
         await asyncio.to_thread(reader.close)
+
+
+async def _index(indexer: Indexer) -> None:
+    """Keep the search index caught up with the file (search is right either way, only faster)."""
+    while not indexer.disabled:
+        try:
+            await asyncio.to_thread(indexer.catch_up, INDEX_BUDGET_SECONDS)
+        except Exception:
+            log.exception("indexing for search failed; search reads rows instead")
+            return
+        await asyncio.sleep(INDEX_EVERY_SECONDS)
 
 
 async def _close_streams(app: web.Application) -> None:

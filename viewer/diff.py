@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from proxy.rules import Finding
+from viewer import spelling
 
 SCALARS = (
     ("expiration", "expiry", "expiry moved"),
@@ -135,10 +136,21 @@ def _tags(device: dict[str, Any]) -> list[str]:
     return [t for t in (device.get("tags") or "").split(",") if t]
 
 
-def _templates(device: dict[str, Any]) -> dict[str, str]:
-    """Template name → body (headers and expiry folded in, so any change shows)."""
+def _templates(device: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Template name → (its meaning, to compare; its text, to show)."""
     found = json.loads(device["templates"]) if device.get("templates") else []
-    return {str(t.get("name") or ""): json.dumps(t, ensure_ascii=False, indent=1) for t in found}
+    return {
+        str(t.get("name") or ""): (
+            json.dumps(spelling.template(t), sort_keys=True),
+            json.dumps({k: v for k, v in t.items() if v not in (None, "", [], {})},
+                       ensure_ascii=False, indent=1),
+        )
+        for t in found
+    }  # fmt: skip
+
+
+SAME = {"expiration": spelling.instant}
+"""Columns whose values have several spellings, and the function that gives one."""
 
 
 def short(value: str | None, keep: int = 12) -> str:
@@ -154,7 +166,9 @@ def changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[Change
         return [Change("new", f"first seen ({after['platform']}, {short(after['handle'])})",
                        added=tags)]  # fmt: skip
     out = []
-    if before.get("handle") != after.get("handle"):
+    if spelling.handle(before.get("platform"), before.get("handle")) != spelling.handle(
+        after.get("platform"), after.get("handle")
+    ):
         out.append(Change("handle", "handle rotated", before=before.get("handle"),
                           after=after.get("handle")))  # fmt: skip
     old, new = _tags(before), _tags(after)
@@ -164,12 +178,14 @@ def changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[Change
         out.append(Change("tags", f"tags +{len(added)} −{len(removed)}", added, removed))
     old_t, new_t = _templates(before), _templates(after)
     for name in sorted(set(old_t) | set(new_t)):
-        if old_t.get(name) != new_t.get(name):
+        was, now = old_t.get(name), new_t.get(name)
+        if (was and was[0]) != (now and now[0]):
             label = f"template {name!r}" if name else "template"
-            verb = "added" if name not in old_t else "removed" if name not in new_t else "changed"
-            out.append(Change("template", f"{label} {verb}", before=old_t.get(name),
-                              after=new_t.get(name)))  # fmt: skip
+            verb = "added" if was is None else "removed" if now is None else "changed"
+            out.append(Change("template", f"{label} {verb}", before=was and was[1],
+                              after=now and now[1]))  # fmt: skip
     for column, kind, label in SCALARS:
-        if before.get(column) != after.get(column):
+        same = SAME.get(column, lambda v: v)
+        if same(before.get(column)) != same(after.get(column)):
             out.append(Change(kind, label, before=before.get(column), after=after.get(column)))
     return out

@@ -7,11 +7,9 @@ list's filters mean.
 
 from __future__ import annotations
 
-import shlex
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import fields
 from typing import IO, Any
 from urllib.parse import parse_qsl
 
@@ -21,8 +19,8 @@ from sqlite_utils import Database
 from proxy.io import export as exporting
 from proxy.io.mask import Kind, parse_kinds
 from viewer.analysis import Badges
-from viewer.filters import FilterError, Filters, parse
-from viewer.queries import driver
+from viewer.filters import ONE_KEY, FilterError, Filters, parse, parse_cursor
+from viewer.queries import list_page
 from viewer.state import reader_key
 
 PAGE = 500
@@ -32,62 +30,45 @@ EXTENSIONS = {"har": "har", "jsonl": "jsonl"}
 
 def parse_expression(expression: str | None, **fixed: str | None) -> Filters:
     """Filters from `status=4xx&platform=apns` (the list's URL query) or `status:4xx
-    platform:apns` (`name:value` words, `and` between them allowed); `fixed` adds more."""
-    values: dict[str, str] = {}
+    platform:apns` (the filter language); `fixed` adds more."""
     text = (expression or "").strip()
+    query: dict[str, str] = {}
     if "=" in text and ":" not in text.split("=", 1)[0]:
-        values.update(parse_qsl(text, keep_blank_values=False))
+        query.update(parse_qsl(text, keep_blank_values=False))
+        unknown = set(query) - set(ONE_KEY) - {"f", "q"}
+        if unknown:
+            names = ", ".join((*ONE_KEY, "f", "q"))
+            raise FilterError(f"filter: unknown name {sorted(unknown)[0]!r} (one of {names})")
     elif text:
-        try:
-            words = shlex.split(text)
-        except ValueError as error:
-            raise FilterError(f"filter: {error}") from None
-        for word in words:
-            if word.lower() == "and":
-                continue
-            name, sep, value = word.partition(":")
-            if not sep or not value:
-                raise FilterError(f"filter: expected name:value, not {word!r}")
-            values[name.strip()] = value
-    known = {f.name for f in fields(Filters)}
-    unknown = set(values) - known
-    if unknown:
-        names = ", ".join(sorted(known))
-        raise FilterError(f"filter: unknown name {sorted(unknown)[0]!r} (one of {names})")
-    values.update({k: v for k, v in fixed.items() if v})
-    return parse(values)
+        query["f"] = text
+    fixed_terms = [f"{k}:{v}" for k, v in fixed.items() if v]
+    query["f"] = " and ".join(p for p in (query.get("f", ""), *fixed_terms) if p)
+    return parse(query)
 
 
 def matching_rows(db: Database, filters: Filters) -> Iterator[dict[str, Any]]:
     """Every row the filters match, oldest first, read a page at a time."""
-    where, params = filters.sql(driver(db, filters))
-    badges = Badges(size=PAGE * 4) if filters.findings else None
+    badges = Badges(size=PAGE * 4)
     position: tuple[float, str] | None = None
     while True:
-        conds = list(where)
-        if position is not None:
-            conds.append("(e.started_at, e.id) > (:after_started, :after_id)")
-            params.update(after_started=position[0], after_id=position[1])
-        clause = f"where {' and '.join(conds)}" if conds else ""
-        page = list(
-            db.query(
-                f"select e.* from exchanges e {clause} order by e.started_at, e.id limit {PAGE}",
-                params,
-            )
-        )
-        for row in page:
-            if badges is None or filters.findings is None or badges.of(row).has(filters.findings):
-                yield row
-        if len(page) < PAGE:
+        page = list_page(db, filters, position, PAGE, badges, newest_first=False)
+        for item in page.items:
+            yield {k: v for k, v in item.row.items() if k != "rowid" and not _check(k)}
+        if page.next_cursor is None:
             return
-        position = (page[-1]["started_at"], page[-1]["id"])
+        position = parse_cursor(page.next_cursor)
+
+
+def _check(column: str) -> bool:
+    """The per-term columns a findings filter selects (`c0`, `c1`, …)."""
+    return column[:1] == "c" and column[1:].isdigit()
 
 
 def export_to(
     db: Database, filters: Filters, out: IO[str], fmt: exporting.Format, mask: frozenset[Kind]
 ) -> int:
     """Write the matching exchanges to `out`; returns how many."""
-    active = ", ".join(f"{k}={v}" for k, v in filters.active()) or "everything"
+    active = filters.text or "everything"
     comment = f"exported by hubscope ({active})"
     if mask:
         comment += f", masked: {','.join(sorted(mask))}"
@@ -96,7 +77,8 @@ def export_to(
 
 
 def download_name(filters: Filters, fmt: str, mask: frozenset[Kind]) -> str:
-    label = filters.session or ("filtered" if filters.active() else "all")
+    sessions = [v for k, v in filters.active() if k == "session"]
+    label = sessions[0] if sessions else ("filtered" if filters.text else "all")
     safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in label)
     suffix = "-masked" if mask else ""
     return f"hubscope-{safe}{suffix}-{time.strftime('%Y%m%d-%H%M%S')}.{EXTENSIONS[fmt]}"

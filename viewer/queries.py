@@ -12,10 +12,9 @@ from typing import Any
 from sqlite_utils import Database
 
 from viewer.analysis import Badge, Badges
-from viewer.filters import COUNT, SELECTIVE, Filters, make_cursor
-
-DRIVE_CAP = 5000
-"""A filter matching fewer rows than this drives the query (its matches listed, then sorted)."""
+from viewer.filters import Filters, make_cursor
+from viewer.filtersql import DRIVE_CAP, Findings, Plan, plan
+from viewer.search import has_index
 
 SCAN_BUDGET = 600
 """Rows judged per request when filtering on findings (they are not in SQL)."""
@@ -35,7 +34,7 @@ class Item:
     def json(self) -> dict[str, Any]:
         keep = ("id", "rowid", "session", "started_at", "duration_ms", "method", "url",
                 "path", "operation", "hub", "resource_id", "api_version", "status",
-                "reason", "error", "proxy_status")  # fmt: skip
+                "reason", "error", "proxy_status", "error_code")  # fmt: skip
         first = self.devices[0] if self.devices else {}
         return {
             **{k: self.row.get(k) for k in keep},
@@ -43,6 +42,7 @@ class Item:
             "handle": first.get("handle"),
             "findings": {"error": self.badge.error, "warning": self.badge.warning,
                          "note": self.badge.note},
+            "rules": [{"rule": r, "severity": s} for r, s in self.badge.rules],
         }  # fmt: skip
 
 
@@ -57,33 +57,44 @@ class Page:
     """True when the findings filter stopped at its scan budget before filling the page."""
 
 
-def _select(
-    db: Database, where: list[str], params: dict[str, Any], order: str, limit: int
-) -> list[dict[str, Any]]:
+def select_rows(
+    db: Database, where: list[str], params: dict[str, Any], order: str, limit: int,
+    columns: list[str] | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
     """Matching rows in order: keys first, so only the rows shown are read whole."""
     clause = f"where {' and '.join(where)}" if where else ""
-    sql = f"select e.rowid from exchanges e {clause} order by {order} limit {limit}"
-    keys = [r[0] for r in db.conn.execute(sql, params)]
-    if not keys:
+    extra = "".join(f", {c}" for c in columns or [])
+    sql = f"select e.rowid as rowid{extra} from exchanges e {clause} order by {order} limit {limit}"
+    cursor = db.conn.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    keyed = [dict(zip(names, r, strict=True)) for r in cursor]
+    if not keyed:
         return []
-    marks = ", ".join("?" for _ in keys)
+    marks = ", ".join("?" for _ in keyed)
     found = {r["rowid"]: r for r in db.query(
-        f"select rowid as rowid, * from exchanges where rowid in ({marks})", keys
+        f"select rowid as rowid, * from exchanges where rowid in ({marks})",
+        [k["rowid"] for k in keyed],
     )}  # fmt: skip
-    return [found[k] for k in keys if k in found]
+    return [found[k["rowid"]] | k for k in keyed if k["rowid"] in found]
 
 
-def driver(db: Database, filters: Filters) -> str | None:
-    """The selective filter with the fewest matches, if it has fewer than DRIVE_CAP."""
-    params = filters.params()
-    best, fewest = None, DRIVE_CAP
-    for name in SELECTIVE:
-        if name in params:
-            sql = f"select count(*) from ({COUNT[name]} limit {DRIVE_CAP})"
-            count = db.conn.execute(sql, {name: params[name]}).fetchone()[0]
-            if count < fewest:
-                best, fewest = name, count
-    return best
+def count_capped(db: Database, sql: str, params: dict[str, Any]) -> int:
+    """How many rows `sql` yields, counted up to DRIVE_CAP."""
+    return int(db.conn.execute(f"select count(*) from ({sql} limit {DRIVE_CAP})", params)
+               .fetchone()[0])  # fmt: skip
+
+
+def plan_for(db: Database, filters: Filters) -> Plan:
+    return plan(filters.node, lambda sql, params: count_capped(db, sql, params),
+                indexed=has_index(db.conn))  # fmt: skip
+
+
+def findings_of(badges: Badges) -> Findings:
+    def of(row: dict[str, Any]) -> tuple[frozenset[str], tuple[str, ...]]:
+        badge = badges.of(row)
+        return badge.severities(), tuple(rule for rule, _ in badge.rules)
+
+    return of
 
 
 def list_page(
@@ -92,48 +103,60 @@ def list_page(
     cursor: tuple[float, str] | None,
     limit: int,
     badges: Badges,
+    *,
+    newest_first: bool = True,
 ) -> Page:
-    """Newest first, after `cursor`; findings filtering judges rows as it goes."""
-    where, params = filters.sql(driver(db, filters))
-    batch = limit + 1 if filters.findings is None else max(limit * 4, 200)
+    """Newest first (or oldest first), after `cursor`; findings terms judge rows as they go."""
+    query = plan_for(db, filters)
+    findings = findings_of(badges)
+    batch = limit + 1 if not query.needs_findings else max(limit * 4, 200)
+    order, before = ("desc", "<") if newest_first else ("asc", ">")
     items: list[Item] = []
     scanned = 0
     position = cursor
+    params = dict(query.params)
     while True:
-        conds = list(where)
+        conds = list(query.where)
         if position is not None:
-            conds.append("(e.started_at, e.id) < (:c_started, :c_id)")
+            conds.append(f"(e.started_at, e.id) {before} (:c_started, :c_id)")
             params.update(c_started=position[0], c_id=position[1])
-        rows = _select(db, conds, params, "e.started_at desc, e.id desc", batch)
+        rows = select_rows(db, conds, params, f"e.started_at {order}, e.id {order}", batch,
+                       query.columns)  # fmt: skip
         for row in rows:
             if len(items) == limit:
                 last = items[-1].row
                 return _finish(db, items, make_cursor(last["started_at"], last["id"]), scanned)
             scanned += 1
             position = (row["started_at"], row["id"])
-            badge = badges.of(row)
-            if filters.findings is None or badge.has(filters.findings):
-                items.append(Item(row, badge))
+            if query.keep(row, findings):
+                items.append(Item(row, badges.of(row)))
         if len(rows) < batch:
             return _finish(db, items, None, scanned)
         if scanned >= SCAN_BUDGET and position is not None:
             return _finish(db, items, make_cursor(*position), scanned, partial=True)
 
 
+def neighbours(
+    db: Database, filters: Filters, row: dict[str, Any], badges: Badges
+) -> tuple[str | None, str | None]:
+    """The ids of the next newer and next older exchange under the same filter."""
+    at = (row["started_at"], row["id"])
+    newer = list_page(db, filters, at, 1, badges, newest_first=False).items
+    older = list_page(db, filters, at, 1, badges).items
+    return (newer[0].row["id"] if newer else None), (older[0].row["id"] if older else None)
+
+
 def rows_after(
     db: Database, filters: Filters, after_rowid: int, badges: Badges, limit: int = 200
 ) -> tuple[list[Item], int]:
     """Rows recorded after `after_rowid` that match, oldest first; and the last rowid seen."""
-    where, params = filters.sql()
-    where.append("e.rowid > :after")
-    params["after"] = after_rowid
-    rows = _select(db, where, params, "e.rowid", limit)
+    query = plan_for(db, filters)
+    where = [*query.where, "e.rowid > :after"]
+    rows = select_rows(db, where, {**query.params, "after": after_rowid}, "e.rowid", limit,
+                   query.columns)  # fmt: skip
     last = rows[-1]["rowid"] if rows else after_rowid
-    items = []
-    for row in rows:
-        badge = badges.of(row)
-        if filters.findings is None or badge.has(filters.findings):
-            items.append(Item(row, badge))
+    findings = findings_of(badges)
+    items = [Item(row, badges.of(row)) for row in rows if query.keep(row, findings)]
     return _finish(db, items, None, len(rows)).items, last
 
 
@@ -162,7 +185,7 @@ def devices_of(db: Database, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
 
 def warm(db: Database, badges: Badges, after: int, newest: int, limit: int = 500) -> None:
     """Judge rows recorded after `after` (at most the newest `limit`) so lists open warm."""
-    for row in _select(db, ["e.rowid > :after"], {"after": max(after, newest - limit)},
+    for row in select_rows(db, ["e.rowid > :after"], {"after": max(after, newest - limit)},
                        "e.rowid desc", limit):  # fmt: skip
         badges.of(row)
 
@@ -215,31 +238,38 @@ def session_version(db: Database, name: str) -> tuple[Any, ...] | None:
     return tuple(row) if row else None
 
 
+PLATFORM_SAMPLE = 5_000
+"""Platforms of a bigger session are counted over its newest this many exchanges."""
+
+
 def session_counts(db: Database, name: str) -> dict[str, Any] | None:
     """A session's row and its exchanges counted by operation, status and platform."""
     found = list(db.query("select * from sessions where name = ?", [name]))
     if not found:
         return None
-
-    def counts(sql: str) -> list[tuple[Any, int]]:
-        return [(r["k"], r["n"]) for r in db.query(sql, [name])]
-
+    by_operation: dict[str, int] = defaultdict(int)
+    by_status: dict[str, int] = defaultdict(int)
+    for operation, status, n in db.conn.execute(
+        "select coalesce(operation, 'unknown'), coalesce(cast(status as text), 'failed'),"
+        " count(*) from exchanges where session = ? group by 1, 2",
+        [name],
+    ):
+        by_operation[operation] += n
+        by_status[status] += n
+    total = sum(by_status.values())
+    platforms = [(r[0], r[1]) for r in db.conn.execute(
+        "select d.platform, count(distinct d.exchange_id) as n from devices d"
+        " where d.exchange_id in (select id from exchanges where session = ?"
+        f" order by started_at desc limit {PLATFORM_SAMPLE})"
+        " group by d.platform order by n desc", [name],
+    )]  # fmt: skip
     return {
         "session": found[0],
-        "total": counts("select 'all' as k, count(*) as n from exchanges where session = ?")[0][1],
-        "operation": counts(
-            "select coalesce(operation, 'unknown') as k, count(*) as n from exchanges"
-            " where session = ? group by k order by n desc"
-        ),
-        "status": counts(
-            "select coalesce(cast(status as text), 'failed') as k, count(*) as n from exchanges"
-            " where session = ? group by k order by k"
-        ),
-        "platform": counts(
-            "select d.platform as k, count(distinct d.exchange_id) as n from devices d"
-            " join exchanges e on e.id = d.exchange_id where e.session = ?"
-            " group by k order by n desc"
-        ),
+        "total": total,
+        "operation": sorted(by_operation.items(), key=lambda kv: (-kv[1], kv[0])),
+        "status": sorted(by_status.items()),
+        "platform": platforms,
+        "platform_sampled": total > PLATFORM_SAMPLE,
     }
 
 

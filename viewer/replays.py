@@ -53,3 +53,23 @@ def _differences(text: str | None) -> list[list[str]]:
         [str(part) for part in item] if isinstance(item, list) else ["", "", str(item)]
         for item in value
     ]
+
+
+def links_of(db: Database, exchange_id: str) -> dict[str, Any]:
+    """For one exchange: the original it replayed, and the replays made of it, with verdicts."""
+    original = next(iter(db.query(
+        "select l.original_exchange_id as id, l.verdict, l.diff, o.session, o.status"
+        " from replay_links l join exchanges o on o.id = l.original_exchange_id"
+        " where l.replay_exchange_id = ?", [exchange_id],
+    )), None)  # fmt: skip
+    if original is not None:
+        original = {**original, "diff": _differences(original["diff"])}
+    replays = [
+        {**row, "diff": _differences(row["diff"])}
+        for row in db.query(
+            "select l.replay_exchange_id as id, l.verdict, l.diff, r.session, r.status"
+            " from replay_links l join exchanges r on r.id = l.replay_exchange_id"
+            " where l.original_exchange_id = ? order by r.started_at", [exchange_id],
+        )
+    ]  # fmt: skip
+    return {"original": original, "replays": replays}

@@ -27,7 +27,7 @@ from proxy.replay.resend import (
     resend,
     signed,
 )
-from proxy.replay.resign import Signer
+from proxy.signing import Signer
 from viewer.curl import as_curl
 from viewer.state import reader_key, settings_key
 

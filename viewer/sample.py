@@ -111,3 +111,24 @@ def record(db_path: str | Path, exchanges: list[Exchange], *, kind: str = "demo"
         store.write_rows(db, rows.build(exchanges, body_cap=1 << 20, keys={}))
     finally:
         db.conn.close()
+
+
+FCM_ERROR = (
+    b"<Error><Code>400</Code><Detail>The content type for a 'FcmRegistrationDescription'"
+    b" registration is not supported. TrackingId:9f8e7d6c-0000-4bad-beef-000000000400,"
+    b"TimeStamp:2026-11-23T10:00:07</Detail></Error>"
+)
+
+
+def troubles(session: str = "demo", start: float | None = None) -> list[Exchange]:
+    """Two calls that fail: a legacy FCM registration the service refuses (400, with a rule
+    that says why) and a busy hub (503)."""
+    t = start if start is not None else time.time() - 30
+    fcm = apple_entry(APNS_TOKEN, "user:42").replace(
+        b"AppleRegistrationDescription", b"FcmRegistrationDescription"
+    ).replace(b"DeviceToken", b"FcmRegistrationId")
+    return [
+        exchange("POST", "registrations", 400, body=fcm, content_type=ATOM, answer=FCM_ERROR,
+                 answer_type="application/xml; charset=utf-8", session=session, at=t),
+        exchange("GET", f"registrations/{REG_ID}", 503, session=session, at=t + 1),
+    ]  # fmt: skip

@@ -19,9 +19,12 @@ class ViewerSettings:
 
     db: Path
     token: str | None = None
+    index: bool = True
+    """Keep the search index filled (False: never write to the file for it)."""
 
     def __repr__(self) -> str:  # the token must never reach logs
-        return f"ViewerSettings(db={self.db!r}, token={'set' if self.token else None})"
+        token = "set" if self.token else None
+        return f"ViewerSettings(db={self.db!r}, token={token}, index={self.index})"
 
 
 reader_key = web.AppKey("reader", Reader)

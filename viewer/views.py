@@ -7,33 +7,52 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from viewer import loaders, queries
+from viewer import explore, loaders, queries, targets
 from viewer.state import reader_key
 
 
 def render_row(request: web.Request, item: queries.Item) -> str:
     """One list row as HTML, for the page and for live events alike."""
     env = aiohttp_jinja2.get_env(request.app)
-    return env.get_template("_row.html").render(item=item)
+    return str(env.get_template("_row.html").module.row(item, ""))  # type: ignore[attr-defined]
 
 
 @aiohttp_jinja2.template("list.html")
 async def index(request: web.Request) -> dict[str, Any]:
     view = await loaders.load_list(request)
-    names = await request.app[reader_key].run(queries.session_names)
-    return {"view": view, "filters": view.filters, "sessions": names, "title": "Exchanges"}
+    return {"view": view, "filters": view.filters, "title": "Exchanges",
+            "link_query": view.filters.query()}  # fmt: skip
 
 
 @aiohttp_jinja2.template("detail.html")
 async def detail(request: web.Request) -> dict[str, Any]:
     view = await loaders.load_detail(request)
-    return {"view": view, "ex": view.analysis.exchange, "title": f"Exchange {view.row['id']}"}
+    reach = await targets.load_send(request, view.row)
+    return {"view": view, "ex": view.analysis.exchange, "filters": view.filters,
+            "title": f"Exchange {view.row['id']}", "targets": reach}  # fmt: skip
 
 
-@aiohttp_jinja2.template("timeline.html")
-async def timeline(request: web.Request) -> dict[str, Any]:
-    view = await loaders.load_timeline(request)
-    return {"view": view, "title": f"Device {view.value}"}
+async def devices(request: web.Request) -> web.StreamResponse:
+    """`/devices` is the device index; `/devices?handle=…` (or an id) a device's timeline."""
+    if any(request.query.get(key, "").strip() for key in queries.DEVICE_KEYS):
+        view = await loaders.load_timeline(request)
+        sends = await targets.load_device_sends(request, view.value)
+        context = {"view": view, "title": f"Device {view.value}", "sends": sends}
+        return aiohttp_jinja2.render_template("timeline.html", request, context)
+    index = await explore.load_devices(request)
+    context = {"view": index, "filters": index.filters, "title": "Devices"}
+    return aiohttp_jinja2.render_template("devices.html", request, context)
+
+
+@aiohttp_jinja2.template("tags.html")
+async def tags(request: web.Request) -> dict[str, Any]:
+    return {"view": await explore.load_tags(request), "title": "Tags"}
+
+
+@aiohttp_jinja2.template("problems.html")
+async def problems(request: web.Request) -> dict[str, Any]:
+    view = await explore.load_problems(request)
+    return {"view": view, "filters": view.filters, "title": "Problems"}
 
 
 @aiohttp_jinja2.template("sessions.html")

@@ -5,13 +5,14 @@ use it.
 """
 
 from proxy.audit.report import Group, groups, render, render_json, render_markdown, render_text
-from proxy.audit.run import Audit, FailOn, Format, run
+from proxy.audit.run import Audit, FailOn, Format, count, run
 
 __all__ = [
     "Audit",
     "FailOn",
     "Format",
     "Group",
+    "count",
     "groups",
     "render",
     "render_json",

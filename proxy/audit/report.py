@@ -23,6 +23,8 @@ class Group:
     expected: str
     spec: str
     source: str
+    url: str | None
+    docs: str | None
     examples: tuple[Finding, ...]
 
 
@@ -43,7 +45,7 @@ def groups(audit: Audit) -> list[Group]:
         expected = general.get(rule, first.expected)
         out.append(
             Group(op, rule, first.severity, len(found), expected, first.spec, first.source,
-                  examples)
+                  first.url, first.docs, examples)
         )  # fmt: skip
     out.sort(key=lambda g: (g.operation, -RANK[g.severity], -g.count, g.rule))
     return out
@@ -71,7 +73,9 @@ def render_text(audit: Audit) -> str:
             lines += ["", f"{current}"]
         lines.append(f"  {group.severity:<7} {group.rule}  ×{group.count}")
         lines.append(f"          expected: {group.expected}")
-        lines.append(f"          spec: “{_clip(group.spec, 160)}” ({group.source})")
+        lines.append(f"          spec: “{_clip(group.spec, 160)}”")
+        lines.append(f"          see:  {group.url or group.source}" + (
+            f" · {group.docs}" if group.docs else ""))  # fmt: skip
         lines += [f"          - {f.exchange_id}: {_example(f, group)}" for f in group.examples]
     if not audit.findings:
         lines.append("no findings")
@@ -85,14 +89,17 @@ def render_markdown(audit: Audit) -> str:
     for group in groups(audit):
         if group.operation != current:
             current = group.operation
-            lines += ["", f"## {current}", "", "| severity | rule | count | expected | examples |",
-                      "| --- | --- | --- | --- | --- |"]  # fmt: skip
+            lines += ["", f"## {current}", "",
+                      "| severity | rule | count | expected | spec | examples |",
+                      "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
         examples = "<br>".join(
             f"`{f.exchange_id}`: {_cell(_example(f, group))}" for f in group.examples
         )
+        rule = f"[`{group.rule}`]({group.docs})" if group.docs else f"`{group.rule}`"
+        spec = f"[{_cell(group.spec)}]({group.url})" if group.url else _cell(group.spec)
         lines.append(
-            f"| {group.severity} | `{group.rule}` | {group.count} | {_cell(group.expected)} "
-            f"| {examples} |"
+            f"| {group.severity} | {rule} | {group.count} | {_cell(group.expected)} "
+            f"| {spec} | {examples} |"
         )
     return "\n".join(lines)
 

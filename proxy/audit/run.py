@@ -7,6 +7,7 @@ decode columns), so an improved rule or decoder re-judges an old database as it 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -40,11 +41,28 @@ class Audit:
         return any(RANK[f.severity] >= RANK[fail_on] for f in self.findings)
 
 
-def run(db: Database, session: str | None = None, *, page: int = 1000) -> Audit:
-    """Audit the exchanges of one session (or all), reading rows in pages."""
+def count(db: Database, session: str | None = None) -> int:
+    """How many exchanges `run` will judge (for a progress bar)."""
+    where, args = ("where session = ?", [session]) if session is not None else ("", [])
+    return int(db.execute(f"select count(*) from exchanges {where}", args).fetchone()[0])
+
+
+def run(
+    db: Database,
+    session: str | None = None,
+    *,
+    page: int = 1000,
+    on_progress: Callable[[int], None] | None = None,
+) -> Audit:
+    """Audit the exchanges of one session (or all), reading rows in pages.
+
+    `on_progress(n)` is called after every `n` exchanges judged.
+    """
     result = Audit()
     by_session: dict[str, list[Ctx]] = defaultdict(list)
-    for row in store.iter_exchange_rows(db, session, batch=page):
+    for position, row in enumerate(store.iter_exchange_rows(db, session, batch=page), start=1):
+        if on_progress is not None and position % 100 == 0:
+            on_progress(100)
         exchange = store.exchange_from_row(row)
         decoded = decode_exchange(
             exchange.method, exchange.url, exchange.request, exchange.status, exchange.response
@@ -54,6 +72,8 @@ def run(db: Database, session: str | None = None, *, page: int = 1000) -> Audit:
         result.operations[exchange.id] = ctx.op.value
         result.findings.extend(check_ctx(ctx))
         by_session[exchange.session].append(_slim(ctx))
+    if on_progress is not None and result.exchanges % 100:
+        on_progress(result.exchanges % 100)
     for ctxs in by_session.values():
         result.findings.extend(check_session_ctx(ctxs))
     return result

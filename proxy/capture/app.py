@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
 
 from proxy.capture.forward import Forwarder
+from proxy.capture.limits import BodyBudget
+from proxy.capture.resign import Resigner
+from proxy.capture.routes import ForwardRoutes
 from proxy.capture.settings import ProxySettings
 from proxy.recording.writer_process import ProcessRecorder
 
@@ -17,9 +20,9 @@ log = logging.getLogger(__name__)
 
 forwarder_key = web.AppKey("forwarder", Forwarder)
 recorder_key = web.AppKey("recorder", ProcessRecorder)
+routes_key = web.AppKey("routes", ForwardRoutes)
+"""Set in forward mode only: the CONNECT front door opens tunnels the forwarder routes by."""
 
-MAX_BODY = 256 << 20
-"""Largest request body the proxy accepts (Notification Hubs itself caps sends at 64 KB)."""
 
 
 def upstream_ssl(settings: ProxySettings) -> ssl.SSLContext | bool:
@@ -36,7 +39,12 @@ def make_app(
     settings: ProxySettings, *, on_fatal: Callable[[str], None] | None = None
 ) -> web.Application:
     """The proxy: one catch-all route, one ClientSession, one recorder."""
-    app = web.Application(client_max_size=MAX_BODY)
+    app = web.Application(client_max_size=settings.max_body, middlewares=[_connect_too])
+    routes = None
+    if settings.forward:
+        routes = ForwardRoutes(settings.intercept, dict(settings.map_remote))
+        app[routes_key] = routes
+    resigner = Resigner(settings.keys, settings.upstream) if settings.keys and not routes else None
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         recorder = None
@@ -58,7 +66,16 @@ def make_app(
         client = aiohttp.ClientSession(
             connector=connector, timeout=timeout, auto_decompress=False, cookie_jar=_NoCookies()
         )
-        app[forwarder_key] = Forwarder(settings.upstream, client, recorder, settings.session)
+        budget = BodyBudget(max_body=settings.max_body, max_in_flight=settings.max_in_flight)
+        app[forwarder_key] = Forwarder(
+            settings.upstream,
+            client,
+            recorder,
+            settings.session,
+            routes=routes,
+            resigner=resigner,
+            budget=budget,
+        )
         try:
             yield
         finally:
@@ -74,6 +91,20 @@ def make_app(
 
     app.router.add_route("*", "/{tail:.*}", handle)
     return app
+
+
+@web.middleware
+async def _connect_too(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A CONNECT has no path, so no route matches it: the forwarder answers it anyway.
+
+    (The forward proxy's front door takes a connection's first CONNECT before aiohttp
+    sees it; this is a CONNECT sent to the reverse proxy, or later on a connection.)
+    """
+    if request.method == "CONNECT":
+        return await request.app[forwarder_key].handle(request)
+    return await handler(request)
 
 
 class _NoCookies(aiohttp.DummyCookieJar):

@@ -1,5 +1,7 @@
 """The forwarding handler: pass the request upstream unchanged, answer with the upstream's bytes.
 
+Unchanged but for what the next hop needs: hop-by-hop headers dropped, `Host` and
+`Content-Length` set, and, in reverse mode with a key, a re-signed `Authorization`.
 Recording is a `put_nowait` onto the recorder's queue after the answer is built;
 the handler never waits on the database or the decoders.
 """
@@ -15,6 +17,9 @@ from aiohttp import web
 from yarl import URL
 
 from proxy.capture.headers import REQUEST_DROPPED, RESPONSE_DROPPED, forwardable
+from proxy.capture.limits import BodyBudget, read_body
+from proxy.capture.resign import AudienceAdvice, Resigner
+from proxy.capture.routes import ForwardRoutes, Target, reverse_refusal
 from proxy.exchange import Clock, Exchange, Headers, Message, new_id
 from proxy.recording.recorder import ExchangeSink, RecorderFailed
 
@@ -27,7 +32,12 @@ SKIP_AUTO_HEADERS = frozenset({"User-Agent", "Accept", "Accept-Encoding", "Conte
 
 
 class Forwarder:
-    """One per proxy app: the upstream, the shared ClientSession and the recorder."""
+    """One per proxy app: where requests go, the shared ClientSession and the recorder.
+
+    A reverse proxy (`routes` None) appends each request's path and query to `upstream`;
+    a forward proxy asks `routes`. With a `resigner` (reverse mode with a key), a token
+    the client signed for the proxy is re-signed for the upstream; nothing else changes.
+    """
 
     def __init__(
         self,
@@ -35,35 +45,72 @@ class Forwarder:
         client: aiohttp.ClientSession,
         recorder: ExchangeSink | None,
         session: str,
+        *,
+        routes: ForwardRoutes | None = None,
+        resigner: Resigner | None = None,
+        budget: BodyBudget | None = None,
     ) -> None:
         self.upstream = URL(upstream.rstrip("/"))
+        self.base = str(self.upstream)
         self.client = client
         self.recorder = recorder
         self.session = session
+        self.budget = budget or BodyBudget(max_body=256 << 20, max_in_flight=512 << 20)
+        self.routes = routes
+        self.resigner = resigner
+        self.advice = None if routes is not None else AudienceAdvice(upstream, resigner)
 
     def target(self, raw_path: str) -> URL:
         """The upstream URL: path and query exactly as the client sent them."""
-        return URL(str(self.upstream) + raw_path, encoded=True)
+        return URL(self.base + raw_path, encoded=True)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if self.recorder is not None and not self.recorder.healthy:
             return _plain(503, f"hubscope is not forwarding: {self.recorder.failure}")
+        if self.budget.too_large(request.content_length):
+            return self._too_large(request, Clock(), request.content_length)
+        held = await self.budget.acquire(request.content_length)
+        try:
+            return await self._forward(request)
+        finally:
+            self.budget.release(held)
+
+    async def _forward(self, request: web.Request) -> web.StreamResponse:
         clock = Clock()
-        body = await request.read()
-        url = self.target(request.raw_path)
+        raw = request.raw_path
+        if self.routes is None:
+            if raw[:1] != "/":
+                return _refuse(request, reverse_refusal(request.method, raw, self.base))
+            route = Target(self.target(raw))
+        else:
+            found = self.routes.route(request)
+            if isinstance(found, str):
+                return _refuse(request, found)
+            route = found
+        try:
+            body = await read_body(request, self.budget.max_body)
+        except web.HTTPRequestEntityTooLarge:
+            return self._too_large(request, clock, None)
+        url = route.url
         sent = Message(headers=_text_headers(request.raw_headers), body=body)
+        outgoing, verdict = sent.headers, None
+        if self.resigner is not None:
+            decision = self.resigner.decide(sent.headers, request.host)
+            if decision.headers is not None:
+                outgoing, verdict = decision.headers, decision.verdict
         exchange = Exchange(
             id=new_id(),
             session=self.session,
             started_at=clock.started_at,
             duration_ms=0.0,
             method=request.method,
-            url=str(url),
+            url=str(route.addressed or url),
             request=sent,
             client=_peer(request),
+            sas_verdict=verdict,
         )
         try:
-            response, answer = await self._send(request.method, url, sent)
+            response, answer = await self._send(request.method, url, outgoing, body, route.host)
         except TimeoutError:
             text = f"hubscope: upstream {url.host} did not answer within the timeout ({url})"
             response, exchange = _failed(exchange, 504, text)
@@ -74,16 +121,23 @@ class Forwarder:
             exchange = replace(
                 exchange, status=response.status, reason=response.reason, response=answer
             )
-        self._record(exchange, clock)
+            if response.status == 401 and self.advice is not None:
+                self.advice.refused(sent.headers, request.host, answer.body)
+        if route.record:
+            self._record(exchange, clock)
         return response
 
-    async def _send(self, method: str, url: URL, sent: Message) -> tuple[web.Response, Message]:
-        headers = forwardable(sent.headers, REQUEST_DROPPED)
+    async def _send(
+        self, method: str, url: URL, outgoing: Headers, body: bytes, host: str | None
+    ) -> tuple[web.Response, Message]:
+        headers = forwardable(outgoing, REQUEST_DROPPED)
+        if host is not None:
+            headers["Host"] = host
         async with self.client.request(
             method,
             url,
             headers=headers,
-            data=_payload(sent.body, method),
+            data=_payload(body, method),
             skip_auto_headers=SKIP_AUTO_HEADERS,
             allow_redirects=False,
         ) as upstream:
@@ -96,6 +150,20 @@ class Forwarder:
                 headers=forwardable(raw, RESPONSE_DROPPED),
             )
             return response, Message(headers=raw, body=body)
+
+    def _too_large(self, request: web.Request, clock: Clock, size: int | None) -> web.Response:
+        """413, not forwarded, and recorded (headers only) so the refusal can be seen."""
+        raw = request.raw_path
+        url = self.target(raw) if raw[:1] == "/" else raw
+        sent = Message(headers=_text_headers(request.raw_headers), body=b"")
+        exchange = Exchange(
+            id=new_id(), session=self.session, started_at=clock.started_at, duration_ms=0.0,
+            method=request.method, url=str(url), request=sent, client=_peer(request),
+        )  # fmt: skip
+        response, exchange = _failed(exchange, 413, self.budget.too_large_text(size))
+        response.force_close()
+        self._record(exchange, clock)
+        return response
 
     def _record(self, exchange: Exchange, clock: Clock) -> None:
         if self.recorder is None:
@@ -125,6 +193,16 @@ def _finish(exchange: Exchange, clock: Clock) -> Exchange:
 def _failed(exchange: Exchange, status: int, text: str) -> tuple[web.Response, Exchange]:
     log.warning("%s %s → %d: %s", exchange.method, exchange.url.split("?")[0], status, text)
     return _plain(status, text), replace(exchange, error=text, proxy_status=status)
+
+
+def _refuse(request: web.Request, text: str) -> web.Response:
+    """A request the proxy cannot forward: 400 with the reason, the connection closed."""
+    log.warning(
+        "%s %s from %s → 400: %s", request.method, request.raw_path[:80], _peer(request), text
+    )
+    response = _plain(400, text)
+    response.force_close()
+    return response
 
 
 def _plain(status: int, text: str) -> web.Response:

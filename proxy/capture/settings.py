@@ -11,7 +11,8 @@ class ProxySettings:
     """Everything `make_app` needs; built by the CLI or by tests."""
 
     upstream: str
-    """Base URL of the real hub, e.g. `https://mynamespace.servicebus.windows.net`."""
+    """Base URL of the real hub, e.g. `https://mynamespace.servicebus.windows.net`; in forward
+    mode only what the session's `upstream` column says."""
 
     db: Path | None = Path("hubscope.db")
     """Where exchanges are recorded; None turns recording off."""
@@ -19,6 +20,12 @@ class ProxySettings:
     session: str = ""
     body_cap: int = 1 << 20
     """Bodies larger than this are stored truncated (with full size and SHA-256)."""
+
+    max_body: int = 64 << 20
+    """Larger request bodies are answered 413 (not forwarded) and recorded as refused."""
+
+    max_in_flight: int = 128 << 20
+    """Request-body bytes held at once; further large uploads wait their turn."""
 
     timeout: float = 60.0
     """Seconds to wait for the upstream's complete answer before answering 504."""
@@ -31,7 +38,19 @@ class ProxySettings:
     """Skip upstream certificate verification (never the default)."""
 
     keys: dict[str, str] = field(default_factory=dict)
-    """SAS keys by rule name, to check signatures at capture time (memory only)."""
+    """SAS keys by rule name (memory only): signatures are checked at capture time and, in
+    reverse mode, a token the client signed for the proxy is re-signed for the upstream."""
+
+    forward: bool = False
+    """A forward proxy (`HTTPS_PROXY`): CONNECT to intercepted hosts is recorded, the rest
+    tunnelled blind; `upstream` is not used for routing."""
+
+    intercept: tuple[str, ...] = ()
+    """Hosts intercepted besides `*.servicebus.windows.net` and `*.notificationhub.windows.net`
+    (`*.example.com` matches every subdomain)."""
+
+    map_remote: tuple[tuple[str, str], ...] = ()
+    """(host, URL) pairs: intercepted traffic for host goes to URL, keeping the client's Host."""
 
     def __repr__(self) -> str:  # keys must never reach logs
         return (

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import cast
 
 import click
 
-from proxy import store
-from proxy.audit import FailOn, Format, render, run
+from proxy import audit, store
+from proxy.audit import FailOn, Format, render
+from proxy.cli import progress
+from proxy.cli.database import guarded, require_session
 
 
 @click.command("audit")
@@ -37,22 +38,19 @@ from proxy.audit import FailOn, Format, render, run
     show_default=True,
     help="Exit 1 when findings at or above this severity exist.",
 )
+@guarded("db_path", readonly=True)
 def audit_command(db_path: Path, session: str | None, fmt: str, fail_on: str) -> None:
     """Check recorded exchanges against the Notification Hubs spec and report findings.
 
     Exit status: 0 when nothing reaches --fail-on, 1 when something does, 2 on usage errors.
     """
+    db = store.connect(db_path, readonly=True)
     try:
-        db = store.connect(db_path, readonly=True)
-        if not db["exchanges"].exists():
-            raise click.UsageError(f"{db_path} has no exchanges table; is it a hubscope database?")
-        if session is not None and not db["sessions"].count_where("name = ?", [session]):
-            known = [r["name"] for r in db.query("select name from sessions order by name")]
-            listed = ", ".join(known[:10]) + (", …" if len(known) > 10 else "")
-            raise click.UsageError(f"no session {session!r} in {db_path}; sessions: {listed}")
-        result = run(db, session)
-    except sqlite3.DatabaseError as error:
-        raise click.UsageError(f"cannot read {db_path}: {error}") from None
+        require_session(db, session, db_path)
+        with progress.bar(f"auditing {db_path.name}", audit.count(db, session)) as advance:
+            result = audit.run(db, session, on_progress=advance)
+    finally:
+        db.conn.close()
     click.echo(render(result, cast(Format, fmt)))
     if result.fails(cast(FailOn, fail_on)):
         raise SystemExit(1)

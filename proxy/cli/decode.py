@@ -3,21 +3,59 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
 from proxy import store
+from proxy.cli import progress
+from proxy.cli.database import guarded, require_session
 from proxy.decode import decode_body
+from proxy.model import DecodedBody
 from proxy.operations import classify
 from proxy.store.redecode import redecode
 
 
+def failure(decoded: DecodedBody) -> str | None:
+    """Why a body did not decode into anything, or None when it did."""
+    if decoded.decode_error:
+        return decoded.decode_error
+    if decoded.format == "empty":
+        return "the body is empty"
+    if decoded.format == "other":
+        why = "; ".join(decoded.notes) or "no XML or JSON"
+        return f"not an Atom, JSON or error body ({why})"
+    if decoded.format == "json" and not (decoded.devices or decoded.patch):
+        return "JSON, but neither an installation nor a JSON Patch"
+    return None
+
+
+def read_body(file: str) -> bytes:
+    """The bytes of FILE, or of stdin for `-`."""
+    if file == "-":
+        return sys.stdin.buffer.read()
+    path = Path(file)
+    if not path.is_file():
+        raise click.BadParameter(f"{file}: no such file", param_hint="FILE")
+    return path.read_bytes()
+
+
+def redecode_database(db_path: Path, session: str | None) -> int:
+    db = store.connect(db_path)
+    try:
+        require_session(db, session, db_path)
+        where, args = ("where session = ?", [session]) if session else ("", [])
+        total = db.execute(f"select count(*) from exchanges {where}", args).fetchone()[0]
+        with progress.bar(f"re-decoding {db_path.name}", total) as advance:
+            return redecode(db, session, on_batch=advance)
+    finally:
+        db.conn.close()
+
+
 @click.command("decode")
-@click.argument(
-    "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@click.argument("file", required=False, metavar="FILE|-")
 @click.option("--content-type", help="The body's Content-Type, as a hint (the body is sniffed).")
 @click.option("--method", default="POST", show_default=True, help="With --url: the call it was.")
 @click.option("--url", default="/hub/registrations", show_default=True, help="The call's path.")
@@ -29,8 +67,9 @@ from proxy.store.redecode import redecode
     help="Re-decode every exchange stored in this database instead.",
 )
 @click.option("--session", help="With --db: only this session.")
+@guarded("db_path", readonly=True)
 def decode_command(
-    file: Path | None,
+    file: str | None,
     content_type: str | None,
     method: str,
     url: str,
@@ -38,19 +77,26 @@ def decode_command(
     db_path: Path | None,
     session: str | None,
 ) -> None:
-    """Decode FILE (an Atom, JSON or error body) and print the records as JSON."""
+    """Decode FILE (an Atom, JSON or error body; - reads stdin) and print the records as JSON.
+
+    Exit status 1, with the reason, when the body does not decode. With --db, decode
+    every stored exchange again in place (after a decoder fix).
+    """
     if db_path is not None:
-        count = redecode(store.connect(db_path), session)
+        count = redecode_database(db_path, session)
         click.echo(f"re-decoded {count} exchanges in {db_path}")
         return
     if file is None:
-        raise click.UsageError("give a FILE to decode, or --db PATH to re-decode a database")
+        raise click.UsageError("give a FILE to decode (- for stdin), or --db PATH")
     decoded = decode_body(
-        file.read_bytes(),
+        read_body(file),
         content_type,
         operation=classify(method, url),
         direction="response" if response else "request",
     )
     click.echo(json.dumps(asdict(decoded), indent=2, ensure_ascii=False, default=str))
-    if decoded.decode_error:
+    why = failure(decoded)
+    if why is not None:
+        click.echo(f"hubscope decode: {'stdin' if file == '-' else file} does not decode: {why}",
+                   err=True)  # fmt: skip
         raise SystemExit(1)

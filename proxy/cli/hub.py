@@ -9,12 +9,34 @@ from pathlib import Path
 
 import click
 
-from proxy import serve
+from proxy import serve, store
+from proxy.cli.database import INIT_HELP, Refused, refuse
 from proxy.localhub import FULL_RULE, LISTEN_RULE, HubSettings, make_app
 from proxy.sas import ConnectionStringError
 from proxy.tls import listener
 
 __all__ = ["hub_command"]
+
+STATE_TABLES = frozenset({"registrations", "installations"})
+"""The tables `proxy.localhub.state.Store` keeps in a `--db` file."""
+
+
+def check_state_file(db: Path, init: bool) -> None:
+    """Refuse a file that is not the hub's own state (a recording, another app's database)."""
+    try:
+        tables = store.sqlite_tables(db)
+    except store.NotAHubscopeDatabase as error:
+        raise refuse(error) from None
+    if not tables or set(tables) <= STATE_TABLES or init:
+        return
+    if store.is_hubscope(tables):
+        what = "it is a hubscope recording database; give the hub a file of its own"
+    else:
+        what = f"it holds {', '.join(tables[:5])}" + (", …" if len(tables) > 5 else "")
+    raise Refused(
+        f"{db} is not a hub state file ({what}); pass --init to add the hub's tables to it, "
+        "or choose another --db"
+    )
 
 
 @click.command("hub")
@@ -31,6 +53,7 @@ __all__ = ["hub_command"]
     type=click.Path(dir_okay=False, path_type=Path),
     help="Keep registrations and installations in this SQLite file across restarts.",
 )
+@click.option("--init", is_flag=True, help=INIT_HELP.replace("hubscope's", "the hub's"))
 @click.option(
     "--hub",
     "hubs",
@@ -56,8 +79,11 @@ def hub_command(
     tls_listen: str | None,
     tls_hosts: tuple[str, ...],
     verbose: bool,
+    init: bool,
 ) -> None:
     """Answer the Notification Hubs REST API locally, like the real service; push nothing."""
+    if db is not None:
+        check_state_file(db, init)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

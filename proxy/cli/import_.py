@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-from proxy.io.imports import ImportFailed, import_file
+from proxy.cli import progress
+from proxy.cli.database import guarded
+from proxy.io.imports import ImportFailed, import_file, sniff
 
 
 @click.command("import")
@@ -20,11 +22,26 @@ from proxy.io.imports import ImportFailed, import_file
     type=click.Path(dir_okay=False, path_type=Path),
 )
 @click.option("--session", help="Put every file into this session [default: one per file].")
+@guarded(init=True)
 def import_command(files: tuple[Path, ...], db: Path, session: str | None) -> None:
-    """Import FILEs (HAR, hubscope JSON Lines, test-proxy recordings) as sessions of kind import."""
-    for path in files:
-        try:
-            done = import_file(db, path, session=session)
-        except ImportFailed as error:
-            raise click.ClickException(str(error)) from None
-        click.echo(f"{done.path}: {done.exchanges} exchanges → session {done.session}")
+    """Import FILEs (HAR, hubscope JSON Lines, test-proxy recordings) as sessions of kind import.
+
+    Every file's format is told before anything is imported: a file hubscope cannot read
+    stops the import with nothing imported.
+    """
+    try:
+        for path in files:
+            sniff(path)
+    except ImportFailed as error:
+        raise click.ClickException(str(error)) from None
+    done = []
+    try:
+        with progress.bar(f"importing into {db.name}", len(files)) as advance:
+            for path in files:
+                done.append(import_file(db, path, session=session))
+                advance(1)
+    except ImportFailed as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        for item in done:
+            click.echo(f"{item.path}: {item.exchanges} exchanges → session {item.session}")

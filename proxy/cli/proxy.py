@@ -1,4 +1,4 @@
-"""`hubscope proxy`: the recording reverse proxy."""
+"""`hubscope proxy`: the recording proxy, reverse (the app's endpoint) or forward (HTTPS_PROXY)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,23 @@ import asyncio
 import logging
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
+from yarl import URL
 
 from proxy import sas, serve
+from proxy.capture import connect
 from proxy.capture.app import make_app
+from proxy.capture.resign import FIXES
+from proxy.capture.routes import INTERCEPTED, parse_map_remote
 from proxy.capture.settings import ProxySettings
+from proxy.cli.database import guarded
 from proxy.recording.recorder import RecorderFailed
-from proxy.tls import listener
+from proxy.tls import listener, trust
+from proxy.tls.authority import TlsError
+from proxy.tls.hosts import HostCertificates
 from proxy.tls.listener import tls_options
 
 log = logging.getLogger("hubscope")
@@ -25,24 +33,65 @@ def default_session() -> str:
     return time.strftime("proxy-%Y%m%d-%H%M%S")
 
 
-def upstream_from(
-    upstream: str | None, connection_string: str | None
-) -> tuple[str, dict[str, str]]:
-    """The upstream URL and any SAS keys, from --upstream or --connection-string."""
+NO_KEY_WARNING = (
+    "warning: the connection string has no SharedAccessKeyName and SharedAccessKey: "
+    "request signatures will not be checked (sas_verdict stays empty)"
+)
+
+
+def keys_from(connection_strings: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """The SAS keys by rule, and the base URL of each connection string's endpoint."""
     keys: dict[str, str] = {}
-    if connection_string:
+    endpoints: list[str] = []
+    for text in connection_strings:
         try:
-            cs = sas.parse_connection_string(connection_string)
+            cs = sas.parse_connection_string(text)
         except sas.ConnectionStringError as error:
             raise click.BadParameter(str(error), param_hint="--connection-string") from None
         if cs.key_name and cs.key:
             keys[cs.key_name] = cs.key
-        upstream = upstream or cs.base_url
+        else:
+            click.echo(NO_KEY_WARNING, err=True)
+        if cs.base_url.lower() not in endpoints:
+            endpoints.append(cs.base_url.lower())
+    return keys, endpoints
+
+
+def upstream_from(
+    upstream: str | None, connection_strings: Sequence[str] = ()
+) -> tuple[str, dict[str, str]]:
+    """The upstream URL and the SAS keys by rule, from --upstream and --connection-string."""
+    keys, endpoints = keys_from(connection_strings)
+    if not upstream and len(endpoints) > 1:
+        raise click.UsageError(
+            "the connection strings name different endpoints; say which hub with --upstream URL"
+        )
+    upstream = upstream or next(iter(endpoints), None)
     if not upstream:
-        raise click.UsageError("give --upstream URL or --connection-string CS")
+        raise click.UsageError("give --upstream URL or --connection-string CS (or --forward)")
     if not upstream.startswith(("http://", "https://")):
         raise click.BadParameter("must start with https:// or http://", param_hint="--upstream")
     return upstream.rstrip("/"), keys
+
+
+def forward_options(
+    upstream: str | None, map_remote: Sequence[str], *, tls_given: bool
+) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """Check the options of --forward; the session's upstream text and the map-remote pairs."""
+    if upstream:
+        raise click.UsageError(
+            "--forward sends each request to the host the app named; "
+            "to send one host elsewhere use --map-remote HOST=URL, not --upstream"
+        )
+    if tls_given:
+        raise click.UsageError(
+            "--forward intercepts TLS per CONNECT; the --tls options are for reverse mode"
+        )
+    try:
+        pairs = tuple(parse_map_remote(value) for value in map_remote)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--map-remote") from None
+    return "forward proxy" + "".join(f"; {host} → {url}" for host, url in pairs), pairs
 
 
 def setup_logging(verbose: bool) -> None:
@@ -60,9 +109,29 @@ def setup_logging(verbose: bool) -> None:
 )
 @click.option(
     "--connection-string",
+    "connection_strings",
     metavar="CS",
+    multiple=True,
     envvar="HUBSCOPE_CONNECTION_STRING",
-    help="Derive the upstream from a connection string; its key (memory only) checks signatures.",
+    help="The hub's connection string (repeatable, one per rule): the upstream, and keys "
+    "(memory only) that check signatures and re-sign tokens the app signed for the proxy.",
+)
+@click.option(
+    "--forward",
+    is_flag=True,
+    help="Be a forward proxy (HTTPS_PROXY=http://LISTEN): the app keeps its real endpoint.",
+)
+@click.option(
+    "--intercept",
+    metavar="HOST",
+    multiple=True,
+    help="With --forward: also intercept and record HOST (*.example.com for subdomains).",
+)
+@click.option(
+    "--map-remote",
+    metavar="HOST=URL",
+    multiple=True,
+    help="With --forward: send traffic for HOST to URL instead, keeping the app's Host.",
 )
 @click.option("--listen", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT")
 @click.option(
@@ -80,6 +149,18 @@ def setup_logging(verbose: bool) -> None:
     help="Bytes of each body kept in the database.",
 )
 @click.option(
+    "--max-body",
+    default=64 << 20,
+    show_default=True,
+    help="Largest request body forwarded; larger ones get 413 and are recorded as refused.",
+)
+@click.option(
+    "--max-in-flight",
+    default=128 << 20,
+    show_default=True,
+    help="Request-body bytes held in memory at once; more large uploads wait their turn.",
+)
+@click.option(
     "--timeout",
     default=60.0,
     show_default=True,
@@ -92,14 +173,20 @@ def setup_logging(verbose: bool) -> None:
 )
 @tls_options
 @click.option("-v", "--verbose", is_flag=True)
+@guarded(init=True, unless="no_record")
 def proxy_command(
     upstream: str | None,
-    connection_string: str | None,
+    connection_strings: tuple[str, ...],
+    forward: bool,
+    intercept: tuple[str, ...],
+    map_remote: tuple[str, ...],
     listen: str,
     db: Path,
     session: str | None,
     no_record: bool,
     body_cap: int,
+    max_body: int,
+    max_in_flight: int,
     timeout: float,
     ca_file: Path | None,
     tls: bool,
@@ -107,20 +194,40 @@ def proxy_command(
     tls_hosts: tuple[str, ...],
     verbose: bool,
 ) -> None:
-    """Forward every call to the hub unchanged and record each exchange in SQLite."""
+    """Forward every call to the hub unchanged and record each exchange in SQLite.
+
+    Reverse mode (--upstream or --connection-string): the app's Endpoint points at the
+    proxy. Forward mode (--forward): the app keeps its endpoint and runs with
+    HTTPS_PROXY pointing at the proxy and hubscope's CA trusted.
+    """
     setup_logging(verbose)
-    target, keys = upstream_from(upstream, connection_string)
+    pairs: tuple[tuple[str, str], ...] = ()
+    if forward:  # keys only check signatures here: tokens pass untouched
+        target, pairs = forward_options(
+            upstream, map_remote, tls_given=bool(tls or tls_listen or tls_hosts)
+        )
+        keys, _ = keys_from(connection_strings)
+    elif intercept or map_remote:
+        raise click.UsageError("--intercept and --map-remote need --forward")
+    else:
+        target, keys = upstream_from(upstream, connection_strings)
     host, port = serve.parse_listen(listen, default_port=8080)
     settings = ProxySettings(
         upstream=target,
         db=None if no_record else db,
         session=session or default_session(),
         body_cap=body_cap,
+        max_body=max_body,
+        max_in_flight=max_in_flight,
         timeout=timeout,
         ca_file=ca_file,
         keys=keys,
+        forward=forward,
+        intercept=intercept,
+        map_remote=pairs,
     )
-    https = listener.prepare(tls, tls_listen, tls_hosts)
+    https = None if forward else listener.prepare(tls, tls_listen, tls_hosts)
+    certificates = _certificates() if forward else None
 
     async def main(stop: asyncio.Event, fatal: asyncio.Event) -> list[serve.Running]:
         loop = asyncio.get_running_loop()
@@ -129,6 +236,10 @@ def proxy_command(
             loop.call_soon_threadsafe(fatal.set)
 
         app = make_app(settings, on_fatal=on_fatal)
+        if certificates is not None:
+            running = await connect.start(app, serve.Listen(host, port), certificates=certificates)
+            print_forward_banner(settings, host, running.port, certificates)
+            return [running]
         running, tls_port = await listener.start(app, serve.Listen(host, port), https)
         print_banner(settings, host, running.port)
         if https is not None and tls_port is not None:
@@ -145,16 +256,59 @@ def proxy_command(
         raise click.ClickException("stopped: the recorder could not write (see the log above)")
 
 
+def _certificates() -> HostCertificates:
+    try:
+        return HostCertificates()
+    except (TlsError, OSError) as error:
+        raise click.ClickException(f"cannot set up hubscope's CA: {error}") from None
+
+
+def _recording(settings: ProxySettings) -> str:
+    if settings.db is None:
+        return "  recording      off"
+    return f"  recording to   {settings.db} (session {settings.session})"
+
+
 def print_banner(settings: ProxySettings, host: str, port: int) -> None:
     shown = f"[{host}]" if ":" in host else host
+    hub = URL(settings.upstream).host
     click.echo(f"hubscope proxy listening on http://{shown}:{port}/")
     click.echo(f"  forwarding to  {settings.upstream}")
-    if settings.db is None:
-        click.echo("  recording      off")
-    else:
-        click.echo(f"  recording to   {settings.db} (session {settings.session})")
+    click.echo(_recording(settings))
     click.echo(
         "  point your app at it: Endpoint=http://"
         f"{shown}:{port}/;SharedAccessKeyName=…;SharedAccessKey=… (same key and hub name)"
     )
-    click.echo("  Ctrl-C stops after in-flight requests are answered and recorded.", err=False)
+    if settings.keys:
+        rules = ", ".join(sorted(settings.keys))
+        click.echo(
+            f"  re-signing     tokens the app signs for this proxy with {rules} "
+            f"are re-signed for {hub} (same rule, same expiry)"
+        )
+    else:
+        click.echo(
+            f"  tokens         {hub} accepts only tokens signed for {hub}: an app pointed at this "
+            "proxy signs for the proxy and is refused (401 InvalidAudience)."
+        )
+        click.echo(f"                 To fix it, {FIXES}.")
+    click.echo("  Ctrl-C stops after in-flight requests are answered and recorded.")
+
+
+def print_forward_banner(
+    settings: ProxySettings, host: str, port: int, certificates: HostCertificates
+) -> None:
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"hubscope forward proxy listening on http://{shown}:{port}/")
+    click.echo(f"  intercepting   {', '.join([*INTERCEPTED, *settings.intercept])}")
+    for name, url in settings.map_remote:
+        click.echo(f"  mapping        {name} → {url} (the app's Host is kept)")
+    click.echo("  other hosts    tunnelled blind, not recorded")
+    click.echo(_recording(settings))
+    click.echo(
+        f"  point your app at it: HTTPS_PROXY=http://{shown}:{port} (its connection string "
+        "stays as it is) and trust the CA"
+    )
+    click.echo(f"  trust the CA   {certificates.ca_path}")
+    for line in trust.hints(certificates.ca_path):
+        click.echo(f"    {line}")
+    click.echo("  Ctrl-C stops after in-flight requests are answered and recorded.")

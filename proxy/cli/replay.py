@@ -13,13 +13,16 @@ from rich.console import Console
 from rich.progress import Progress
 
 from proxy import sas, store
+from proxy.cli import progress
+from proxy.cli.database import Refused, guarded, require_session
 from proxy.model import Op
 from proxy.recording.recorder import Recorder
 from proxy.replay import report
 from proxy.replay.load import Recorded, SessionNotFound, load_session, source_hub
 from proxy.replay.remap import Remapper
-from proxy.replay.resign import Signer
 from proxy.replay.run import Outcome, Prepared, Result, prepare, replay
+from proxy.replay.target import Unreachable, check
+from proxy.signing import Signer
 
 OPERATIONS = [str(op) for op in Op]
 
@@ -164,6 +167,7 @@ async def _run(
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds per request.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--name", help="Name of the replay session [default: replay-of-S-TIME].")
+@guarded(readonly=True)
 def replay_command(
     db: Path,
     session: str,
@@ -188,11 +192,21 @@ def replay_command(
         raise click.BadParameter("must start with https:// or http://", param_hint="--target")
     conn = store.connect(db, readonly=True)
     try:
-        items = load_session(conn, session, only=only)
+        require_session(conn, session, db)
+        with progress.bar(f"reading {session}", None):
+            items = load_session(conn, session, only=only)
     except SessionNotFound as error:
-        raise click.BadParameter(str(error), param_hint="--session") from None
+        raise Refused(str(error)) from None
     finally:
         conn.conn.close()
+    if not dry_run:
+        try:
+            checked = asyncio.run(check(target, timeout=min(timeout, 10.0)))
+        except Unreachable as error:
+            raise Refused(f"{error}; nothing was sent, no session recorded") from None
+        if checked.note:
+            click.echo(f"note: {checked.note}", err=True)
+        target = checked.url.rstrip("/")
     remapper = Remapper(target=target, source_hub=source_hub(items), target_hub=hub)
     if dry_run:
         plan: list[tuple[Recorded, Prepared | None]] = []

@@ -10,13 +10,17 @@ import click
 
 from proxy import serve
 from proxy.cli.replay import signer_from
-from proxy.replay.resign import Signer
+from proxy.signing import Signer
 
 
 def check_exposure(host: str, token: str | None) -> None:
     """Refuse to serve recorded traffic beyond loopback without a token."""
-    from viewer.security import is_loopback
+    from viewer.security import WeakToken, check_token, is_loopback
 
+    try:
+        check_token(token)
+    except WeakToken as error:
+        raise click.BadParameter(str(error), param_hint="--token") from None
     if token is None and not is_loopback(host):
         suggestion = secrets.token_urlsafe(24)
         raise click.UsageError(
@@ -46,8 +50,18 @@ def check_exposure(host: str, token: str | None) -> None:
     help="A hub key: signed Copy-as-curl and Edit-and-resend (loopback only; never stored).",
 )
 @click.option("--target", metavar="URL", help="Where curl and resend send [default: CS endpoint].")
+@click.option(
+    "--no-index",
+    is_flag=True,
+    help="Never write the search index into the file (search then reads the rows).",
+)
 def view_command(
-    db: Path, listen: str, token: str | None, connection_string: str | None, target: str | None
+    db: Path,
+    listen: str,
+    token: str | None,
+    connection_string: str | None,
+    target: str | None,
+    no_index: bool,
 ) -> None:
     """Browse recorded exchanges, device timelines and spec findings in a browser."""
     from viewer.app import make_app
@@ -67,7 +81,7 @@ def view_command(
         raise click.ClickException(str(error)) from None
 
     async def main(stop: asyncio.Event, fatal: asyncio.Event) -> list[serve.Running]:
-        app = make_app(ViewerSettings(db=db, token=token))
+        app = make_app(ViewerSettings(db=db, token=token, index=not no_index))
         if key is not None:
             enable(app, *key)
         running = await serve.start(app, serve.Listen(host, port))

@@ -15,12 +15,13 @@ from proxy.decode.installations import (
     parse_json,
 )
 from proxy.decode.registrations import decode_atom, is_atom
+from proxy.decode.sends import Send, decode_send
 from proxy.decode.xml import MAX_BODY_BYTES, DecodeError, charset_of, local_name, parse_xml
 from proxy.exchange import Message
 from proxy.model import Decoded, DecodedBody, Op, Operation
 from proxy.operations import classify
 
-__all__ = ["DecodeError", "decode_body", "decode_exchange"]
+__all__ = ["DecodeError", "Send", "decode_body", "decode_exchange", "decode_send"]
 
 Direction = Literal["request", "response"]
 
@@ -180,7 +181,7 @@ def decode_exchange(
 def _decode_exchange(
     method: str, url: str, request: Message, status: int | None, response: Message | None
 ) -> Decoded:
-    operation = classify(method, url, if_match=request.header("If-Match"))
+    operation = classify(method, url, if_match=request.header("If-Match"), joined_query=True)
     notes: list[str] = []
     decoded_request = decode_body(
         request.body, request.header("Content-Type"), operation=operation, direction="request"

@@ -35,6 +35,9 @@ _HANDLES = {
     Platform.XIAOMI: "XiaomiRegistrationId",
     Platform.BROWSER: "Endpoint",
 }
+_ALIASES = {Platform.GCM: "FcmRegistrationId"}
+"""Handle elements of SDK-named roots: `FcmRegistrationDescription` (JS 1.0.0-beta) sends
+`FcmRegistrationId` (azure-sdk-for-js#23149); the service rejects it, but the handle is it."""
 _HEADER_LISTS = frozenset({"WnsHeaders", "MpnsHeaders", "ApnsHeaders"})
 _COMMON = frozenset(
     {"ETag", "ExpirationTime", "RegistrationId", "Tags", "PushVariables", "BodyTemplate",
@@ -140,7 +143,7 @@ def _description(
             notes.append(f"duplicate element {name} in {source_type}; the first one is used")
             continue
         values[name] = value
-        if name not in _COMMON and name != _HANDLES.get(platform):
+        if name not in _COMMON and name not in (_HANDLES.get(platform), _ALIASES.get(platform)):
             extra.append((name, value))
 
     handle = _handle(platform, values)
@@ -204,7 +207,9 @@ def _handle(platform: Platform, values: dict[str, str]) -> str | None:
         parts = [values[k] for k in ("BaiduUserId", "BaiduChannelId") if values.get(k)]
         return "-".join(parts) or None
     field = _HANDLES.get(platform)
-    return values.get(field) or None if field else None
+    if field is None:
+        return None
+    return values.get(field) or values.get(_ALIASES.get(platform, "")) or None
 
 
 def _weak(etag: str | None) -> str | None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import base64
 import json
-import zlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import IO, Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from proxy import __version__
+from proxy import inflate as bounded
 from proxy.exchange import Headers, Message
 from proxy.io.facts import FORMAT_VERSION, Item, decoded_json, finding_json
 
@@ -55,13 +55,11 @@ def valid_uri(url: str) -> str:
 
 def inflate(message: Message) -> bytes | None:
     """The decoded body of a gzip or deflate response, None when it is not encoded."""
-    encoding = (message.header("Content-Encoding") or "").strip().lower()
-    if encoding not in ("gzip", "x-gzip", "deflate") or not message.body:
+    encoding = message.header("Content-Encoding")
+    if not message.body or not bounded.codings(encoding) or not bounded.is_supported(encoding):
         return None
-    try:
-        return zlib.decompress(message.body, 47 if "gzip" in encoding else 15)
-    except zlib.error:
-        return None
+    inflated = bounded.inflate(message.body, encoding)  # a bomb stops at bounded.LIMIT
+    return inflated.body if inflated.complete else None
 
 
 def _text_or_base64(body: bytes) -> dict[str, str]:

@@ -105,7 +105,7 @@ def _compress_again(body: bytes, encoding: str) -> bytes:
         return gzip.compress(body, mtime=0)
     if encoding == "deflate":
         try:
-            zlib.decompress(body)
+            zlib.decompressobj().decompress(body, 1)  # a look, never more than one byte out
         except zlib.error:
             return zlib.compress(body)
     return body

@@ -12,6 +12,7 @@ import binascii
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -22,7 +23,10 @@ from sqlite_utils import Database
 
 from proxy import store
 from proxy.exchange import Exchange, Headers, Message, new_id
-from proxy.recording.recorder import Recorder
+from proxy.store import rows
+
+BATCH = 500
+BODY_CAP = 1 << 20
 
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 
@@ -164,10 +168,22 @@ def free_name(db: Database, base: str) -> str:
     return name
 
 
-def import_file(db_path: Path, path: Path, *, session: str | None = None) -> Imported:
-    """Write one recording into `db_path` as a session of kind `import`."""
-    entries = read_entries(path)
-    db = store.connect(db_path)
+def import_file(
+    db_path: Path,
+    path: Path,
+    *,
+    session: str | None = None,
+    init: bool = False,
+    entries: list[Any] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> Imported:
+    """Write one recording into `db_path` as a session of kind `import`.
+
+    `entries` are the file's, when already read; `on_progress(n)` follows each batch
+    written; `init` lets hubscope add its tables to an SQLite file holding others.
+    """
+    entries = read_entries(path) if entries is None else entries
+    db = store.connect(db_path, init=init)
     try:
         name = session or free_name(db, default_name(path))
         items = exchanges(entries, name, start=0.0)
@@ -178,13 +194,11 @@ def import_file(db_path: Path, path: Path, *, session: str | None = None) -> Imp
         store.ensure_session(
             db, name, kind="import", upstream=upstream, note=f"imported from {path.name}"
         )
+        for start in range(0, len(items), BATCH):
+            batch = items[start : start + BATCH]
+            store.write_rows(db, rows.build(batch, body_cap=BODY_CAP, keys={}))
+            if on_progress is not None:
+                on_progress(len(batch))
     finally:
         db.conn.close()
-    recorder = Recorder(db_path, session=name, upstream=upstream)
-    recorder.start(kind="import")
-    try:
-        for item in items:
-            recorder.submit(item)
-    finally:
-        recorder.close()
     return Imported(path=path, session=name, exchanges=len(items))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from proxy.localhub.settings import HubSettings, Right
 from proxy.model import Op
-from proxy.sas import parse_token, verify
+from proxy.sas import MISSING_TOKEN, NOT_SAS, parse_token, verify
 
 __all__ = ["authenticate", "missing_right", "required_right"]
 
@@ -32,21 +32,6 @@ def required_right(op: Op) -> Right:
     return Right.LISTEN
 
 
-_LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
-
-
-def _is_loopback(host: str) -> bool:
-    name = urlsplit(f"//{host}").hostname or ""
-    return name in ("localhost", "::1") or name.startswith("127.")
-
-
-def _sentence(reason: str) -> str:
-    head, sep, tail = reason.partition(": ")
-    if sep:
-        reason = f"{head}: {tail[:1].upper()}{tail[1:]}"
-    return reason if reason.endswith(".") else reason + "."
-
-
 def authenticate(
     authorization: str | None,
     settings: HubSettings,
@@ -54,22 +39,21 @@ def authenticate(
     host: str,
     hub: str,
     op: Op,
+    path: str | None = None,
     now: float | None = None,
 ) -> str | None:
-    """None when the token is valid for this hub, else the 401 detail (rights: `missing_right`)."""
+    """None when the token is valid for this hub, else the 401 detail (rights: `missing_right`).
+
+    As strict as the service: the token's `sr` must name `host`, the host the hub is
+    called as (its `Host` header), exactly; no other name of this machine counts.
+    """
     if not authorization or not authorization.strip():
-        return "MissingToken: The request has no Authorization header."
+        return MISSING_TOKEN
     token = parse_token(authorization)
     if token is None:
-        return "MalformedToken: The Authorization header is not a SharedAccessSignature token."
-    reason = verify(token, settings.keys, host=host, hub=hub, now=now)
-    if reason is not None and reason.startswith("InvalidAudience") and _is_loopback(host):
-        # Behind `hubscope proxy` the client may have signed for another loopback name.
-        if any(verify(token, settings.keys, host=h, hub=hub, now=now) is None for h in _LOOPBACK):
-            reason = None
-    if reason is not None:
-        return _sentence(reason)
-    return None
+        return NOT_SAS
+    reason = verify(token, settings.keys, host=host, hub=hub, path=path, now=now)
+    return reason
 
 
 def missing_right(authorization: str, settings: HubSettings, op: Op) -> Right | None:

@@ -43,7 +43,14 @@ async def _answer(ctx: Ctx) -> web.Response:
     if not ctx.hub:
         return ctx.error(404, NO_SERVICE)
     authorization = request.headers.get("Authorization")
-    denied = authenticate(authorization, settings, host=request.host, hub=ctx.hub, op=op.name)
+    denied = authenticate(
+        authorization,
+        settings,
+        host=request.host,
+        hub=ctx.hub,
+        op=op.name,
+        path=request.raw_path,
+    )
     if denied is not None:
         return ctx.error(401, denied)
     if not settings.serves(ctx.hub):

@@ -14,8 +14,8 @@ from proxy.localhub.context import Ctx
 from proxy.localhub.listing import all_registrations
 from proxy.localhub.send_checks import SendRefused, check_send
 from proxy.localhub.state import Registration
-from proxy.localhub.tagexpr import InvalidTagExpression, parse_tag_expression
 from proxy.model import Op
+from proxy.tagexpr import InvalidTagExpression, parse_tag_expression
 
 __all__ = ["HANDLERS"]
 

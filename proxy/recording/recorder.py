@@ -1,9 +1,11 @@
-"""The recorder: the request path hands exchanges over without waiting; one thread writes.
+"""The in-process recorder of replay and import: a bounded queue, one writer thread.
 
 Like datasette's write thread: one connection owned by one thread, fed by a queue,
-drained on a sentinel at shutdown. Decoding happens here, off the event loop.
-If a batch cannot be written the recorder fails loudly (mitmproxy's save addon:
-better to stop than to let traffic through unrecorded).
+drained on a sentinel at shutdown. Decoding happens here. A locked database is waited
+out (with a log line every few seconds); a bad exchange is stored reduced or skipped
+alone; a full disk stops the recorder loudly (mitmproxy's save addon: better to stop
+than to go on unrecorded). The proxy records through the journal instead
+(`writer_process.py`), which also survives a crash.
 """
 
 from __future__ import annotations
@@ -11,20 +13,23 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from sqlite_utils import Database
-
-from proxy import store
 from proxy.exchange import Exchange
+from proxy.recording.follow import LAG_LOG_EVERY, StoreBusy
+from proxy.recording.records import SessionStart
+from proxy.recording.sqlite_target import SqliteTarget
 from proxy.store import rows
 
 log = logging.getLogger(__name__)
 
 _SHUTDOWN = object()
 MAX_BATCH = 500
+MAX_QUEUED = 10_000
+"""Exchanges waiting for the writer; above this `submit()` waits (memory stays bounded)."""
 
 
 class RecorderFailed(RuntimeError):
@@ -61,19 +66,18 @@ class Recorder:
         self.body_cap = body_cap
         self._keys = dict(keys or {})
         self._on_fatal = on_fatal
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=MAX_QUEUED)
         self._thread: threading.Thread | None = None
         self.failure: str | None = None
         self.written = 0
+        self.rejected = 0
 
     def start(self, *, kind: str = "proxy", replay_of: str | None = None) -> None:
         """Open the database (migrating it), create the session and start the writer."""
-        db = store.connect(self.db_path)
-        store.ensure_session(
-            db, self.session, kind=kind, upstream=self.upstream, replay_of=replay_of
-        )
+        target = SqliteTarget(self.db_path, keys=self._keys)
+        target.ensure_session(SessionStart(self.session, kind, self.upstream, replay_of))
         self._thread = threading.Thread(
-            target=self._run, args=(db,), name="hubscope-recorder", daemon=True
+            target=self._run, args=(target,), name="hubscope-recorder", daemon=True
         )
         self._thread.start()
 
@@ -82,10 +86,10 @@ class Recorder:
         return self.failure is None
 
     def submit(self, exchange: Exchange) -> None:
-        """Queue an exchange for writing; never blocks, never touches the database."""
+        """Queue an exchange for writing; waits only while `MAX_QUEUED` are already waiting."""
         if self.failure is not None:
             raise RecorderFailed(self.failure)
-        self._queue.put_nowait(exchange)
+        self._queue.put(exchange)
 
     def close(self) -> None:
         """Write everything already queued, then stop the writer and close the database."""
@@ -97,21 +101,27 @@ class Recorder:
         if self.failure is not None:
             raise RecorderFailed(self.failure)
 
-    def _run(self, db: Database) -> None:
+    def _run(self, target: SqliteTarget) -> None:
         try:
             while True:
                 batch, done = self._next_batch()
                 if batch:
-                    self._write(db, batch)
+                    self._write(target, batch)
                 if done:
                     return
-        except Exception as error:  # disk full, locked for good, schema gone: all fatal
-            self.failure = f"cannot write to {self.db_path}: {error}"
+        except Exception as error:  # disk full, not a database: fatal
+            self.failure = (
+                str(error)
+                if str(self.db_path) in str(error)
+                else (f"cannot write to {self.db_path}: {error}")
+            )
             log.critical("hubscope recorder stopped: %s", self.failure)
             if self._on_fatal is not None:
                 self._on_fatal(self.failure)
+            while self._next_batch()[1] is False:  # let waiting submit() calls return
+                pass
         finally:
-            db.conn.close()
+            target.close()
 
     def _next_batch(self) -> tuple[list[Exchange], bool]:
         batch: list[Exchange] = []
@@ -127,6 +137,23 @@ class Recorder:
                 return batch, False
         return batch, True
 
-    def _write(self, db: Database, batch: list[Exchange]) -> None:
-        store.write_rows(db, rows.build(batch, body_cap=self.body_cap, keys=self._keys))
-        self.written += len(batch)
+    def _write(self, target: SqliteTarget, batch: list[Exchange]) -> None:
+        captured = [rows.capture(exchange, self.body_cap) for exchange in batch]
+        prepared = target.prepare(captured)
+        since = last_log = time.monotonic()
+        while True:
+            try:
+                written = target.write(captured, prepared, {})
+                break
+            except StoreBusy as error:
+                if time.monotonic() - last_log >= LAG_LOG_EVERY:
+                    last_log = time.monotonic()
+                    log.warning(
+                        "%s is busy (%s) for %.0f s; waiting with %d exchanges",
+                        self.db_path, error, last_log - since, len(batch) + self._queue.qsize(),
+                    )  # fmt: skip
+                time.sleep(0.1)
+        for index, why in written.rejected:
+            log.error("exchange %s could not be stored: %s", batch[index].id, why)
+        self.rejected += len(written.rejected)
+        self.written += written.stored

@@ -1,93 +1,96 @@
-"""The recorder's writer in a child process, so decoding and SQLite get their own GIL.
+"""The proxy's recorder: the journal on the request path, a writer process behind it.
 
-In a thread, the writer starved behind a busy event loop (it stored a fifth of what the
-proxy answered, `docs/benchmarks.md`); in a child process it keeps up, on the other core.
-The proxy's side stays a `put_nowait`: a feeder thread batches exchanges into plain
-tuples and pickles them down a pipe; the child runs the ordinary `Recorder`.
+`submit()` cuts the bodies at the body cap and appends the exchange to the capture
+journal (one `pwrite`, before the answer goes out); a child process, with its own GIL,
+follows the journal into SQLite (`follow.py`). Nothing sits in memory between the two:
+when the store is locked or slow the journal grows on disk, not the proxy. If the
+writer process dies it is started again and resumes from what the store says it has;
+if it dies on the same record three times, that record is set aside (`rejected.seg`).
+Only a full disk (journal or store) stops recording: then `healthy` is false, the
+proxy answers 503 and exits non-zero.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
-import pickle
-import queue
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from proxy import store
-from proxy.exchange import Exchange, Message
-from proxy.recording.recorder import MAX_BATCH, Recorder, RecorderFailed
+from proxy import redact, store
+from proxy.exchange import Exchange
+from proxy.recording import journal, records
+from proxy.recording.follow import Follower, StoreFatal, StoreFull
+from proxy.recording.recorder import RecorderFailed
+from proxy.recording.sqlite_target import SqliteTarget
+from proxy.store import rows
 
 log = logging.getLogger(__name__)
 
-_FIELDS = (
-    "id", "session", "started_at", "duration_ms", "method", "url", "status", "reason",
-    "error", "client", "proxy_status", "sas_verdict",
-)  # fmt: skip
+RECORD_SLACK = 256 << 10
+"""Room reserved for one exchange beyond its two capped bodies: headers, URL, framing."""
+SHUTDOWN_WAIT = 60.0
+"""Seconds a stopping proxy waits for the store to take the rest; after that it stays
+in the journal for the next run on this database."""
+RESTARTS_BEFORE_SKIP = 3
 
 
-def _flatten(ex: Exchange) -> tuple[Any, ...]:
-    response = ex.response
-    return (
-        *(getattr(ex, name) for name in _FIELDS),
-        ex.request.headers,
-        ex.request.body,
-        None if response is None else response.headers,
-        None if response is None else response.body,
-    )
-
-
-def _unflatten(item: tuple[Any, ...]) -> Exchange:
-    count = len(_FIELDS)
-    fields = dict(zip(_FIELDS, item[:count], strict=True))
-    request_headers, request_body, response_headers, response_body = item[count:]
-    response = (
-        None if response_headers is None else Message(headers=response_headers, body=response_body)
-    )
-    return Exchange(
-        request=Message(headers=request_headers, body=request_body), response=response, **fields
-    )
-
-
-def _child(inbox: Connection, outbox: Connection, args: dict[str, Any]) -> None:
-    """The writer process: receive batches until the parent says stop (or is gone)."""
+def _child(control: Connection, report: Connection, args: dict[str, Any]) -> None:
+    """The writer process: catch up abandoned runs, then follow this proxy's run."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group;
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the parent drains us on its own stop
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the parent stops us on its own stop
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )  # fmt: skip
-    kind, replay_of = args.pop("kind"), args.pop("replay_of")
-    recorder = Recorder(on_fatal=lambda message: outbox.send(("fatal", message)), **args)
-    recorder.start(kind=kind, replay_of=replay_of)
-    try:
-        while True:
-            try:
-                data = inbox.recv_bytes()
-            except EOFError:  # the parent died (SIGKILL): keep what already arrived
-                break
-            if not data:
-                break
-            for item in pickle.loads(data):
-                recorder.submit(_unflatten(item))
-    except RecorderFailed:
-        pass
-    finally:
+    redact.install_logging()  # like the proxy's own process: no secret in any log line
+    directory, run_name = Path(args["journal"]), args["run"]
+
+    def send(message: tuple[str, Any]) -> None:
         try:
-            recorder.close()
-        except RecorderFailed:
-            pass
-        outbox.send(("done", recorder.written))
+            report.send(message)
+        except OSError:
+            pass  # the proxy is gone; the journal and the store say everything
+
+    parent = {"live": True}
+
+    def live() -> bool:
+        if parent["live"] and control.poll():
+            try:
+                control.recv()  # "stop": the end frame is already in the journal
+            except EOFError:
+                pass  # the proxy died: store what it wrote, then stop
+            parent["live"] = False
+        return parent["live"]
+
+    target = SqliteTarget(Path(args["db_path"]), keys=args["keys"])
+    follower = Follower(
+        directory,
+        target,
+        on_stored=lambda total: send(("stored", total)),
+        skip_first=args["skip_first"],
+    )
+    try:
+        run = journal.run_named(directory, run_name)
+        lock = journal.hold(run, exclusive=False)
+        follower.catch_up(skip=run_name)
+        if lock is not None:
+            follower.follow(run, lock_fd=lock, live=live)
+    except (StoreFull, StoreFatal) as error:
+        send(("fatal", str(error)))
+    finally:
+        target.close()
+        send(("done", follower.stored))
 
 
 class ProcessRecorder:
-    """`Recorder`'s interface; decoding and writing happen in a child process."""
+    """What the proxy records through: `healthy`, `submit()`, `close()`."""
 
     def __init__(
         self,
@@ -100,97 +103,153 @@ class ProcessRecorder:
         on_fatal: Callable[[str], None] | None = None,
     ) -> None:
         self.db_path = Path(db_path)
-        self._args: dict[str, Any] = {
-            "db_path": self.db_path, "session": session, "upstream": upstream,
-            "body_cap": body_cap, "keys": dict(keys or {}),
-        }  # fmt: skip
+        self.session = session
+        self.upstream = upstream
+        self.body_cap = body_cap
+        self.journal = journal.JournalWriter(journal.journal_dir(self.db_path))
+        self._keys = dict(keys or {})
         self._on_fatal = on_fatal
-        self._queue: queue.SimpleQueue[Exchange | None] = queue.SimpleQueue()
+        self._reserve = 2 * body_cap + RECORD_SLACK
         self._context = multiprocessing.get_context("spawn")
         self._process: Any = None
-        self._feeder: threading.Thread | None = None
+        self._control: Connection | None = None
         self._monitor: threading.Thread | None = None
+        self._closing = False
+        self._finished = threading.Event()
         self.failure: str | None = None
         self.written = 0
+        """Exchanges the writer stored (this run's and any it caught up from earlier runs)."""
+        self._written_before = 0
+        self._deaths = 0
+
+    @property
+    def writer_pid(self) -> int:
+        """The writer process's id (for `make bench`, which reads its CPU time)."""
+        return int(self._process.pid)
 
     @property
     def healthy(self) -> bool:
-        return self.failure is None
+        """False once recording has stopped; checks the journal has room for one more exchange."""
+        if self.failure is not None:
+            return False
+        try:
+            self.journal.reserve(self._reserve)
+        except journal.JournalFull as error:
+            self._fail(str(error))
+            return False
+        return True
 
     def start(self, *, kind: str = "proxy", replay_of: str | None = None) -> None:
-        """Migrate the file here (errors surface at start), then start the writer process."""
-        store.connect(self.db_path).conn.close()
-        inbox, to_child = self._context.Pipe(duplex=False)
-        from_child, outbox = self._context.Pipe(duplex=False)
-        args = {**self._args, "kind": kind, "replay_of": replay_of}
-        self._process = self._context.Process(
-            target=_child, args=(inbox, outbox, args), name="hubscope-writer", daemon=True
-        )
-        self._process.start()
-        inbox.close()
-        outbox.close()
-        self._feeder = threading.Thread(target=self._feed, args=(to_child,), daemon=True)
-        self._monitor = threading.Thread(target=self._watch, args=(from_child,), daemon=True)
-        self._feeder.start()
-        self._monitor.start()
+        """Open (migrate) the database, start the journal run and the writer process."""
+        try:
+            db = store.connect(self.db_path)
+            db.conn.execute("PRAGMA busy_timeout = 1000")  # a lock is the writer's to wait out
+            try:
+                store.ensure_session(
+                    db, self.session, kind=kind, upstream=self.upstream, replay_of=replay_of
+                )
+            finally:
+                db.conn.close()
+        except Exception as error:
+            if store.classify(error) != "busy":
+                raise
+            log.warning("%s is locked; recording into the journal until it is free", self.db_path)
+        session = records.SessionStart(self.session, kind, self.upstream, replay_of)
+        self.journal.open(records.encode_session(session))
+        self._spawn(skip_first=False)
 
     def submit(self, exchange: Exchange) -> None:
-        """Queue an exchange for the writer; never blocks, never touches the database."""
+        """Append the exchange to the journal; it is safe on disk when this returns."""
         if self.failure is not None:
             raise RecorderFailed(self.failure)
-        self._queue.put_nowait(exchange)
+        payload = records.encode(rows.capture(exchange, self.body_cap))
+        try:
+            self.journal.append(journal.EXCHANGE, payload)
+        except journal.JournalFull as error:
+            self._fail(str(error))
+            raise RecorderFailed(str(error)) from None
 
     def close(self) -> None:
-        """Send everything queued, let the writer drain it, and wait for the process."""
-        if self._feeder is None or self._monitor is None:
+        """End the journal run, let the writer store it, and stop the writer."""
+        if self._control is None:
             return
-        self._queue.put(None)
-        self._feeder.join()
-        self._monitor.join()
+        self._closing = True
+        self.journal.close()
+        try:
+            self._control.send("stop")
+        except OSError:
+            pass
+        started = time.monotonic()
+        while not self._finished.wait(5.0):
+            waited = time.monotonic() - started
+            if waited >= SHUTDOWN_WAIT:
+                log.warning(
+                    "the store has not taken the rest of the journal after %.0f s; it stays in "
+                    "%s and the next `hubscope proxy --db %s` stores it",
+                    waited, self.journal.directory, self.db_path,
+                )  # fmt: skip
+                self._process.kill()
+                break
+            log.info("waiting for the writer to store the rest of the journal (%.0f s)", waited)
+        if self._monitor is not None:
+            self._monitor.join()
         self._process.join()
-        self._feeder = None
+        self._control.close()
+        self._control = None
         if self.failure is not None:
             raise RecorderFailed(self.failure)
 
-    def _feed(self, to_child: Connection) -> None:
-        try:
-            while True:
-                item = self._queue.get()
-                batch = []
-                while item is not None:
-                    batch.append(_flatten(item))
-                    if len(batch) >= MAX_BATCH:
-                        break
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                if batch:
-                    to_child.send_bytes(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
-                if item is None:
-                    to_child.send_bytes(b"")
-                    return
-        except OSError as error:  # the writer process is gone; the monitor reports why
-            log.debug("writer pipe closed: %s", error)
-        finally:
-            to_child.close()
+    def _spawn(self, *, skip_first: bool) -> None:
+        control, to_child = self._context.Pipe(duplex=False)
+        from_child, report = self._context.Pipe(duplex=False)
+        args = {
+            "db_path": str(self.db_path), "keys": self._keys, "skip_first": skip_first,
+            "journal": str(self.journal.directory), "run": self.journal.run,
+        }  # fmt: skip
+        self._process = self._context.Process(
+            target=_child, args=(control, report, args), name="hubscope-writer", daemon=True
+        )
+        self._written_before = self.written
+        self._process.start()
+        control.close()
+        report.close()
+        self._control = to_child
+        self._monitor = threading.Thread(
+            target=self._watch, args=(from_child,), name="writer-monitor", daemon=True
+        )
+        self._monitor.start()
 
     def _watch(self, from_child: Connection) -> None:
-        try:
-            while True:
+        while True:
+            try:
                 kind, value = from_child.recv()
-                if kind == "done":
-                    self.written = int(value)
-                    return
+            except EOFError:
+                kind, value = "died", None
+            if kind == "stored":
+                self.written = self._written_before + int(value)
+                continue
+            if kind == "fatal":
                 self._fail(str(value))
-        except EOFError:
-            self._fail(f"the writer process for {self.db_path} exited unexpectedly")
-        finally:
+                continue
             from_child.close()
+            if self._closing or self.failure is not None:
+                self._finished.set()
+                return
+            self._process.join()
+            self._deaths = self._deaths + 1 if self.written == self._written_before else 1
+            log.error(
+                "the writer process died (exit %s); starting it again: it resumes from the "
+                "store's journal positions, nothing is lost", self._process.exitcode,
+            )  # fmt: skip
+            if self._control is not None:
+                self._control.close()
+            self._spawn(skip_first=self._deaths >= RESTARTS_BEFORE_SKIP)
+            return
 
     def _fail(self, message: str) -> None:
         if self.failure is None:
             self.failure = message
+            log.critical("hubscope recorder stopped: %s", message)
             if self._on_fatal is not None:
                 self._on_fatal(message)
 

@@ -100,28 +100,54 @@ def _key(device: Device) -> str:
     return json.dumps(meaning(device), sort_keys=True, default=str)
 
 
+def label(device: Device) -> str:
+    """A list record named by what it is, never by its registration id (which differs)."""
+    handle = device.handle or "no handle"
+    if len(handle) > 16:
+        handle = f"{handle[:8]}…{handle[-4:]}"
+    names = sorted(t.name or "" for t in device.templates)
+    template = f" template {','.join(names)}" if device.templates else ""
+    return f"record[{device.platform} {handle}{template}]"
+
+
+def labels(devices: tuple[Device, ...]) -> list[str]:
+    """Each record's label; a repeated one (duplicate registrations) gets its ordinal."""
+    plain = [label(d) for d in devices]
+    seen: dict[str, int] = {}
+    out = []
+    for name in plain:
+        seen[name] = seen.get(name, 0) + 1
+        repeated = plain.count(name) > 1
+        out.append(f"{name[:-1]} #{seen[name]}]" if repeated else name)
+    return out
+
+
 def list_diff(
     was: tuple[Device, ...], now: tuple[Device, ...], ids: dict[str, str]
 ) -> tuple[list[Difference], list[str]]:
-    """Session-created records matched by mapped id; the rest matched by meaning."""
+    """Session-created records matched by mapped id; the rest matched by meaning.
+
+    Differences name each record by platform, handle and template, never by the
+    registration ids the two hubs assigned.
+    """
     diffs: list[Difference] = []
     by_id = {d.registration_id: d for d in now if d.registration_id}
     rest_was: list[Device] = []
     used: set[str] = set()
-    for device in was:
+    for device, name in zip(was, labels(was), strict=True):
         target = ids.get(device.registration_id or "")
         if target is None:
             rest_was.append(device)
         elif target in by_id:
             used.add(target)
-            diffs += record_diff(f"record[{device.registration_id}]", device, by_id[target])
+            diffs += record_diff(name, device, by_id[target])
         else:
-            diffs.append(Difference(f"record[{device.registration_id}]", "listed", "missing"))
+            diffs.append(Difference(name, "listed", "missing"))
     rest_now = [d for d in now if (d.registration_id or "") not in used]
     created = set(ids.values())
-    for device in rest_now:
-        if device.registration_id in created:
-            diffs.append(Difference(f"record[{device.registration_id}]", "missing", "listed"))
+    for device, name in zip(now, labels(now), strict=True):
+        if device in rest_now and device.registration_id in created:
+            diffs.append(Difference(name, "missing", "listed"))
     pool = [_key(d) for d in rest_now if d.registration_id not in created]
     unmatched = 0
     for device in rest_was:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from urllib.parse import unquote, urlsplit
 
 from sqlite_utils import Database
 
-from proxy import store
+from proxy import inflate, store
 from proxy.decode import decode_exchange
 from proxy.exchange import Exchange, Message
 from proxy.model import Decoded, Op
@@ -43,26 +42,32 @@ class Recorded:
         return self.decoded.operation.hub
 
 
-def plain(message: Message | None) -> Message | None:
-    """The message with a gzip or deflate body inflated, so it can be decoded."""
+def inflated(message: Message | None) -> tuple[Message | None, str | None]:
+    """The message with its body inflated (never past `inflate.LIMIT`), or as it was and
+    why not: too large to inflate, an encoding hubscope does not know, corrupt data."""
     if message is None or not message.body:
-        return message
-    encoding = (message.header("Content-Encoding") or "").strip().lower()
-    if encoding not in ("gzip", "deflate"):
-        return message
-    try:
-        body = zlib.decompress(message.body, 47 if encoding == "gzip" else 15)
-    except zlib.error:
-        return message
-    return replace(message, body=body)
+        return message, None
+    encoding = message.header("Content-Encoding")
+    if not inflate.codings(encoding):
+        return message, None
+    result = inflate.inflate(message.body, encoding)
+    if not result.complete:
+        return message, result.error
+    return replace(message, body=result.body), None
 
 
 def decode(exchange: Exchange) -> Decoded:
     """The exchange classified and both bodies decoded (inflated first when compressed)."""
-    request = plain(exchange.request) or exchange.request
-    return decode_exchange(
-        exchange.method, exchange.url, request, exchange.status, plain(exchange.response)
+    request, request_error = inflated(exchange.request)
+    response, response_error = inflated(exchange.response)
+    decoded = decode_exchange(
+        exchange.method, exchange.url, request or exchange.request, exchange.status, response
     )
+    if request_error is not None:
+        decoded = replace(decoded, request=replace(decoded.request, decode_error=request_error))
+    if response_error is not None and decoded.response is not None:
+        decoded = replace(decoded, response=replace(decoded.response, decode_error=response_error))
+    return decoded
 
 
 def load_session(db: Database, session: str, *, only: Iterable[str] = ()) -> list[Recorded]:

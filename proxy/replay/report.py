@@ -32,6 +32,21 @@ def exit_code(result: Result) -> int:
     return EXIT_SAME
 
 
+def hint(result: Result) -> str | None:
+    """What to do when the answers point at the replay's own setup, not at the hub."""
+    answered = [o for o in result.outcomes if o.status is not None]
+    refused = [o for o in answered if o.status == 401 and o.recorded.exchange.status != 401]
+    if answered and len(refused) == len(answered):
+        why = next((o.detail for o in refused if o.detail), None)
+        detail = f" ({why})" if why else ""
+        return (
+            f"every request was refused with 401{detail}: check the key — --connection-string "
+            "must name a SharedAccessKeyName and SharedAccessKey of the target hub's namespace "
+            f"({result.target}) with the rights these calls need (Listen, Manage, Send)"
+        )
+    return None
+
+
 def _path(url: str) -> str:
     parts = urlsplit(url)
     return unquote(parts.path) + (f"?{parts.query}" if parts.query else "")
@@ -50,6 +65,7 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
         "original_status": item.exchange.status,
         "replay_status": outcome.status,
         "verdict": outcome.comparison.verdict,
+        "detail": outcome.detail,
         "differences": [
             {"field": d.field, "original": d.original, "replay": d.replay}
             for d in outcome.comparison.differences
@@ -66,6 +82,7 @@ def as_json(result: Result) -> dict[str, Any]:
         "target": result.target,
         "interrupted": result.interrupted,
         "summary": summary(result),
+        "hint": hint(result),
         "exchanges": [outcome_json(o) for o in result.outcomes],
     }
 
@@ -82,6 +99,8 @@ def as_text(result: Result) -> str:
             f"[{item.op}] {item.exchange.status} → {outcome.status or '-'}  {shown}"
         )
         lines += [f"        {d}" for d in outcome.comparison.differences]
+        if outcome.detail and verdict != "same":
+            lines.append(f"        answer: {outcome.detail}")
         lines += [f"        note: {n}" for n in outcome.comparison.notes]
     counts = summary(result)
     text = (
@@ -91,6 +110,9 @@ def as_text(result: Result) -> str:
     if result.interrupted:
         text += f"; interrupted, {counts['not_sent']} not sent"
     lines.append(text)
+    advice = hint(result)
+    if advice:
+        lines.append(f"hint: {advice}")
     return "\n".join(lines)
 
 

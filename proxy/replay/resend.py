@@ -21,8 +21,8 @@ from proxy.recording.recorder import Recorder
 from proxy.replay.compare import Comparison, Difference, compare, record_diff
 from proxy.replay.load import Recorded, decode
 from proxy.replay.remap import AUTHORIZATION, Remapper
-from proxy.replay.resign import Signer, shape_of
 from proxy.replay.run import Outcome, Prepared, prepare, send, write_links
+from proxy.signing import Signer, shape_of
 
 
 class ExchangeNotFound(LookupError):

@@ -7,21 +7,25 @@ import contextlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from dataclasses import replace as copy
 from pathlib import Path
 
 import aiohttp
 from yarl import URL
 
-from proxy import store
+from proxy import sas, store
 from proxy.exchange import Clock, Exchange, Headers, Message, new_id
+from proxy.model import Decoded
 from proxy.recording.recorder import Recorder
 from proxy.replay.compare import Comparison, Difference, compare
 from proxy.replay.load import Recorded, decode
 from proxy.replay.remap import AUTHORIZATION, Remapper
-from proxy.replay.resign import Signer, shape_of
+from proxy.signing import Signer, shape_of
 
 _AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
+MIN_EXPIRED_S = 600
+"""A reproduced expired token is at least this stale, beyond any clock skew the hub allows."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,6 +47,8 @@ class Outcome:
     replay_id: str | None
     status: int | None
     comparison: Comparison
+    detail: str | None = None
+    """The target's Notification Hubs error (`401 ExpiredToken: …`), when it sent one."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -57,6 +63,22 @@ class Result:
     interrupted: bool = False
 
 
+def expired_refusal(item: Recorded) -> int | None:
+    """Seconds the original token had expired when the hub refused it with 401, else None.
+
+    Re-signing such a request with a fresh token would turn the refusal into a success;
+    the replay signs it with a token as stale instead, so the comparison stays meaningful.
+    """
+    if item.exchange.status != 401:
+        return None
+    authorization = item.exchange.request.header(AUTHORIZATION)
+    token = sas.parse_token(authorization) if authorization else None
+    if token is None or token.expiry is None:
+        return None
+    lag = item.exchange.started_at - token.expiry
+    return int(lag) if lag > 0 else None
+
+
 def prepare(remapper: Remapper, signer: Signer, item: Recorded, *, dry_run: bool) -> Prepared:
     """Rewrite one original request for the target and sign it (or show a placeholder)."""
     ex = item.exchange
@@ -65,6 +87,9 @@ def prepare(remapper: Remapper, signer: Signer, item: Recorded, *, dry_run: bool
     token = None
     if authorization is not None:
         shape = shape_of(authorization, ex.url)
+        stale = expired_refusal(item)
+        if stale is not None:
+            signer = copy(signer, ttl=-max(stale, MIN_EXPIRED_S))
         token = signer.placeholder(shape, url) if dry_run else signer.token(shape, url)
     headers = remapper.headers(ex.request.headers, token, item.decoded.operation.resource_id)
     return Prepared(method=ex.method, url=url, headers=headers, body=remapper.body(ex.request.body))
@@ -97,7 +122,7 @@ async def send(http: aiohttp.ClientSession, request: Prepared, session: str) -> 
             headers = tuple(
                 (k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers
             )
-            return replace(
+            return copy(
                 base,
                 duration_ms=clock.elapsed_ms(),
                 status=response.status,
@@ -105,7 +130,7 @@ async def send(http: aiohttp.ClientSession, request: Prepared, session: str) -> 
                 response=Message(headers=headers, body=body),
             )
     except (aiohttp.ClientError, TimeoutError) as error:
-        return replace(
+        return copy(
             base, duration_ms=clock.elapsed_ms(), error=f"{type(error).__name__}: {error}"
         )
 
@@ -207,13 +232,43 @@ async def replay_one(
         remapper.ids,
         bodies=not item.response_truncated,
     )
+    notes = auth_notes(item, exchange.status, nh_error(item.decoded))
+    if notes:
+        comparison = copy(comparison, notes=(*comparison.notes, *notes))
     return Outcome(
         recorded=item,
         sent=prepared,
         replay_id=exchange.id,
         status=exchange.status,
         comparison=comparison,
+        detail=nh_error(decoded),
     ), exchange
+
+
+def nh_error(decoded: Decoded) -> str | None:
+    """`ExpiredToken: The token is expired.`-style text of a decoded error answer."""
+    error = decoded.response.error if decoded.response is not None else None
+    if error is None:
+        return None
+    detail = (error.detail or "").split("TrackingId:")[0].strip().rstrip(".") + "."
+    return detail if detail != "." else error.code
+
+
+def auth_notes(item: Recorded, status: int | None, original_error: str | None) -> list[str]:
+    """Why an answer about the token differs (or does not) from the original's."""
+    stale = expired_refusal(item)
+    if stale is not None:
+        return [
+            f"the original token had expired {stale} s before the request and the hub refused "
+            f"it; replayed with a token expired {max(stale, MIN_EXPIRED_S)} s, as stale"
+        ]
+    if item.exchange.status == 401 and status is not None and status != 401:
+        why = f" {original_error}" if original_error else ""
+        return [
+            f"the original was refused for its token (401{why}); the replay signs every "
+            "request with a fresh token from --connection-string, so the hub accepted it"
+        ]
+    return []
 
 
 def write_links(db_path: Path, outcomes: list[Outcome]) -> None:

@@ -22,6 +22,7 @@ from proxy.rules import (  # noqa: F401  (importing a topic module registers its
     registration_templates,
     registrations,
     responses,
+    sends,
     session,
     tags,
 )

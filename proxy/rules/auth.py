@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from proxy import sas
 from proxy.model import Op
+from proxy.rules import citations, era
 from proxy.rules.context import Ctx
 from proxy.rules.findings import Breach
 from proxy.rules.registry import KNOWN_OPS, rule
 
-SEED = "seeds/create-registration.md#request-headers"
+HEADERS = "request-headers"
+SEED = f"seeds/create-registration.md#{HEADERS}"
 SPEC = "spec/nh-rest-api.md"
 
 
@@ -41,24 +43,68 @@ def request_clock(ctx: Ctx) -> float:
     return ctx.exchange.started_at
 
 
+AUTHORIZATION = (
+    "Authorization | Token generated as specified in Shared Access Signature Authentication with "
+    "Service Bus, or Service Bus authentication and authorization with Microsoft Azure Active "
+    "Directory Access Control (also known as Access Control Service or ACS)."
+)
+
+
+def _problem(ctx: Ctx) -> str | None:
+    """What is wrong with the request's Authorization header, if anything."""
+    value = ctx.header("Authorization")
+    if value is None:
+        return "no Authorization header"
+    if ctx.token is None:
+        return f"scheme {value.strip().split(' ', 1)[0][:40]!r}"
+    return None
+
+
+def _judgeable(ctx: Ctx) -> bool:
+    return ctx.op is not Op.UNKNOWN and not era.token_removed(ctx)
+
+
 @rule(
     "common.authorization",
     severity="error",
-    spec="Authorization | Token generated as specified in Shared Access Signature Authentication "
-    "with Service Bus, or Service Bus authentication and authorization with Microsoft Azure "
-    "Active Directory Access Control (also known as Access Control Service or ACS).",
+    spec=AUTHORIZATION,
     source=SEED,
     expected="Authorization: SharedAccessSignature sr=…&sig=…&se=…&skn=… (ACS is retired)",
-    applies=lambda ctx: ctx.op is not Op.UNKNOWN,
+    applies=lambda ctx: _judgeable(ctx) and not era.authenticated(ctx),
     ops=KNOWN_OPS,
 )
 def _authorization(ctx: Ctx) -> Iterator[Breach]:
-    value = ctx.header("Authorization")
-    if value is None:
-        yield Breach(actual="no Authorization header", pointer="header:Authorization")
-    elif ctx.token is None:
-        scheme = value.strip().split(" ", 1)[0][:40]
-        yield Breach(actual=f"scheme {scheme!r}", pointer="header:Authorization")
+    problem = _problem(ctx)
+    if problem is not None:
+        yield Breach(
+            actual=problem, pointer="header:Authorization", source=citations.seed(ctx.op, HEADERS)
+        )
+
+
+@rule(
+    "common.authorization-unjudged",
+    severity="note",
+    spec=AUTHORIZATION,
+    source=SEED,
+    expected="a SharedAccessSignature the recording kept (else nothing to judge)",
+    applies=lambda ctx: ctx.op is not Op.UNKNOWN,
+    ops=KNOWN_OPS,
+)
+def _authorization_unjudged(ctx: Ctx) -> Iterator[Breach]:
+    source = citations.seed(ctx.op, HEADERS)
+    if era.token_removed(ctx):
+        value = (ctx.header("Authorization") or "").strip()
+        yield Breach(actual=f"Authorization: {value} (the recording removed the token; "
+                     "not judged)", pointer="header:Authorization", source=source)  # fmt: skip
+        return
+    problem = _problem(ctx)
+    if problem is not None and era.authenticated(ctx):
+        yield Breach(
+            actual=f"{problem}, yet {era.describe(ctx)}: the call was authenticated (an ACS "
+            "token of the 2013 preview, or a recording that kept no request headers)",
+            pointer="header:Authorization",
+            source=source,
+        )
 
 
 @rule(
@@ -151,3 +197,41 @@ def _signature(ctx: Ctx) -> Iterator[Breach]:
     verdict = ctx.exchange.sas_verdict or ""
     if verdict.startswith("invalid"):
         yield Breach(actual=verdict, pointer="header:Authorization")
+
+
+def _hostname(value: str) -> str | None:
+    try:
+        return urlsplit(f"//{value}" if "://" not in value else value).hostname
+    except ValueError:
+        return None
+
+
+def _names_the_proxy(ctx: Ctx) -> bool:
+    """The token names the host the app called (hubscope, in reverse mode), not the hub."""
+    token = ctx.token
+    if token is None or not token.sr or "re-signed" in (ctx.exchange.sas_verdict or ""):
+        return False
+    named, called = _hostname((token.audience or "").strip()), _hostname(ctx.host)
+    return named is not None and named == called and called != _hostname(ctx.url_host)
+
+
+@rule(
+    "sas.audience-proxy",
+    severity="error",
+    spec="InvalidAudience: The authorization header contains a token with a wrong audience.",
+    source=f"the service's 401 text (github.com/sandrinodimattia/RedDog/issues/4); {SPEC} §2.3",
+    expected="a token for the hub's host (the app signed for hubscope's address: give "
+    "`hubscope proxy` the rule's key with --connection-string so it re-signs, or run "
+    "`hubscope proxy --forward` with HTTPS_PROXY so the app keeps its real endpoint)",
+    applies=_names_the_proxy,
+    ops=KNOWN_OPS,
+)
+def _audience_proxy(ctx: Ctx) -> Iterator[Breach]:
+    token = _token(ctx)
+    hub = _hostname(ctx.url_host)
+    answered = f"; the hub answered {ctx.status}" if ctx.status is not None else ""
+    yield Breach(
+        actual=f"sr={token.audience if token else ''} names {ctx.host}, the address the app "
+        f"called, not the hub {hub}{answered}",
+        pointer="header:Authorization",
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from proxy.model import Op
+from proxy.rules import citations, era
 from proxy.rules.context import Ctx, media_type
 from proxy.rules.findings import Breach
 from proxy.rules.registry import KNOWN_OPS, rule
@@ -17,7 +18,7 @@ SPEC = "spec/nh-rest-api.md"
 KNOWN_VERSIONS = frozenset(
     {"2013-04", "2014-09", "2015-01", "2015-04", "2015-08", "2016-07", "2017-04", "2017-11",
      "2020-06"}
-)  # fmt: skip
+) | era.PREVIEW_VERSIONS  # fmt: skip
 DATA_PLANE_RESOURCES = frozenset(
     {"registrations", "registrationids", "installations", "tags", "messages",
      "schedulednotifications"}
@@ -65,7 +66,7 @@ def _route_unknown(ctx: Ctx) -> Iterator[Breach]:
     spec="`api-version` | every operation | required.",
     source=f"{SPEC} §1.2",
     expected="an api-version query parameter",
-    applies=_known_op,
+    applies=lambda ctx: _known_op(ctx) and not (era.preview(ctx) and era.accepted(ctx)),
     ops=KNOWN_OPS,
 )
 def _api_version(ctx: Ctx) -> Iterator[Breach]:
@@ -74,12 +75,60 @@ def _api_version(ctx: Ctx) -> Iterator[Breach]:
 
 
 @rule(
+    "common.api-version-accepted",
+    severity="note",
+    spec="`api-version` | every operation | required.",
+    source=f"{SPEC} §1.2",
+    expected="an api-version query parameter (the 2013 preview service did without)",
+    applies=lambda ctx: _known_op(ctx) and era.preview(ctx) and era.accepted(ctx),
+    ops=KNOWN_OPS,
+)
+def _api_version_accepted(ctx: Ctx) -> Iterator[Breach]:
+    if not ctx.decoded.operation.api_version:
+        yield Breach(
+            actual=f"no api-version in a call of the 2013 preview, and {era.describe(ctx)}: "
+            "it took the call as sent",
+            pointer="query:api-version",
+        )
+
+
+QUERY_SEPARATOR = "`POST /{hub}/messages?api-version=…` (docs: `/messages/?api-version=2015-01`)."
+
+
+def _query_in_path(ctx: Ctx) -> str | None:
+    """`Messages&api-version=2013-07`: a query the client joined with `&` instead of `?`."""
+    if "?" in ctx.exchange.url:
+        return None
+    last = ctx.path.rstrip("/").rsplit("/", 1)[-1]
+    return last if "&" in last and "=" in last.partition("&")[2] else None
+
+
+@rule(
+    "common.query-separator",
+    severity="warning",
+    spec=QUERY_SEPARATOR,
+    source=f"{SPEC} §9.1",
+    expected="the query after `?` (POST …/messages?api-version=…)",
+    applies=lambda ctx: _query_in_path(ctx) is not None,
+)
+def _query_separator(ctx: Ctx) -> Iterator[Breach]:
+    segment = _query_in_path(ctx) or ""
+    resource, _, query = segment.partition("&")
+    answer = f"; {era.describe(ctx)}" if ctx.status is not None else ""
+    yield Breach(
+        actual=f"…/{segment}: the query is joined with & to the path ({resource}){answer}",
+        expected=f"…/{resource}?{query}",
+        pointer="request-line",
+    )
+
+
+@rule(
     "common.version-known",
     severity="warning",
-    spec="Values seen: `2013-04` …, `2014-09`, `2015-01`, `2015-04`, `2015-08`, `2016-07`, "
-    "`2017-04`, `2017-11`, `2020-06` (current .NET/JS/Java/Android).",
+    spec="Values seen: `2013-04` (legacy iOS client, … `2014-09` … `2015-01` … `2015-04` … "
+    "`2015-08` … `2016-07` … `2017-04` … `2017-11` … `2020-06` (current .NET/JS/Java/Android).",
     source=f"{SPEC} §1.2",
-    expected="a known data-plane api-version (2013-04 … 2020-06)",
+    expected="a known data-plane api-version (2012-08 … 2020-06)",
     applies=_known_op,
     ops=KNOWN_OPS,
 )
@@ -97,13 +146,18 @@ def _version_known(ctx: Ctx) -> Iterator[Breach]:
     severity="warning",
     spec="x-ms-version | 2015-01",
     source=SEED_REG,
-    expected="an x-ms-version header (listed by the docs; the service does not require it)",
-    applies=_known_op,
+    expected="an x-ms-version header (listed by the docs from 2015-01; the service does not "
+    "require it)",
+    applies=lambda ctx: _known_op(ctx) and not era.before_docs(ctx),
     ops=KNOWN_OPS,
 )
 def _x_ms_version(ctx: Ctx) -> Iterator[Breach]:
     if ctx.header("x-ms-version") is None:
-        yield Breach(actual="no x-ms-version header", pointer="header:x-ms-version")
+        yield Breach(
+            actual="no x-ms-version header",
+            pointer="header:x-ms-version",
+            source=citations.seed(ctx.op, "request-headers"),
+        )
 
 
 @rule(

@@ -22,6 +22,8 @@ REGISTRATION_OPS = REGISTRATION_WRITES | {
     Op.LIST_REGISTRATIONS_BY_TAG,
     Op.LIST_REGISTRATIONS_BY_CHANNEL,
 }
+BODY_OPS = REGISTRATION_WRITES | {Op.CREATE_OR_OVERWRITE_INSTALLATION, Op.PATCH_INSTALLATION}
+"""Operations the service refuses without a body."""
 INSTALLATION_OPS = frozenset(
     {
         Op.CREATE_OR_OVERWRITE_INSTALLATION,
@@ -48,13 +50,17 @@ class Ctx:
 
     def __init__(self, exchange: Exchange, decoded: Decoded, *, truncated: bool = False) -> None:
         self.exchange = exchange
-        self.truncated = truncated
-        """Whether the stored request body was cut (rules would judge a fragment)."""
         self.decoded = decoded
         self.id = exchange.id
         self.op = decoded.operation.name
         self.method = exchange.method.upper()
         self.status = exchange.status
+        unrecorded = (
+            self.op in BODY_OPS and not exchange.request.body and self.succeeded
+        )  # a body the service needed and accepted, which the recording did not keep
+        self.truncated = truncated or unrecorded
+        """Whether the stored request body is not what was sent (rules would judge a
+        fragment): cut at the body cap, or absent where the service's 2xx shows there was one."""
         parts = urlsplit(exchange.url)
         self.url_host = parts.netloc
         self.path = parts.path

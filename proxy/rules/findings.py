@@ -36,12 +36,18 @@ class Finding:
     pointer: str | None = None
     """The offending part: an XML element name, a JSON pointer or `header:Name`."""
 
+    url: str | None = None
+    """The public page (with its section's anchor) where the sentence or its evidence is."""
+
+    docs: str | None = None
+    """hubscope's own explanation of the rule: `docs/spec-rules.md#{rule}`."""
+
     @property
     def ok(self) -> bool:
         """True when the expectation was met."""
         return self.severity == "ok"
 
-    def as_json(self) -> dict[str, str]:
+    def as_json(self) -> dict[str, str | None]:
         """The fields `hubscope audit --format json` prints for each finding."""
         return {
             "exchange_id": self.exchange_id,
@@ -51,6 +57,8 @@ class Finding:
             "actual": self.actual,
             "spec": self.spec,
             "source": self.source,
+            "url": self.url,
+            "docs": self.docs,
         }
 
 

@@ -83,8 +83,9 @@ def _required(ctx: Ctx) -> Iterator[Breach]:
 @rule(
     "installation.id-matches-url",
     severity="error",
-    spec="id | RegistrationId (or URL segment) | installationId (URL segment; flag if they differ)",
-    source=f"{SPEC} §15",
+    spec="`installationId` | string | required; SDKs build the URL `{id}` from it (behaviour on "
+    "mismatch undocumented — flag it)",
+    source=f"{SPEC} §7.1",
     expected="installationId equal to the id in the URL",
     applies=_puts,
     ops={Op.CREATE_OR_OVERWRITE_INSTALLATION},

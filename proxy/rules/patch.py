@@ -60,8 +60,8 @@ def _op(ctx: Ctx) -> Iterator[Breach]:
 @rule(
     "installation.patch-path",
     severity="warning",
-    spec="Paths and semantics: /pushChannel, /userId, /tags, /templates/{name}[/body|headers|"
-    "expiry|tags], /secondaryTiles/{tileId}/…, remove /tags/{tagValue}",
+    spec="Paths and semantics: … `/pushChannel` … `/userId` … `/tags` … `/templates/{name}` … "
+    "`/secondaryTiles/{tileId}/pushChannel`, `/tags`, `/templates/…` … or `/tags/{tagValue}`",
     source=SPEC,
     expected="a path NH patches: /pushChannel, /userId, /tags[/{tag}], /templates/{name}[/…], "
     "/secondaryTiles/{id}/…",

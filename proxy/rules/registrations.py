@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from proxy.model import Device
+from proxy.model import Device, Op
 from proxy.rules import order
 from proxy.rules.context import REGISTRATION_WRITES, Ctx
 from proxy.rules.findings import Breach
@@ -42,10 +42,19 @@ def _known(ctx: Ctx) -> Iterator[tuple[Device, tuple[tuple[str, bool], ...]]]:
 )
 def _body(ctx: Ctx) -> Iterator[Breach]:
     body = ctx.decoded.request
+    spec, source = UPSERT_BODY if ctx.op is not Op.CREATE_REGISTRATION else (None, None)
     if body.decode_error:
-        yield Breach(actual=body.decode_error, pointer="entry")
+        yield Breach(actual=body.decode_error, pointer="entry", spec=spec, source=source)
     elif body.format != "atom" or len(body.devices) != 1:
-        yield Breach(actual=f"{body.format} body with {len(body.devices)} descriptions")
+        yield Breach(actual=f"{body.format} body with {len(body.devices)} descriptions",
+                     spec=spec, source=source)  # fmt: skip
+
+
+UPSERT_BODY = (
+    "Atom entry with the description embedded in the content, as in [Create a registration]"
+    "(create-registration.md).",
+    "seeds/create-or-update-registration.md#request-body",
+)
 
 
 @rule(
@@ -143,7 +152,7 @@ def _order_optional(ctx: Ctx) -> Iterator[Breach]:
 @rule(
     "registration.unknown-element",
     severity="warning",
-    spec="[DOC] says elements **must appear in the documented order**.",
+    spec="The service deserialises with .NET DataContract semantics",
     source=f"{SPEC} §4.2",
     expected="only elements of the description's DataContract",
     applies=_writes,

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from proxy.model import Op
+from proxy.rules import citations
 from proxy.rules.context import Ctx
 from proxy.rules.findings import Breach, Finding, Severity
 
@@ -46,16 +47,7 @@ class Rule:
     def finding(
         self, exchange_id: str, breach: Breach, *, severity: Severity | None = None
     ) -> Finding:
-        return Finding(
-            exchange_id=exchange_id,
-            rule=self.id,
-            severity=severity or self.severity,
-            expected=breach.expected or self.expected,
-            actual=breach.actual,
-            spec=breach.spec or self.spec,
-            source=breach.source or self.source,
-            pointer=breach.pointer,
-        )
+        return make_finding(self, exchange_id, breach, severity or self.severity)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,18 +63,28 @@ class SessionRule:
 
     def judge(self, ctxs: Sequence[Ctx]) -> list[Finding]:
         return [
-            Finding(
-                exchange_id=exchange_id,
-                rule=self.id,
-                severity=self.severity,
-                expected=breach.expected or self.expected,
-                actual=breach.actual,
-                spec=breach.spec or self.spec,
-                source=breach.source or self.source,
-                pointer=breach.pointer,
-            )
+            make_finding(self, exchange_id, breach, self.severity)
             for exchange_id, breach in self.check(ctxs)
         ]
+
+
+def make_finding(
+    rule: Rule | SessionRule, exchange_id: str, breach: Breach, severity: Severity
+) -> Finding:
+    """A rule's finding: the breach's specifics over the rule's, with where to read more."""
+    source = breach.source or rule.source
+    return Finding(
+        exchange_id=exchange_id,
+        rule=rule.id,
+        severity=severity,
+        expected=breach.expected or rule.expected,
+        actual=breach.actual,
+        spec=breach.spec or rule.spec,
+        source=source,
+        pointer=breach.pointer,
+        url=citations.url(source),
+        docs=citations.docs(rule.id),
+    )
 
 
 RULES: list[Rule] = []

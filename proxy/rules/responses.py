@@ -23,46 +23,86 @@ class Expect:
     success: int | None
     observed: frozenset[int] = frozenset()
     content_type: str | None = None
-    source: str = f"{SPEC} §14"
-    sentence: str = "Status-code expectations: docs vs reality (summary table)"
+    row: str = ""
+    """The operation's row of the status table (docs vs reality), quoted by the status rules."""
+
+    label: tuple[str, str] | None = None
+    """(sentence, source) saying which Content-Type the operation's answer has."""
 
 
 def _e(doc: set[int], success: int | None, seen: frozenset[int] | set[int] = frozenset(),
-       **kw: str) -> Expect:  # fmt: skip
-    return Expect(frozenset(doc), success, frozenset(seen), **kw)
+       *, content_type: str | None = None, row: str,
+       label: tuple[str, str] | None = None) -> Expect:  # fmt: skip
+    return Expect(frozenset(doc), success, frozenset(seen), content_type, row, label)
 
 
-SEED = "seeds/{}.md#response-codes"
+STATUS_TABLE = f"{SPEC} §14"
+SUCCESS_CODES = f"{SPEC} §16.2"
+HEADERS = "seeds/{}.md#response-headers"
+ENTRY_LABEL = ("Content-type | application/atom+xml;type=entry;charset=utf-8",
+               HEADERS.format("create-registration"))  # fmt: skip
+UPSERT_LABEL = ("Content-type | `application/atom+xml;type=entry;charset=utf-8`",
+                HEADERS.format("create-or-update-registration"))  # fmt: skip
+READ_LABEL = ("`Content-Type`: `application/atom+xml; type=entry; charset=utf-8` (single entity)",
+              f"{SPEC} §1.4")  # fmt: skip
+FEED_LABEL = ("`application/atom+xml; type=feed; charset=utf-8` (lists)", f"{SPEC} §1.4")
+INSTALLATION_LABEL = (
+    "Installation responses are labelled `application/xml; charset=utf-8` even when the body is "
+    "JSON (GET) or empty (PUT/PATCH/DELETE); docs say application/json.",
+    f"{SPEC} §16.4",
+)
+LIST_ROW = "GET registrations (all / tag / filter) | 200 | 200 | 400 (filter), 401, 403, 404"
 EXPECT: dict[Op, Expect] = {
     Op.CREATE_REGISTRATION: _e({201, 400, 401, 403}, 201, {200}, content_type=ATOM,
-        source=SEED.format("create-registration"),
-        sentence="201 | Registration created successfully."),
+        row="POST registrations | 201 | **200** (+ETag, Content-Location) | 400, 401, 403 "
+        "quota, 403 rate", label=ENTRY_LABEL),
     Op.CREATE_REGISTRATION_ID: _e({201, 400, 401, 403}, 201, content_type=ATOM,
-        source=SEED.format("create-registration-id"),
-        sentence="201 | Registration created successfully."),
+        row="POST registrationIDs | 201 (+Content-Location, ETag) | 201 (+**Location**, no "
+        "ETag) | 400, 401, 403, 403",
+        label=("Content-type | `application/atom+xml;type=entry;charset=utf-8`",
+               HEADERS.format("create-registration-id"))),
     Op.CREATE_OR_UPDATE_REGISTRATION: _e({201, 400, 401, 403, 404, 409, 410}, 201, {200},
-        content_type=ATOM, source=SEED.format("create-or-update-registration"),
-        sentence="201 | Registration updated successfully."),
+        content_type=ATOM, label=UPSERT_LABEL,
+        row="PUT registrations/{id} (upsert) | 201 | **200** | 400, 401, 403, 404, **409 "
+        "rate**, 410"),
     Op.UPDATE_REGISTRATION: _e({201, 400, 401, 403, 404, 409}, 201, {200, 412},
-        content_type=ATOM),
-    Op.READ_REGISTRATION: _e({201, 401, 403}, 201, {200, 404}, content_type=ATOM),
-    Op.DELETE_REGISTRATION: _e({200, 400, 401, 403, 404, 412}, 200),
-    Op.LIST_REGISTRATIONS: _e({200, 400, 401, 403, 404}, 200, content_type=ATOM),
-    Op.LIST_REGISTRATIONS_BY_TAG: _e({200, 400, 401, 403, 404}, 200, content_type=ATOM),
-    Op.LIST_REGISTRATIONS_BY_CHANNEL: _e({200, 400, 401, 403, 404}, 200, content_type=ATOM),
+        content_type=ATOM, label=UPSERT_LABEL,
+        row="PUT registrations/{id} + If-Match | 201 | **200** | 400, 401, 403, 404, **409 "
+        "rate**, (412)"),
+    Op.READ_REGISTRATION: _e({201, 401, 403}, 201, {200, 404}, content_type=ATOM,
+        row="GET registrations/{id} | **201** | 200 | 401, 403, (404 observed)",
+        label=READ_LABEL),
+    Op.DELETE_REGISTRATION: _e({200, 400, 401, 403, 404, 412}, 200,
+        row="DELETE registrations/{id} | 200 | 200 | 400, 401, 403, 404, 412"),
+    Op.LIST_REGISTRATIONS: _e({200, 400, 401, 403, 404}, 200, content_type=ATOM, row=LIST_ROW,
+        label=FEED_LABEL),
+    Op.LIST_REGISTRATIONS_BY_TAG: _e({200, 400, 401, 403, 404}, 200, content_type=ATOM,
+        row=LIST_ROW, label=FEED_LABEL),
+    Op.LIST_REGISTRATIONS_BY_CHANNEL: _e({200, 400, 401, 403, 404}, 200, content_type=ATOM,
+        row=LIST_ROW, label=FEED_LABEL),
     Op.CREATE_OR_OVERWRITE_INSTALLATION: _e({200, 400, 401, 403}, 200, content_type=JSON,
-        source=SEED.format("create-or-overwrite-installation"),
-        sentence="200 | The installation was queued successfully and will be processed in the "
-        "background.."),
-    Op.READ_INSTALLATION: _e({200, 400, 401, 403, 404}, 200, content_type=JSON),
-    Op.PATCH_INSTALLATION: _e({204, 400, 401, 403}, 204, {200, 404}, content_type=JSON),
-    Op.DELETE_INSTALLATION: _e({204, 400, 401, 403}, 204, content_type=JSON),
-    Op.SEND: _e({200, 400, 401, 403, 404, 413}, 200, {201}),
-    Op.SEND_DIRECT: _e({201, 400, 401, 403, 404, 413}, 201),
-    Op.SEND_BATCH: _e({201, 400, 401, 403, 404, 413}, 201),
-    Op.SCHEDULE_SEND: _e(set(), None, {201, 400, 401, 403, 404, 413}),
-    Op.CANCEL_SCHEDULED_SEND: _e(set(), None, {200, 404}),
-    Op.READ_NOTIFICATION: _e({200, 400, 401, 403, 404}, 200),
+        row="PUT installations/{id} | 200 | 200 (docs sample code expects 202) | 400, 401, 403",
+        label=INSTALLATION_LABEL),
+    Op.READ_INSTALLATION: _e({200, 400, 401, 403, 404}, 200, content_type=JSON,
+        row="GET installations/{id} | 200 | 200 | 400, 401, 403, 404", label=INSTALLATION_LABEL),
+    Op.PATCH_INSTALLATION: _e({204, 400, 401, 403}, 204, {200, 404}, content_type=JSON,
+        row="PATCH installations/{id} | **204** | **200** | 400, 401, 403, 403",
+        label=INSTALLATION_LABEL),
+    Op.DELETE_INSTALLATION: _e({204, 400, 401, 403}, 204, content_type=JSON,
+        row="DELETE installations/{id} | 204 (even if absent) | 204 | 400, 401, 403",
+        label=INSTALLATION_LABEL),
+    Op.SEND: _e({200, 400, 401, 403, 404, 413}, 200, {201},
+        row="POST messages (native/template) | **200** | **201** | 400, 401, 403, 404, 413"),
+    Op.SEND_DIRECT: _e({201, 400, 401, 403, 404, 413}, 201,
+        row="POST messages?direct | 201 | 201 | same"),
+    Op.SEND_BATCH: _e({201, 400, 401, 403, 404, 413}, 201,
+        row="POST messages/$batch?direct | 201 | 201 | 400 (missing part), …"),
+    Op.SCHEDULE_SEND: _e(set(), None, {201, 400, 401, 403, 404, 413},
+        row="POST schedulednotifications | — | 201 | —"),
+    Op.CANCEL_SCHEDULED_SEND: _e(set(), None, {200, 404},
+        row="DELETE schedulednotifications/{id} | — | 200 | —"),
+    Op.READ_NOTIFICATION: _e({200, 400, 401, 403, 404}, 200,
+        row="GET messages/{id} (telemetry) | 200 | 200 | 400, 401, 403 SKU, 404 not ready"),
 }  # fmt: skip
 
 
@@ -84,8 +124,8 @@ def _expect(ctx: Ctx) -> Expect:
 @rule(
     "response.status",
     severity="warning",
-    spec="Status-code expectations: docs vs reality (summary table)",
-    source=f"{SPEC} §14",
+    spec=EXPECT[Op.CREATE_REGISTRATION].row,
+    source=STATUS_TABLE,
     expected="a status the docs list for the operation (or the real service was seen to return)",
     applies=lambda ctx: _answered(ctx) and (ctx.status or 0) < 500,
     ops=EXPECT,
@@ -95,7 +135,7 @@ def _status(ctx: Ctx) -> Iterator[Breach]:
     if ctx.status not in expect.documented | expect.observed:
         listed = ", ".join(str(s) for s in sorted(expect.documented | expect.observed))
         yield Breach(actual=str(ctx.status), expected=f"one of {listed}", pointer="status",
-                     spec=expect.sentence, source=expect.source)  # fmt: skip
+                     spec=expect.row, source=STATUS_TABLE)  # fmt: skip
 
 
 @rule(
@@ -103,7 +143,7 @@ def _status(ctx: Ctx) -> Iterator[Breach]:
     severity="note",
     spec="Success codes: docs say 201 for create/upsert/update/**read** registration and 200 "
     "for tag sends, 204 for PATCH; the service returns 200, 200, 200, 200, 201, 200 respectively",
-    source=f"{SPEC} §16.2",
+    source=SUCCESS_CODES,
     expected="the documented status",
     applies=_answered,
     ops=EXPECT,
@@ -112,11 +152,21 @@ def _docs_differ(ctx: Ctx) -> Iterator[Breach]:
     expect = _expect(ctx)
     if ctx.status in expect.observed and ctx.status not in expect.documented:
         documented = str(expect.success) if expect.success else "no documented code"
+        success = ctx.status is not None and 200 <= ctx.status < 300
         yield Breach(
             actual=f"{ctx.status} returned (real service behaviour)",
             expected=f"{documented} documented",
             pointer="status",
+            spec=None if success and ctx.op in _SUCCESS_DIFFERS else expect.row,
+            source=None if success and ctx.op in _SUCCESS_DIFFERS else STATUS_TABLE,
         )
+
+
+_SUCCESS_DIFFERS = frozenset(
+    {Op.CREATE_REGISTRATION, Op.CREATE_OR_UPDATE_REGISTRATION, Op.UPDATE_REGISTRATION,
+     Op.READ_REGISTRATION, Op.SEND, Op.PATCH_INSTALLATION}
+)  # fmt: skip
+"""The operations §16.2 names: the docs' success code is not the one the service returns."""
 
 
 @rule(
@@ -151,9 +201,20 @@ _ETAG_OPS = frozenset(
 )
 def _etag(ctx: Ctx) -> Iterator[Breach]:
     if ctx.response_header("ETag") is None:
-        source = "seeds/create-registration-id.md#response-headers"
-        yield Breach(actual="no ETag header", pointer="header:ETag",
-                     source=source if ctx.op is Op.CREATE_REGISTRATION_ID else None)  # fmt: skip
+        spec, source = _ETAG_SOURCES.get(ctx.op, (None, None))
+        yield Breach(actual="no ETag header", pointer="header:ETag", spec=spec, source=source)
+
+
+_ETAG_SOURCES: dict[Op, tuple[str | None, str | None]] = {
+    Op.CREATE_REGISTRATION_ID: (None, HEADERS.format("create-registration-id")),
+    Op.CREATE_OR_UPDATE_REGISTRATION: (None, HEADERS.format("create-or-update-registration")),
+    Op.UPDATE_REGISTRATION: (None, HEADERS.format("create-or-update-registration")),
+    Op.READ_REGISTRATION: (
+        '`ETag: W/"{n}"` on registration create/read/update (weak, integer version).',
+        f"{SPEC} §1.4",
+    ),
+}
+"""Each operation's own statement of the ETag header (the seed pages of its family)."""
 
 
 @rule(
@@ -205,9 +266,8 @@ def _installation_location(ctx: Ctx) -> Iterator[Breach]:
 @rule(
     "response.content-type",
     severity="note",
-    spec="Installation responses are labelled `application/xml; charset=utf-8` even when the "
-    "body is JSON (GET) or empty (PUT/PATCH/DELETE); docs say application/json.",
-    source=f"{SPEC} §16.4",
+    spec=INSTALLATION_LABEL[0],
+    source=INSTALLATION_LABEL[1],
     expected="the documented media type",
     applies=lambda ctx: (
         ctx.succeeded
@@ -223,8 +283,11 @@ def _content_type(ctx: Ctx) -> Iterator[Breach]:
     if actual != expected:
         body = ctx.exchange.response.body if ctx.exchange.response is not None else b""
         what = "JSON" if body.lstrip()[:1] in (b"{", b"[") else ("empty" if not body else "body")
+        spec, source = _expect(ctx).label or (None, None)
         yield Breach(
             actual=f"{what} labelled {ctx.response_header('Content-Type')}",
             expected=str(expected),
             pointer="header:Content-Type",
+            spec=spec,
+            source=source,
         )

@@ -130,7 +130,7 @@ def _int(value: str | None) -> int | None:
 @session_rule(
     "session.mixed-api-versions",
     severity="warning",
-    spec="`x-ms-version` and `api-version` present, known and consistent",
+    spec="Session rules over a sequence of exchanges: … mixed api-versions in one session",
     source="hubscope issue 4 (session rules)",
     expected="one api-version for the whole session",
 )

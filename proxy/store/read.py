@@ -10,9 +10,11 @@ from sqlite_utils import Database
 
 from proxy.exchange import Exchange, Message
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
 
 def headers_to_text(headers: Iterable[tuple[str, str]]) -> str:
-    return json.dumps([list(pair) for pair in headers], ensure_ascii=False)
+    return _encode([list(pair) for pair in headers])
 
 
 def headers_from_text(text: str | None) -> tuple[tuple[str, str], ...]:

@@ -6,6 +6,7 @@ import random
 import sqlite3
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -118,8 +119,96 @@ def m002_decoded(db: Database) -> None:
     db.table("device_tags").create_index(["tag"])
 
 
-def connect(path: str | Path, *, readonly: bool = False) -> Database:
-    """Open the database; the writer (readonly=False) also applies migrations and WAL."""
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class NotAHubscopeDatabase(ValueError):
+    """The file is not a database, or a database of something else; nothing was written to it."""
+
+
+def sqlite_tables(path: str | Path) -> list[str] | None:
+    """The tables of an existing SQLite file, read without writing; None for a new or empty file.
+
+    Raises NotAHubscopeDatabase when the path is not an SQLite file.
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    if path.is_dir():
+        raise NotAHubscopeDatabase(f"{path} is a directory, not a database")
+    try:
+        with path.open("rb") as file:
+            header = file.read(len(SQLITE_HEADER))
+    except OSError as error:
+        raise NotAHubscopeDatabase(f"cannot read {path}: {error.strerror or error}") from None
+    if not header:
+        return None
+    if header != SQLITE_HEADER:
+        raise NotAHubscopeDatabase(f"{path} is not a database (not an SQLite file)")
+    # Without a -wal file everything is in the main file: read it as immutable, so that
+    # SQLite creates no -wal or -shm files beside somebody else's WAL-mode database.
+    wal = path.with_name(f"{path.name}-wal")
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro" + ("" if wal.exists() else "&immutable=1")
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            names = [
+                row[0]
+                for row in conn.execute(
+                    "select name from sqlite_master where type in ('table', 'view') "
+                    "and name not like 'sqlite_%' order by name"
+                )
+            ]
+            if "_sqlite_migrations" in names and not conn.execute(
+                "select count(*) from _sqlite_migrations where migration_set = ?", [migrations.name]
+            ).fetchone()[0]:
+                names.remove("_sqlite_migrations")
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as error:
+        raise NotAHubscopeDatabase(f"{path} is not a readable database: {error}") from None
+    return names
+
+
+def is_hubscope(tables: list[str]) -> bool:
+    """Whether a file's tables are hubscope's (its migrations are recorded in the file)."""
+    return "_sqlite_migrations" in tables
+
+
+def check(path: str | Path, *, init: bool = False, readonly: bool = False) -> None:
+    """Refuse, before anything is written, a file hubscope must not use as its database.
+
+    A missing or empty file is created; a hubscope database is used as it is; an SQLite
+    file holding other tables gets hubscope's tables only when `init` asks for it.
+    """
+    path = Path(path)
+    tables = sqlite_tables(path)
+    if tables is None and readonly:
+        empty = path.exists()
+        raise NotAHubscopeDatabase(f"{path} is empty" if empty else f"{path}: no such database")
+    if tables is None or is_hubscope(tables):
+        return
+    if not tables and not readonly:
+        return
+    listed = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
+    held = f"it holds {listed}" if tables else "it has no tables"
+    if readonly:
+        raise NotAHubscopeDatabase(f"{path} is not a hubscope database ({held})")
+    if not init:
+        raise NotAHubscopeDatabase(
+            f"{path} is not a hubscope database ({held}); pass --init to add hubscope's "
+            "tables to it, or choose another --db"
+        )
+
+
+def connect(path: str | Path, *, readonly: bool = False, init: bool = False) -> Database:
+    """Open a hubscope database; the writer (readonly=False) also applies migrations and WAL.
+
+    Raises NotAHubscopeDatabase, having written nothing, for a file that is not one
+    (`init=True` adds hubscope's tables to an SQLite file that holds others).
+    """
+    check(path, init=init, readonly=readonly)
     if readonly:
         conn = sqlite3.connect(
             f"file:{Path(path).resolve()}?mode=ro", uri=True, check_same_thread=False
@@ -203,3 +292,50 @@ def m004_replay_links(db: Database) -> None:
 def m005_decode_notes(db: Database) -> None:
     """What the decoders noticed that is not an error (JSON labelled XML, duplicate keys, …)."""
     db.table("exchanges").add_column("decode_notes", str)
+
+
+SEARCH_TEXT = (
+    "{p}url || char(10) || replace(coalesce({p}request_headers, ''), '\", \"', ': ')"
+    " || char(10) || replace(coalesce({p}response_headers, ''), '\", \"', ': ')"
+    " || char(10) || substr(cast(coalesce({p}request_body, '') as text), 1, 65536)"
+    " || char(10) || substr(cast(coalesce({p}response_body, '') as text), 1, 65536)"
+)
+"""What substring search sees of an exchange: the URL, headers as `Name: value` (the JSON
+pairs with `", "` turned into `: `) and the first 64 KiB of each body. `{p}` is a row prefix."""
+
+
+@migrations()
+def m006_search_index(db: Database) -> None:
+    """Substring search: a trigram index filled by the viewer, off the recording path.
+
+    Replaces m003's word index and its insert trigger (60–110 µs per exchange on the
+    writer). Contentless with detail=none: the index only proposes candidate rows (every
+    trigram of a term present); the viewer confirms each with `instr` over SEARCH_TEXT.
+    `exchanges_fts_progress.indexed_upto` is the highest exchanges rowid indexed.
+    """
+    db.execute("drop trigger if exists exchanges_fts_insert")
+    db.execute("drop table if exists exchanges_fts")
+    db.execute(
+        "create virtual table exchanges_fts using fts5("
+        "text, content='', detail=none, tokenize='trigram')"
+    )
+    db.execute("create table if not exists exchanges_fts_progress (indexed_upto integer not null)")
+    db.execute("insert into exchanges_fts_progress (indexed_upto) values (0)")
+    db.table("exchanges").create_index(["status"], if_not_exists=True)
+    db.table("exchanges").create_index(["error_code"], if_not_exists=True)
+    # A session's summary (counts, status over time, latency) read from the index alone:
+    # bodies sit before these columns in each row. It serves all (session, started_at) did.
+    db.table("exchanges").create_index(
+        ["session", "started_at", "status", "duration_ms", "operation"],
+        index_name="idx_exchanges_session_summary",
+        if_not_exists=True,
+    )
+    db.execute("drop index if exists idx_exchanges_session_started_at")
+
+
+@migrations()
+def m007_journal_progress(db: Database) -> None:
+    """How far the writer has stored each capture-journal segment (in the rows' transaction)."""
+    db.table("journal_progress").create(
+        {"segment": str, "position": int, "updated_at": float}, pk="segment", if_not_exists=True
+    )

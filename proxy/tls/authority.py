@@ -36,8 +36,10 @@ __all__ = [
     "ca_path",
     "config_dir",
     "ensure_ca",
+    "ensure_host",
     "ensure_server",
     "server_context",
+    "tls_context",
 ]
 
 log = logging.getLogger("hubscope.tls")
@@ -47,6 +49,7 @@ CA_CERT = "hubscope-ca.pem"
 CA_KEY = "hubscope-ca-key.pem"
 SERVER_CERT = "server.pem"
 SERVER_KEY = "server-key.pem"
+HOSTS_DIR = "hosts"
 LOCK = ".lock"
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -135,10 +138,6 @@ def _write(path: Path, data: bytes, mode: int) -> None:
     os.replace(tmp, path)
 
 
-def _cert_pem(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
 def _load(cert_path: Path, key_path: Path) -> tuple[x509.Certificate, certs.Key] | None:
     """A certificate and its RSA key from PEM files; None when missing or unreadable."""
     try:
@@ -171,7 +170,7 @@ def _ensure_ca(folder: Path, now: datetime | None) -> Authority:
         )
     cert, key = certs.new_ca(now)
     _write(key_path, certs.key_pem(key), 0o600)
-    _write(cert_path, _cert_pem(cert), 0o644)
+    _write(cert_path, certs.cert_pem(cert), 0o644)
     log.info("created hubscope's local CA: %s (trust it in your client: hubscope ca)", cert_path)
     return Authority(cert_path, cert, key)
 
@@ -203,14 +202,39 @@ def ensure_server(
         if loaded is None or not certs.fits(*loaded, ca.cert, names, now=now):
             cert, key = certs.new_server(ca.cert, ca.key, names, now)
             _write(key_path, certs.key_pem(key), 0o600)
-            _write(cert_path, _cert_pem(cert), 0o644)
+            _write(cert_path, certs.cert_pem(cert), 0o644)
             log.info("issued a server certificate for %s", ", ".join(names))
     return ServerFiles(cert_path, key_path, names, ca.cert_path)
 
 
+def ensure_host(
+    host: str, folder: Path | None = None, *, now: datetime | None = None
+) -> ServerFiles:
+    """A certificate for `host` alone (the forward proxy's interception), kept in `hosts/`."""
+    name = certs.normalise_host(host)
+    folder = folder or config_dir()
+    _private_folder(folder)
+    _private_folder(folder / HOSTS_DIR)
+    stem = name.replace(":", "_").replace("*", "_wildcard")
+    cert_path = folder / HOSTS_DIR / f"{stem}.pem"
+    key_path = folder / HOSTS_DIR / f"{stem}-key.pem"
+    with _locked(folder):
+        ca = _ensure_ca(folder, now)
+        loaded = _load(cert_path, key_path)
+        if loaded is None or not certs.fits(*loaded, ca.cert, (name,), now=now):
+            cert, key = certs.new_server(ca.cert, ca.key, (name,), now)
+            _write(key_path, certs.key_pem(key), 0o600)
+            _write(cert_path, certs.cert_pem(cert), 0o644)
+    return ServerFiles(cert_path, key_path, (name,), ca.cert_path)
+
+
 def server_context(hosts: Iterable[str] = (), folder: Path | None = None) -> ssl.SSLContext:
     """A TLS 1.2+ server context with the certificate for `hosts`; failed handshakes are logged."""
-    files = ensure_server(hosts, folder)
+    return tls_context(ensure_server(hosts, folder))
+
+
+def tls_context(files: ServerFiles) -> ssl.SSLContext:
+    """A TLS 1.2+ HTTP/1.1 server context presenting `files`; failed handshakes are logged."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(files.cert_path, files.key_path)

@@ -21,6 +21,7 @@ __all__ = [
     "RENEW_BEFORE",
     "SERVER_LIFETIME",
     "Key",
+    "cert_pem",
     "fits",
     "key_pem",
     "new_ca",
@@ -233,6 +234,11 @@ def fits(
     except (ValueError, TypeError, InvalidSignature):
         return False
     return True
+
+
+def cert_pem(cert: x509.Certificate) -> bytes:
+    """A certificate as PEM."""
+    return cert.public_bytes(serialization.Encoding.PEM)
 
 
 def key_pem(key: Key) -> bytes:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
 
 from proxy.tls.handshake_log import CURRENT, Seen, explain, trust_hint
 
-__all__ = ["HANDSHAKE_TIMEOUT", "TlsSite"]
+__all__ = ["HANDSHAKE_TIMEOUT", "HandOverSite", "TlsSite", "serve_tls"]
 
 log = logging.getLogger("hubscope.tls")
 
@@ -67,10 +68,17 @@ class _Watched(asyncio.Protocol):
     the connection, so this is how their refusals show up.
     """
 
-    def __init__(self, app: asyncio.Protocol, seen: Seen, ca_path: Path | None) -> None:
+    def __init__(
+        self,
+        app: asyncio.Protocol,
+        seen: Seen,
+        ca_path: Path | None,
+        on_lost: Callable[[], None] | None = None,
+    ) -> None:
         self.app = app
         self.seen = seen
         self.ca_path = ca_path
+        self.on_lost = on_lost
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.app.connection_made(transport)
@@ -98,6 +106,8 @@ class _Watched(asyncio.Protocol):
                 self.seen.peer,
                 trust_hint(self.ca_path),
             )
+        if self.on_lost is not None:
+            self.on_lost()
         self.app.connection_lost(exc)
 
 
@@ -121,56 +131,103 @@ class _Accept(asyncio.Protocol):
             self.task.cancel()
 
     async def upgrade(self, raw: asyncio.Transport) -> None:
-        seen = Seen(peer=_peer(raw))
-        CURRENT.set(seen)  # the SSL object, driven from callbacks in copies of this context
-        pending = _Pending()
-        loop = asyncio.get_running_loop()
+        site = self.site
         self.upgrading = True
-        try:
-            secure = await loop.start_tls(
-                raw,
-                pending,
-                self.site.context,
-                server_side=True,
-                ssl_handshake_timeout=HANDSHAKE_TIMEOUT,
-            )
-        except ssl.SSLError as error:
-            self._report(seen, explain(error, self.site.ca_path, seen.peer))
-            return
-        except (ConnectionError, TimeoutError) as error:
-            if seen.spoke:
-                self._report(seen, self._hung_up(seen, error))
-            return
-        except OSError as error:
-            self._report(seen, f"TLS handshake with {seen.peer} failed: {error}")
-            return
-        except Exception as error:  # never let a task die unheard
-            log.exception("TLS handshake with %s failed: %s", seen.peer, error)
-            return
-        if secure is None:  # the transport was closed meanwhile
-            return
-        app = self.site.protocol_factory()
-        if app is None:  # the runner is shutting down
-            secure.abort()
-            return
-        pending.hand_over(_Watched(app, seen, self.site.ca_path), secure)
+        await serve_tls(raw, site.context, site.app_protocol, ca_path=site.ca_path)
 
-    def _hung_up(self, seen: Seen, error: BaseException) -> str:
-        if isinstance(error, TimeoutError | ConnectionAbortedError):
-            return f"TLS handshake with {seen.peer} timed out after {HANDSHAKE_TIMEOUT:g}s"
-        return (
-            f"TLS client {seen.peer} hung up during the handshake, after receiving hubscope's "
-            f"certificate: it probably does not trust it; {trust_hint(self.site.ca_path)}."
+
+def _hung_up(seen: Seen, error: BaseException, ca_path: Path | None) -> str:
+    if isinstance(error, TimeoutError | ConnectionAbortedError):
+        return f"TLS handshake with {seen.peer} timed out after {HANDSHAKE_TIMEOUT:g}s"
+    return (
+        f"TLS client {seen.peer} hung up during the handshake, after receiving hubscope's "
+        f"certificate: it probably does not trust it; {trust_hint(ca_path)}."
+    )
+
+
+def _report(seen: Seen, message: str | None) -> None:
+    if message is not None and not seen.reported:
+        seen.reported = True
+        log.warning("%s", message)
+
+
+async def serve_tls(
+    raw: asyncio.Transport,
+    context: ssl.SSLContext,
+    app_factory: Callable[[], asyncio.Protocol | None],
+    *,
+    ca_path: Path | None = None,
+    on_lost: Callable[[], None] | None = None,
+) -> bool:
+    """Do the server side of a TLS handshake on `raw`, then give the connection to a new
+    app protocol; False (the failure logged once, with the client's address) when it fails.
+
+    `raw` must have reading paused, so the ClientHello is left for the handshake.
+    `on_lost` runs when the secured connection closes.
+    """
+    seen = Seen(peer=_peer(raw))
+    CURRENT.set(seen)  # the SSL object, driven from callbacks in copies of this context
+    pending = _Pending()
+    loop = asyncio.get_running_loop()
+    try:
+        secure = await loop.start_tls(
+            raw, pending, context, server_side=True, ssl_handshake_timeout=HANDSHAKE_TIMEOUT
         )
+    except ssl.SSLError as error:
+        _report(seen, explain(error, ca_path, seen.peer))
+        return False
+    except (ConnectionError, TimeoutError) as error:
+        if seen.spoke:
+            _report(seen, _hung_up(seen, error, ca_path))
+        return False
+    except OSError as error:
+        _report(seen, f"TLS handshake with {seen.peer} failed: {error}")
+        return False
+    except Exception as error:  # never let a task die unheard
+        log.exception("TLS handshake with %s failed: %s", seen.peer, error)
+        return False
+    if secure is None:  # the transport was closed meanwhile
+        return False
+    app = app_factory()
+    if app is None:  # the runner is shutting down
+        secure.abort()
+        return False
+    pending.hand_over(_Watched(app, seen, ca_path, on_lost), secure)
+    return True
 
-    @staticmethod
-    def _report(seen: Seen, message: str | None) -> None:
-        if message is not None and not seen.reported:
-            seen.reported = True
-            log.warning("%s", message)
+
+class HandOverSite(web.TCPSite):
+    """A TCP site whose connections first meet a protocol of its own (`accept`), which
+    hands them to the runner's app once it knows what they are (`app_protocol`)."""
+
+    def app_protocol(self) -> asyncio.Protocol | None:
+        """A new aiohttp request handler, or None once the runner has shut down."""
+        server = self._runner.server
+        if server is None:
+            return None
+        handler = server()
+        return handler if isinstance(handler, asyncio.Protocol) else None
+
+    def accept(self) -> asyncio.Protocol:
+        """The protocol each new connection starts with."""
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self.accept,
+            self._host,
+            self._port,
+            backlog=self._backlog,
+            reuse_address=self._reuse_address,
+            reuse_port=self._reuse_port,
+        )
+        sockets = self._server.sockets
+        self._bound_port = sockets[0].getsockname()[1] if sockets else self._port
 
 
-class TlsSite(web.TCPSite):
+class TlsSite(HandOverSite):
     """Serve a runner's app over HTTPS on host:port, logging every failed handshake."""
 
     def __init__(
@@ -187,27 +244,8 @@ class TlsSite(web.TCPSite):
         self.ca_path = ca_path
         self.handshakes: set[asyncio.Task[None]] = set()
 
-    def protocol_factory(self) -> asyncio.Protocol | None:
-        """A new aiohttp request handler, or None once the runner has shut down."""
-        server = self._runner.server
-        if server is None:
-            return None
-        handler = server()
-        return handler if isinstance(handler, asyncio.Protocol) else None
-
-    async def start(self) -> None:
-        await web.BaseSite.start(self)
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: _Accept(self),
-            self._host,
-            self._port,
-            backlog=self._backlog,
-            reuse_address=self._reuse_address,
-            reuse_port=self._reuse_port,
-        )
-        sockets = self._server.sockets
-        self._bound_port = sockets[0].getsockname()[1] if sockets else self._port
+    def accept(self) -> asyncio.Protocol:
+        return _Accept(self)
 
     async def stop(self) -> None:
         for task in list(self.handshakes):

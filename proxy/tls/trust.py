@@ -38,8 +38,12 @@ hubscope's local CA certificate:
 Only this machine has its private key (mode 0600, next to the certificate). Trust it
 only in development clients; remove the trust when you are done.
 
-Point the app at hubscope with Endpoint=sb://127.0.0.1:8443/ (the SDKs turn sb:// into
-https://), keeping the key name, key and hub name.
+Either keep the app's connection string and run it with
+HTTPS_PROXY=http://127.0.0.1:8080 against `hubscope proxy --forward`, or point its
+Endpoint at `hubscope proxy --tls` with Endpoint=sb://127.0.0.1:8443/ (the SDKs turn
+sb:// into https://), keeping the key name, key and hub name, and give the proxy the
+key with --connection-string so it re-signs the app's tokens for the hub. Either way
+the app must trust this CA:
 
 Node (@azure/notification-hubs):
   NODE_EXTRA_CA_CERTS={q} node app.mjs

@@ -79,8 +79,13 @@ def test_json_has_the_documented_shape(mixed_db: Path) -> None:
     data = json.loads(result.output)
     assert set(data) == {"exchanges", "findings"}
     assert data["exchanges"] == 3
-    keys = {"exchange_id", "rule", "severity", "expected", "actual", "spec", "source"}
+    keys = {"exchange_id", "rule", "severity", "expected", "actual", "spec", "source", "url",
+            "docs"}  # fmt: skip
     assert data["findings"] and all(set(f) == keys for f in data["findings"])
+    for finding in data["findings"]:  # citations a user can follow
+        assert finding["docs"] == f"docs/spec-rules.md#{finding['rule']}"
+        if finding["source"].startswith("seeds/"):
+            assert finding["url"].startswith("https://learn.microsoft.com/")
     rules = {(f["rule"], f["severity"]) for f in data["findings"]}
     assert ("registration.element-order-required", "error") in rules
     assert ("registration.element-order-optional", "warning") in rules
@@ -131,7 +136,10 @@ def test_text_report_groups_by_operation_and_rule(mixed_db: Path) -> None:
 def test_markdown_report(mixed_db: Path) -> None:
     result = invoke("--db", str(mixed_db), "--format", "markdown", "--fail-on", "never")
     assert result.output.startswith("# hubscope audit")
-    assert "| error | `registration.element-order-required` | 1 |" in result.output
+    assert (
+        "| error | [`registration.element-order-required`]"
+        "(docs/spec-rules.md#registration.element-order-required) | 1 |"
+    ) in result.output
 
 
 def test_session_filter(tmp_path: Path) -> None:
@@ -200,3 +208,11 @@ def test_unknown_session_is_a_usage_error(clean_db: Path) -> None:
     result = invoke("--db", str(clean_db), "--session", "nope")
     assert result.exit_code == 2
     assert "sessions: s" in result.output
+
+
+def test_text_report_cites_what_a_user_can_open(mixed_db: Path) -> None:
+    result = invoke("--db", str(mixed_db), "--fail-on", "never")
+    see = [line.strip() for line in result.output.splitlines() if line.strip().startswith("see:")]
+    assert see and all(line.split()[1].startswith("https://") for line in see), see
+    assert all(" · docs/spec-rules.md#" in line for line in see)
+    assert "seeds/" not in result.output and "spec/nh-rest-api.md" not in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from proxy import store
@@ -40,7 +41,42 @@ def test_a_body_that_does_not_decode_exits_1_with_the_reason(tmp_path: Path) -> 
     bad.write_bytes(b"<entry><unclosed></entry>")
     result = CliRunner().invoke(cli, ["decode", str(bad)])
     assert result.exit_code == 1
-    assert "failed to parse" in json.loads(result.output)["decode_error"]
+    reason = json.loads(result.stdout)["decode_error"]
+    assert "failed to parse" in reason
+    assert result.stderr == f"hubscope decode: {bad} does not decode: {reason}\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b"", "the body is empty"),
+        (b"hello, hub", "not an Atom, JSON or error body (no XML or JSON)"),
+        (b"<html><body>502</body></html>",
+         "not an Atom, JSON or error body (XML document 'html' is neither Atom nor an error)"),
+        (b'{"hello": "world"}', "JSON, but neither an installation nor a JSON Patch"),
+    ],
+)  # fmt: skip
+def test_what_is_no_notification_hubs_body_exits_1(tmp_path: Path, body: bytes, why: str) -> None:
+    path = tmp_path / "body"
+    path.write_bytes(body)
+    result = CliRunner().invoke(cli, ["decode", str(path)])
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"hubscope decode: {path} does not decode: {why}\n",
+    )
+    assert json.loads(result.stdout)["devices"] == []
+
+
+def test_dash_reads_the_body_from_stdin() -> None:
+    result = CliRunner().invoke(cli, ["decode", "-", "--response"], input=ENTRY)
+    assert result.exit_code == 0, result.output
+    [device] = json.loads(result.stdout)["devices"]
+    assert (device["platform"], device["handle"]) == ("gcm", "tok-1")
+    failed = CliRunner().invoke(cli, ["decode", "-"], input=b"nope")
+    assert failed.exit_code == 1
+    assert failed.stderr.startswith("hubscope decode: stdin does not decode: ")
+    missing = CliRunner().invoke(cli, ["decode", "no-such-file.xml"])
+    assert missing.exit_code == 2 and "no-such-file.xml: no such file" in missing.stderr
 
 
 def test_redecode_rebuilds_devices_and_tags(tmp_path: Path) -> None:
@@ -79,3 +115,16 @@ def test_redecode_rebuilds_devices_and_tags(tmp_path: Path) -> None:
     tags = {r["tag"] for r in db.query("select tag from device_tags")}
     assert tags == {"user:42", "lang:en"}
     assert db.execute("select operation from exchanges").fetchone()[0] == "create_registration"
+
+
+def test_an_unknown_session_is_refused_like_audit_does(tmp_path: Path) -> None:
+    db_path = tmp_path / "old.db"
+    recorder = Recorder(db_path, session="old")
+    recorder.start()
+    recorder.close()
+    for command in ("decode", "audit"):
+        result = CliRunner().invoke(cli, [command, "--db", str(db_path), "--session", "nope"])
+        assert (result.exit_code, result.stderr) == (
+            2,
+            f"Error: no session 'nope' in {db_path}; its sessions: old\n",
+        )

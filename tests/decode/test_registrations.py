@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from proxy import store
 from proxy.decode import decode_body
+from proxy.exchange import Exchange, Message, new_id
 from proxy.model import DecodedBody, Op, Operation, Platform, Template
+from proxy.recording.recorder import Recorder
 
 SB = "http://schemas.microsoft.com/netservices/2010/10/servicebus/connect"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -272,3 +277,34 @@ def test_typed_root_with_undeclared_xsi_prefix() -> None:
     assert result.devices[0].source_type == "GcmRegistrationDescription"
     assert result.devices[0].handle == "g"
     assert result.notes[0].startswith("not namespace-well-formed")
+
+
+FCM_BETA = Path(__file__).parent / "data" / "fcm-registration.xml"
+
+
+def test_fcm_registration_description_of_the_js_beta_has_its_handle(tmp_path: Path) -> None:
+    """`FcmRegistrationDescription` with `FcmRegistrationId` (JS 1.0.0-beta, sdk-for-js#23149)."""
+    [device] = decode(FCM_BETA.read_bytes()).devices
+    handle = "ep01PgF....someData...jshvzD:..someData..."
+    assert (device.platform, device.handle, device.extra) == (Platform.GCM, handle, ())
+    assert device.tags == ("user:tagNumber",)
+    template = entry(
+        "<FcmRegistrationId>tok</FcmRegistrationId><BodyTemplate>{}</BodyTemplate>",
+        "FcmTemplateRegistrationDescription",
+    )
+    assert decode(template).devices[0].handle == "tok"
+
+    db = tmp_path / "hubscope.db"  # handle search finds the device
+    recorder = Recorder(db, session="beta")
+    recorder.start()
+    recorder.submit(
+        Exchange(id=new_id(), session="beta", started_at=1.0, duration_ms=1.0, method="POST",
+                 url="https://ns.servicebus.windows.net/hub/registrations?api-version=2020-06",
+                 request=Message(headers=(("Content-Type", ATOM_CT),), body=FCM_BETA.read_bytes()),
+                 status=400, response=Message(headers=(), body=b""))  # fmt: skip
+    )
+    recorder.close()
+    conn = store.connect(db, readonly=True)
+    found = list(conn.query("select platform, extra from devices where handle = ?", [handle]))
+    conn.conn.close()
+    assert found == [{"platform": "gcm", "extra": None}]  # FcmRegistrationId is not an extra

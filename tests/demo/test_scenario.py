@@ -35,7 +35,7 @@ def test_headless_demo_records_the_scenario(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "calls recorded in" in result.stdout
-    assert "Endpoint=http://127.0.0.1:" in result.stdout
+    assert f"hubscope view --db {db}" in result.stdout  # the servers are gone: no live URLs
     rows = store.connect(db, readonly=True)
     ops = {r["operation"] for r in rows.query("select distinct operation from exchanges")}
     assert {
@@ -55,6 +55,14 @@ def test_headless_demo_records_the_scenario(tmp_path: Path) -> None:
     } <= ops
     statuses = [r["status"] for r in rows.query("select status from exchanges")]
     assert statuses.count(401) == 1, "the expired token"
+    verdicts = [
+        (r["status"], r["sas_verdict"], r["error_detail"])
+        for r in rows.query("select status, sas_verdict, error_detail from exchanges")
+    ]
+    resigned = [v for v in verdicts if str(v[1]).startswith("valid; re-signed by hubscope")]
+    assert len(resigned) == len(verdicts) - 1, "the app signs for localhost, the hub is 127.0.0.1"
+    [(_, verdict, detail)] = [v for v in verdicts if v[0] == 401]
+    assert verdict == "valid" and str(detail).startswith("ExpiredToken: The token is expired.")
     assert 412 in statuses and 201 in statuses
     platforms = {r["platform"] for r in rows.query("select distinct platform from devices")}
     assert platforms >= {"apns", "wns", "mpns", "gcm", "fcmv1", "adm", "baidu", "browser", "xiaomi"}

@@ -16,7 +16,7 @@ import pytest
 from proxy import serve, store
 from proxy.capture.app import make_app
 from proxy.capture.settings import ProxySettings
-from proxy.localhub import HubSettings, RunningHub, start_hub
+from proxy.localhub import FULL_RULE, HubSettings, RunningHub, start_hub
 from proxy.tls import authority as tls
 from proxy.tls.site import TlsSite
 from tests.sdk import run_node_script
@@ -32,9 +32,13 @@ class TlsSetup:
     ca: Path
 
     def connection_string(self) -> str:
-        """The hub's own key and rule, with the Endpoint moved to the proxy's HTTPS port."""
+        """The hub's own key and rule, with the Endpoint moved to the proxy's HTTPS port.
+
+        The app calls the proxy as `localhost` while the hub is called as `127.0.0.1`, so
+        every token reaches the strict hub only because the proxy re-signs it.
+        """
         return self.hub.connection_string(scheme="sb").replace(
-            self.hub.host, f"127.0.0.1:{self.port}"
+            self.hub.host, f"localhost:{self.port}"
         )
 
 
@@ -44,7 +48,8 @@ async def through_tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncI
     monkeypatch.setenv(tls.HOME_ENV, str(tmp_path / "home"))
     hub = await start_hub(HubSettings(hubs=frozenset({HUB})))
     db = tmp_path / "tls.db"
-    settings = ProxySettings(upstream=hub.url, db=db, session="tls")
+    keys = {FULL_RULE: hub.settings.keys[FULL_RULE]}
+    settings = ProxySettings(upstream=hub.url, db=db, session="tls", keys=keys)
     proxy = await serve.start(make_app(settings), serve.Listen("127.0.0.1", 0))
     ca = tls.ca_path()
     site = TlsSite(proxy.runner, "127.0.0.1", 0, tls.server_context(), ca_path=ca)
@@ -79,7 +84,7 @@ def recorded(db: Path, at_least: int = 0) -> list[tuple[str, str, int]]:
 
 async def test_js_sdk_over_https_with_only_node_extra_ca_certs(through_tls: TlsSetup) -> None:
     cs = through_tls.connection_string()
-    assert cs.startswith(f"Endpoint=sb://127.0.0.1:{through_tls.port}/;")
+    assert cs.startswith(f"Endpoint=sb://localhost:{through_tls.port}/;")
     env = {**only_ca_trust(through_tls.ca), "HUBSCOPE_CS": cs, "HUBSCOPE_HUB": HUB}
     results = await run_node_script("tls_smoke.mjs", env)
 

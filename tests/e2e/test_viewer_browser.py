@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,14 +26,21 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = needs(shutil.which(CHROMIUM) is not None, "Debian's chromium")
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+@contextlib.asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless, closed on the way out."""
     async with async_playwright() as pw:
         launched = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             yield launched
         finally:
             await launched.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
@@ -66,14 +74,15 @@ async def test_filter_open_finding_follow_timeline_and_see_live_rows(
     await expect(rows).to_have_count(8)
     await shot(page, "list")
 
-    await page.select_option("select[name=platform]", "apns")
-    await page.fill("input[name=tag]", "lang:fr")
-    await page.click("form.filters button[type=submit]")
+    await page.keyboard.press("/")
+    await page.keyboard.type("platform:apns tag:lang:fr")
+    await page.keyboard.press("Enter")
     await expect(rows).to_have_count(1)
     await expect(rows.first.locator(".op")).to_have_text("create_or_update_registration")
-    assert "platform=apns" in page.url and "tag=lang%3Afr" in page.url
+    assert "f=platform%3Aapns+tag%3Alang%3Afr" in page.url
 
     await page.goto(viewer + "/?platform=fcmv1&tag=vip")
+    await expect(page.locator("#filter")).to_have_value("platform:fcmv1 and tag:vip")
     await expect(rows).to_have_count(1)
     await page.keyboard.press("j")
     await expect(rows.first).to_have_class("row s-2xx selected")

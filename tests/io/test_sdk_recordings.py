@@ -129,8 +129,10 @@ async def test_imported_recordings_replay_against_the_local_hub(tmp_path: Path) 
                 "target",
                 "interrupted",
                 "summary",
+                "hint",
                 "exchanges",
             }
+            assert report["hint"] is None
             assert set(report["exchanges"][0]) == {
                 "index",
                 "original_id",
@@ -142,6 +144,7 @@ async def test_imported_recordings_replay_against_the_local_hub(tmp_path: Path) 
                 "original_status",
                 "replay_status",
                 "verdict",
+                "detail",
                 "differences",
                 "notes",
             }

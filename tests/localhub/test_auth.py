@@ -110,11 +110,85 @@ async def test_listen_rule_rights(hub: HubClient) -> None:
     assert (await hub.call("DELETE", f"/registrations/{rid}", rule=LISTEN_RULE)).status == 200
 
 
-async def test_loopback_names_are_one_audience(hub: HubClient) -> None:
+async def test_the_audience_must_name_the_host_the_hub_is_called_as(hub: HubClient) -> None:
+    """No loopback leniency: `localhost` is another audience than `127.0.0.1`, as on Azure."""
     key = hub.running.settings.keys[FULL_RULE]
     port = hub.running.port
-    for name in ("localhost", "[::1]", "127.0.0.1"):
+    for name in ("localhost", "[::1]", "127.0.0.2", "example.com"):
         token = make_token(f"http://{name}:{port}/{HUB}", FULL_RULE, key)
-        assert (await hub.call("GET", "/registrations", auth=token)).status == 200, name
-    remote = make_token(f"http://example.com:{port}/{HUB}", FULL_RULE, key)
-    assert (await hub.call("GET", "/registrations", auth=remote)).status == 401
+        answer = await hub.call("GET", "/registrations", auth=token)
+        assert answer.status == 401, name
+        assert (
+            "<Detail>InvalidAudience: The authorization header contains a token with a wrong "
+            "audience..TrackingId:" in answer.text
+        ), answer.text
+    for sr_host in ("127.0.0.1", "127.0.0.1:1", "127.0.0.1:443", "127.0.0.1".upper()):
+        token = make_token(f"HTTPS://{sr_host}/{HUB}", FULL_RULE, key, lower=False)
+        assert (await hub.call("GET", "/registrations", auth=token)).status == 200, sr_host
+
+
+async def test_the_host_header_decides_not_the_socket(hub: HubClient) -> None:
+    """Behind a forward proxy the hub is called as the namespace, whatever address it has."""
+    key = hub.running.settings.keys[FULL_RULE]
+    namespace = "made-up.servicebus.windows.net"
+    token = make_token(f"https://{namespace}/", FULL_RULE, key, lower=False)
+    as_namespace = {"Host": namespace}
+    answer = await hub.call("GET", "/registrations", auth=token, headers=as_namespace)
+    assert answer.status == 200, answer.text
+    assert (await hub.call("GET", "/registrations", auth=token)).status == 401
+    local = make_token(f"http://{hub.running.host}/{HUB}", FULL_RULE, key)
+    refused = await hub.call("GET", "/registrations", auth=local, headers=as_namespace)
+    assert refused.status == 401 and "InvalidAudience" in refused.text
+
+
+@pytest.mark.parametrize(
+    ("scope", "status"),
+    [
+        ("", 200),
+        (f"/{HUB}", 200),
+        (f"/{HUB.upper()}/", 200),
+        (f"/{HUB}/registrations/", 200),
+        (f"/{HUB}/registrations/?api-version=2020-06", 200),
+        (f"/{HUB}/installations/", 401),
+        (f"/{HUB}x", 401),
+        (f"/{HUB}/registrations/abc", 401),
+        ("/otherhub/registrations", 401),
+    ],
+)
+async def test_the_audience_path_is_a_prefix_of_the_request_path(
+    hub: HubClient, scope: str, status: int
+) -> None:
+    key = hub.running.settings.keys[FULL_RULE]
+    token = make_token(f"http://{hub.running.host}{scope}", FULL_RULE, key)
+    answer = await hub.call("GET", "/registrations", auth=token)
+    assert answer.status == status, answer.text
+    if status == 401:
+        assert "InvalidAudience" in answer.text
+
+
+async def test_the_service_texts_for_each_refusal(hub: HubClient) -> None:
+    key = hub.running.settings.keys[FULL_RULE]
+    details = {
+        "": "MissingToken: The authorization header was not found.",
+        "Bearer abc": "MalformedToken: The credentials contained in the authorization header "
+        "are not in the WRAP format.",
+        make_token(f"http://{hub.running.host}/{HUB}", FULL_RULE, key, now=0): (
+            "ExpiredToken: The token is expired. Expiration time: '1970-01-01 01:00:00Z'."
+        ),
+        make_token(f"http://{hub.running.host}/{HUB}", "NoSuchRule", key): (
+            "InvalidSignature: The token has an invalid signature."
+        ),
+    }
+    for auth, detail in details.items():
+        answer = await hub.call("GET", "/registrations/1", auth=auth)
+        assert answer.status == 401 and f"<Detail>{detail}.TrackingId:" in answer.text, auth
+
+
+@pytest.mark.parametrize("se", ["+99999999999", " 99999999999", "9_999_999_999", "1e11", ""])
+async def test_se_must_be_plain_digits(hub: HubClient, se: str) -> None:
+    key = hub.running.settings.keys[FULL_RULE]
+    sr = quote(f"http://{hub.running.host}/{HUB}", safe="").lower()
+    sig = quote(signature(sr, se, key), safe="")
+    token = f"SharedAccessSignature sr={sr}&sig={sig}&se={quote(se)}&skn={FULL_RULE}"
+    answer = await hub.call("GET", "/registrations", auth=token)
+    assert answer.status == 401 and "MalformedToken" in answer.text, se

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from proxy.decode.xml import local_name, parse_xml
-from proxy.localhub.tagexpr import InvalidTagExpression, parse_tag_expression
+from proxy.tagexpr import InvalidTagExpression, parse_tag_expression
 from tests.hubclient import HubClient, apple, entry
 
 APPLE = {"ServiceBusNotification-Format": "apple", "Content-Type": "application/json"}

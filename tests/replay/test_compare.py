@@ -183,7 +183,7 @@ async def test_usage_errors_exit_2(tmp_path: Path) -> None:
         "Endpoint=sb://h/",
     )
     assert (missing.exit_code, bad_delay.exit_code, no_key.exit_code) == (2, 2, 2)
-    assert "no session named 'nope'" in missing.output
+    assert missing.output == f"Error: no session 'nope' in {rec.db}; its sessions: orig\n"
 
 
 async def test_ctrl_c_stops_after_the_request_in_flight_and_writes_it(

@@ -9,7 +9,7 @@ from proxy import sas
 from proxy.exchange import Exchange, Message
 from proxy.replay.load import Recorded, decode
 from proxy.replay.resend import EditError, apply_edit, edit_text, request_changes, signed
-from proxy.replay.resign import Signer
+from proxy.signing import Signer
 from tests.replaying import apple, dotnet_sr
 
 URL = "http://127.0.0.1:9/myhub/registrations/1-2-3?api-version=2020-06"

@@ -12,11 +12,11 @@ import pytest
 from proxy import sas
 from proxy.exchange import Exchange, Message
 from proxy.model import Decoded, DecodedBody, Device, NhError, Op, Operation, Platform, Template
-from proxy.replay.compare import Difference, compare
+from proxy.replay.compare import Difference, compare, labels
 from proxy.replay.load import Recorded
 from proxy.replay.remap import Remapper
-from proxy.replay.resign import JS_SHAPE, Signer, shape_of, sr_for
 from proxy.replay.run import pause
+from proxy.signing import JS_SHAPE, Signer, shape_of, sr_for
 
 URL = "http://127.0.0.1:8080/MyHub/registrations/123-456-1?api-version=2020-06"
 TARGET = "https://other.servicebus.windows.net/newhub/registrations/987-654-2?api-version=2020-06"
@@ -158,11 +158,18 @@ def test_single_records_compare_by_meaning() -> None:
 def test_lists_match_session_records_by_mapped_id_and_note_foreign_ones() -> None:
     ids = {"o1": "n1", "o2": "n2"}
     original = answer(
-        Op.LIST_REGISTRATIONS, reg("o1", ("a",)), reg("o2", ("b",)), reg("old", ("z",))
+        Op.LIST_REGISTRATIONS,
+        reg("o1", ("a",), handle="0f744707bebcf74f9b7c25d48e3358945f6aa01d"),
+        reg("o2", ("b",), handle="tok-2"),
+        reg("old", ("z",), handle="tok-3"),
     )
-    replay = answer(Op.LIST_REGISTRATIONS, reg("n2", ("b",)), reg("n1", ("a", "c")))
+    replay = answer(
+        Op.LIST_REGISTRATIONS,
+        reg("n2", ("b",), handle="tok-2"),
+        reg("n1", ("a", "c"), handle="0f744707bebcf74f9b7c25d48e3358945f6aa01d"),
+    )
     result = compare(Op.LIST_REGISTRATIONS, (200, original), (200, replay), ids)
-    assert result.differences == (Difference("record[o1].tags", "a", "a,c"),)
+    assert result.differences == (Difference("record[apns 0f744707…a01d].tags", "a", "a,c"),)
     assert result.notes == (
         "records not created by this session, not compared: 1 only in the original, "
         "0 only in the replay",
@@ -170,10 +177,31 @@ def test_lists_match_session_records_by_mapped_id_and_note_foreign_ones() -> Non
     missing = compare(
         Op.LIST_REGISTRATIONS,
         (200, original),
-        (200, answer(Op.LIST_REGISTRATIONS, reg("n1", ("a",)))),
+        (200, answer(Op.LIST_REGISTRATIONS, reg("n1", ("a",), handle="tok-1"))),
         ids,
     )
-    assert missing.differences == (Difference("record[o2]", "listed", "missing"),)
+    assert Difference("record[apns tok-2]", "listed", "missing") in missing.differences
+    for difference in (*result.differences, *missing.differences):  # README: ids are ignored
+        assert not {"o1", "o2", "n1", "n2"} & set(difference.field.strip("[].").split())
+
+
+def test_list_records_with_the_same_device_are_told_apart_by_ordinal() -> None:
+    ids = {"o1": "n1", "o2": "n2"}
+    template = Template(name="greeting", body="{}")
+    original = answer(
+        Op.LIST_REGISTRATIONS_BY_TAG,
+        reg("o1", ("a",)),
+        reg("o2", ("a",)),
+        reg("o3", ("a",), templates=(template,)),
+    )
+    replay = answer(Op.LIST_REGISTRATIONS_BY_TAG, reg("n1", ("a",)), reg("n2", ("b",)))
+    result = compare(Op.LIST_REGISTRATIONS_BY_TAG, (200, original), (200, replay), ids)
+    assert result.differences == (Difference("record[apns ab #2].tags", "a", "b"),)
+    assert labels(original.response.devices) == [  # type: ignore[union-attr]
+        "record[apns ab #1]",
+        "record[apns ab #2]",
+        "record[apns ab template greeting]",
+    ]
 
 
 def test_remapper_learns_created_ids_etags_and_continuation_tokens() -> None:

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from proxy import sas, store
+import aiohttp
+
+from proxy import sas, serve, store
+from proxy.localhub import FULL_RULE, HubSettings, start_hub
+from proxy.localhub.settings import generate_key
 from tests.replaying import (
+    ATOM,
     HUB,
     OTHER_HUB,
+    apple,
+    invoke,
     record_session,
     replay_json,
     replay_rows,
 )
+from tests.servers import start_proxy
 
 
 async def test_replay_to_another_hub_is_same_with_ids_and_etags_remapped(
@@ -75,3 +85,69 @@ async def test_replay_to_another_hub_is_same_with_ids_and_etags_remapped(
     for path in tmp_path.iterdir():  # the key is never stored, never printed
         assert tgt.key.encode() not in path.read_bytes(), path
     assert tgt.key not in result.output
+
+
+async def record_refusals(tmp_path: Path) -> tuple[Path, list[int]]:
+    """A session where the hub refused two tokens: one expired, one signed with another key."""
+    db = tmp_path / "hubscope.db"
+    key = generate_key()
+    hub = await start_hub(
+        HubSettings.build(
+            connection_string=f"Endpoint=sb://x/;SharedAccessKeyName={FULL_RULE};SharedAccessKey={key}"
+        )
+    )
+    statuses = []
+    try:
+        proxy = await start_proxy(hub.url, db, session="refused")
+        base = f"http://127.0.0.1:{proxy.port}"
+        url = f"{base}/{HUB}/registrations?api-version=2020-06"
+        sr = quote(f"{base}/", safe="")
+        tokens = [
+            sas.token_for_sr(sr, FULL_RULE, key, ttl=-900),
+            sas.token_for_sr(sr, FULL_RULE, generate_key()),
+            sas.token_for_sr(sr, FULL_RULE, key),
+        ]
+        try:
+            async with aiohttp.ClientSession() as http:
+                for token in tokens:
+                    headers = {"Authorization": token, "Content-Type": ATOM}
+                    async with http.post(url, data=apple("a"), headers=headers) as resp:
+                        statuses.append(resp.status)
+        finally:
+            await serve.stop([proxy])
+    finally:
+        await hub.stop()
+    return db, statuses
+
+
+async def test_recorded_401s_replay_as_refused_or_say_why_they_were_not(
+    tmp_path: Path, target: Callable[..., Any]
+) -> None:
+    db, statuses = await record_refusals(tmp_path)
+    assert statuses == [401, 401, 200]
+    tgt = await target()
+    result = await invoke(
+        "replay", "--db", str(db), "--session", "refused", "--target", tgt.url,
+        "--connection-string", tgt.connection_string, "--json",
+    )  # fmt: skip
+    report = json.loads(result.output)
+    expired, forged, fine = report["exchanges"]
+    assert (expired["verdict"], expired["replay_status"]) == ("same", 401)
+    assert expired["detail"].startswith("ExpiredToken")
+    [note] = expired["notes"]
+    assert re.fullmatch(
+        r"the original token had expired (9\d\d) s before the request and the hub refused it; "
+        r"replayed with a token expired \1 s, as stale",
+        note,
+    ), note
+    assert (forged["verdict"], forged["replay_status"]) == ("different", 200)
+    assert forged["notes"] == [
+        "the original was refused for its token (401 InvalidSignature: The token has an invalid "
+        "signature.); the replay signs every request with a fresh token from "
+        "--connection-string, so the hub accepted it"
+    ]
+    assert fine["verdict"] == "same" and report["hint"] is None
+    assert result.exit_code == 1
+    [replayed_expired, *_] = replay_rows(db, report["replay_session"])
+    token = sas.parse_token(dict(json.loads(replayed_expired["request_headers"]))["Authorization"])
+    assert token and token.expiry and token.expiry < time.time() - 900

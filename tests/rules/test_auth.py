@@ -40,10 +40,20 @@ def test_sr_for_another_hub_is_an_audience_error() -> None:
     assert _rules(Authorization=_token(sr)) == {"sas.audience"}
 
 
-def test_sr_matching_the_host_header_is_accepted() -> None:
-    """Through the proxy the client calls the proxy's host; the URL names the upstream."""
+def test_sr_naming_the_reverse_proxy_is_refused_unless_hubscope_re_signed_it() -> None:
+    """Through the reverse proxy the app signs for the proxy's host; the hub refuses that."""
     sr = "http%3A%2F%2F127.0.0.1%3A8080%2F"
-    assert _rules(Authorization=_token(sr), Host="127.0.0.1:8080") == set()
+    found = check(*reg(TOKEN_EL, headers={"Authorization": _token(sr), "Host": "127.0.0.1:8080"}))
+    [finding] = [f for f in found if f.rule.startswith("sas.")]
+    assert finding.rule == "sas.audience-proxy"
+    assert "names 127.0.0.1:8080, the address the app called, not the hub" in finding.actual
+    assert "--connection-string" in finding.expected and "--forward" in finding.expected
+    resigned = reg(
+        TOKEN_EL,
+        headers={"Authorization": _token(sr), "Host": "127.0.0.1:8080"},
+        verdict="valid; re-signed by hubscope for https://ns.servicebus.windows.net/",
+    )
+    assert not [f for f in check(*resigned) if f.rule.startswith("sas.audience")]
 
 
 def test_the_date_header_is_the_request_clock() -> None:

@@ -26,9 +26,15 @@ from tests.rules.factories import (
     sas_header,
     tpl,
 )
+from tests.rules.test_sends import SEND_EXAMPLES
 
 SR = "https%3A%2F%2Fns.servicebus.windows.net%2F"
+PREVIEW = 1_361_543_849.0  # 22 February 2013, when the service took calls without api-version
 GOOD_SE = str(int(NOW + 600))
+PROXY_TOKEN = {
+    "Host": "localhost:8443",
+    **sas_header(sr="https%3A%2F%2Flocalhost%3A8443%2F", sig="x", se=GOOD_SE, skn="k"),
+}
 APPLE_TEMPLATE = "AppleTemplateRegistrationDescription"
 WINDOWS_TEMPLATE = "WindowsTemplateRegistrationDescription"
 MPNS_TEMPLATE = "MpnsTemplateRegistrationDescription"
@@ -55,6 +61,18 @@ EXAMPLES: dict[str, tuple[Item, Item]] = {
         inst(installation(), headers={"Content-Type": "text/plain"}),
     ),
     "common.authorization": (reg(TOKEN_EL), reg(TOKEN_EL, headers={"Authorization": "Bearer x"})),
+    "common.authorization-unjudged": (
+        reg(TOKEN_EL, headers={"Authorization": None}, status=401),
+        reg(TOKEN_EL, headers={"Authorization": "Sanitized"}),
+    ),
+    "common.api-version-accepted": (
+        reg(TOKEN_EL, query=None, status=200, started_at=NOW),
+        reg(TOKEN_EL, query=None, status=200, started_at=PREVIEW),
+    ),
+    "common.query-separator": (
+        make("POST", "messages", "{}", query="api-version=2013-07", status=201),
+        make("POST", "Messages&api-version=2013-07", "{}", query=None, status=201),
+    ),
     "sas.fields": (
         reg(TOKEN_EL, headers=sas_header(sr=SR, sig="x", se=GOOD_SE, skn="k")),
         reg(TOKEN_EL, headers=sas_header(sr=SR, sig="x", skn="k")),
@@ -78,6 +96,10 @@ EXAMPLES: dict[str, tuple[Item, Item]] = {
             ),
         ),
     ),  # fmt: skip
+    "sas.audience-proxy": (
+        reg(TOKEN_EL, headers=PROXY_TOKEN, verdict="valid; re-signed by hubscope for https://ns/"),
+        reg(TOKEN_EL, headers=PROXY_TOKEN, status=401),
+    ),
     "sas.signature": (
         reg(TOKEN_EL, verdict="valid"),
         reg(TOKEN_EL, verdict="invalid: the signature does not match the configured key"),
@@ -284,6 +306,7 @@ EXAMPLES: dict[str, tuple[Item, Item]] = {
         ),
     ),  # fmt: skip
 }
+EXAMPLES.update(SEND_EXAMPLES)
 
 
 def _rule_findings(item: Item, rule_id: str) -> list[str]:

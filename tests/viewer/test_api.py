@@ -278,17 +278,6 @@ def test_bodies_that_do_not_parse_are_still_shown(body: bytes, kind: str) -> Non
     assert all("boom" not in line.text or "ENTITY" in line.text for line in shown.lines)
 
 
-def test_curl_has_placeholders_and_quotes_safely() -> None:
-    from viewer.curl import as_curl
-
-    ex = replace(sample.scenario("x", T0)[0], url=f"{sample.NS}/h/registrations?sig=abc&x=1")
-    command = as_curl(ex)
-    assert command.startswith("curl -i -X POST 'https://contoso.servicebus.windows.net/h/")
-    assert "sig=%3CSAS%20signature%3E" in command and "abc" not in command
-    assert "-H 'Authorization: <SAS token>'" in command
-    assert "--data-binary '<?xml" in command
-
-
 async def test_detail_page_highlights_read_only_elements(client: TestClient) -> None:
     (update,) = await items(client, "operation=create_or_update_registration")
     html = await (await client.get(f"/exchanges/{update['id']}")).text()

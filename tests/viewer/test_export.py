@@ -44,6 +44,6 @@ async def test_exports_of_a_filter_and_of_a_session(capture: Capture) -> None:
     assert [x["id"] for x in lines] == [r["id"] for r in stored if r["method"] == "GET"]
     assert TOKEN.lower() in json.dumps(lines).lower()
     assert masked and TOKEN.lower() not in masked.lower() and "inst-1" not in masked
-    assert 'href="/export?method=GET&amp;format=har"' in listing
+    assert 'href="/export?f=method%3AGET&amp;format=har"' in listing  # the filter as f=
     assert "format=jsonl&amp;mask=handles,tags,ids" in listing
     assert 'href="/export?session=orig&amp;format=jsonl"' in session_page

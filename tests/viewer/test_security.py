@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
 from click.testing import CliRunner
 
+from proxy import serve
 from proxy.cli import cli
+from tests.servers import HUBSCOPE, REPO
 from viewer import sample
-from viewer.app import make_app
+from viewer.app import make_app, start_viewer
+from viewer.security import is_loopback
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(2)>'
-TOKEN = "s3cret-token"
+TOKEN = "s3cret-token-long-enough"
 
 
 def hostile() -> list:
@@ -164,3 +168,89 @@ def test_cli_needs_an_existing_database(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert "no such database" in result.output
     assert not (tmp_path / "none.db").exists()
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1.attacker.example", "127.attacker.example", "localhost.attacker.example",
+     "127.0.0.1.nip.io", "attacker.example", "0.0.0.0", "[::]", "10.0.0.1"],
+)  # fmt: skip
+async def test_a_host_that_only_looks_local_is_refused(client: TestClient, host: str) -> None:
+    """Issue 17, row 3: any Host starting with `127.` passed as loopback (DNS rebinding)."""
+    port = client.server.port
+    resp = await client.get("/api/exchanges", headers={"Host": f"{host}:{port}"})
+    assert resp.status == 403
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "LOCALHOST", "127.1.2.3", "[::1]"])
+async def test_loopback_hosts_on_our_port_get_in(client: TestClient, host: str) -> None:
+    resp = await client.get("/api/exchanges", headers={"Host": f"{host}:{client.server.port}"})
+    assert resp.status == 200
+
+
+async def test_the_host_port_must_be_ours(client: TestClient) -> None:
+    other = client.server.port + 1 if client.server.port < 65535 else 1
+    for host in (f"127.0.0.1:{other}", "localhost", "127.0.0.1"):
+        resp = await client.get("/api/exchanges", headers={"Host": host})
+        assert resp.status == 403, host
+
+
+def test_is_loopback_is_exact() -> None:
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("[::1]")
+    assert is_loopback("localhost") and is_loopback("::ffff:127.0.0.1")
+    assert not is_loopback("127.0.0.1.attacker.example")
+    assert not is_loopback("127.evil") and not is_loopback("") and not is_loopback("0.0.0.0")
+
+
+@pytest.mark.parametrize("token", ["", "   ", "short", "fifteen-chars!!"])
+def test_an_empty_or_short_token_is_refused_at_start(db_path: Path, token: str) -> None:
+    """Issue 17, row 4: `--token ""` (an unset variable) was accepted and `?token=` got in."""
+    args = ["view", "--db", str(db_path), "--listen", "0.0.0.0:0", "--token", token]
+    try:
+        done = subprocess.run([*HUBSCOPE, *args], cwd=REPO, capture_output=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"hubscope view started serving with --token {token!r}")
+    output = done.stdout.decode() + done.stderr.decode()
+    assert done.returncode == 2, output
+    assert "--token" in output
+    assert "empty" in output or "at least 16" in output
+    with pytest.raises(ValueError, match="token"):  # WeakToken
+        make_app(db_path, token=token)
+
+
+async def raw_get(port: int, target: str) -> tuple[int, dict[str, str]]:
+    """One request with the target exactly as given (no client normalises it)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode()
+    )
+    await writer.drain()
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+    writer.close()
+    status_line, *lines = head.strip().split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    return int(status_line.split()[1]), headers
+
+
+@pytest.mark.parametrize(
+    ("target", "location"),
+    [
+        (f"//evil.example/x?token={TOKEN}", "/evil.example/x"),
+        (f"///evil.example/x?a=1&token={TOKEN}", "/evil.example/x?a=1"),
+        (f"/\\evil.example/x?token={TOKEN}", "/evil.example/x"),
+        (f"/%2F%2Fevil.example?token={TOKEN}", "/%2F%2Fevil.example"),
+        (f"/sessions?token={TOKEN}&b=2", "/sessions?b=2"),
+    ],
+)
+async def test_the_token_redirect_stays_on_this_origin(
+    db_path: Path, target: str, location: str
+) -> None:
+    """Issue 17, row 10: `//evil.example/x?token=T` redirected to `////evil.example/x`."""
+    viewer = await start_viewer(db_path, token=TOKEN)
+    try:
+        status, headers = await raw_get(viewer.port, target)
+    finally:
+        await serve.stop([viewer])
+    assert status == 303
+    assert headers["location"] == location
+    assert headers["location"].startswith("/") and headers["location"][1:2] not in ("/", "\\")

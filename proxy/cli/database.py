@@ -1,0 +1,80 @@
+"""The `--db` file every command opens: refused in one line (exit 2) unless it is hubscope's.
+
+A command never writes to a file it did not create, unless `--init` asks it to add
+hubscope's tables to an SQLite file that holds others.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlite_utils import Database
+
+from proxy import store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+INIT_HELP = "Add hubscope's tables to an existing SQLite file that holds other tables."
+
+
+class Refused(click.ClickException):
+    """A database or session the command cannot use: one line, exit status 2 (usage error)."""
+
+    exit_code = 2
+
+
+def refuse(error: Exception) -> Refused:
+    return Refused(str(error))
+
+
+def session_names(db: Database) -> list[str]:
+    return [r["name"] for r in db.query("select name from sessions order by started_at, name")]
+
+
+def require_session(db: Database, session: str | None, path: Path) -> None:
+    """Refuse a `--session` the database does not hold, naming the ones it does."""
+    if session is None or db["sessions"].count_where("name = ?", [session]):
+        return
+    known = session_names(db)
+    listed = ", ".join(known[-10:]) if known else "none"
+    more = f" (and {len(known) - 10} older)" if len(known) > 10 else ""
+    raise Refused(f"no session {session!r} in {path}; its sessions: {listed}{more}")
+
+
+def check(path: Path, *, readonly: bool = False, init: bool = False) -> None:
+    """Refuse `path` before anything runs, or (with `init`) give it hubscope's tables now."""
+    try:
+        if init and not readonly:
+            store.connect(path, init=True).conn.close()
+        else:
+            store.check(path, readonly=readonly)
+    except store.NotAHubscopeDatabase as error:
+        raise refuse(error) from None
+
+
+def guarded(
+    param: str = "db", *, readonly: bool = False, init: bool = False, unless: str | None = None
+) -> Callable[[F], F]:
+    """Check the command's `param` file before it runs; `init=True` also adds `--init`.
+
+    `unless` names a flag that means the command will not open the file (`--no-record`).
+    """
+
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            wanted = bool(kwargs.pop("init", False))
+            path = kwargs.get(param)
+            if path is not None and not (unless and kwargs.get(unless)):
+                check(Path(path), readonly=readonly, init=wanted)
+            return command(*args, **kwargs)
+
+        if not init:
+            return run  # type: ignore[return-value]
+        return click.option("--init", is_flag=True, help=INIT_HELP)(run)  # type: ignore[return-value]
+
+    return decorate

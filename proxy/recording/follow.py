@@ -1,0 +1,330 @@
+"""Follow the capture journal into a store, remembering in the store how far it got.
+
+Two threads: this one reads and decodes the next batch while a writer thread stores
+the previous one (SQLite releases the GIL while it works, so both cores are used);
+every store call runs on the writer thread, in journal order.
+
+The store is a `Target`: anything that can write a batch of rows together with the
+journal positions they reach, in one transaction, and say whether it is still the
+store it opened. The loop is the same for SQLite and for a database server: a locked
+or unreachable store (`StoreBusy`) is waited out with a line every `LAG_LOG_EVERY`
+seconds saying how far behind it is; a full one (`StoreFull`) stops recording; a
+replaced or deleted file (`Target.check`) is reopened and the last batch written again.
+Journal records are idempotent (exchange ids are keys), so writing one twice is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from proxy.recording import journal, records
+from proxy.recording.journal import Run
+from proxy.store.rows import Captured
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+BATCH_FRAMES = 2000
+BATCH_BYTES = 32 << 20
+LAG_LOG_EVERY = 5.0
+IDLE_POLL = (0.002, 0.05)
+"""Seconds between looks at the journal when it has nothing new: first, and at most."""
+REJECTED = "rejected.seg"
+"""Records no store could take, kept as journal frames for a person to look at."""
+
+
+class StoreBusy(Exception):
+    """The store cannot be written now (locked, unreachable) but may be soon: wait."""
+
+
+class StoreFull(Exception):
+    """The store's disk is full: recording must stop, loudly."""
+
+
+class StoreFatal(Exception):
+    """The store cannot be used (not a hubscope database, permissions): stop recording."""
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    stored: int
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    """(index in the batch, why) of exchanges no form of which the store would take."""
+
+
+class Target(Protocol):
+    """A store the journal is followed into."""
+
+    name: str
+
+    def positions(self) -> dict[str, int]:
+        """How far into each journal segment the store has stored."""
+        ...
+
+    def ensure_session(self, session: records.SessionStart) -> None: ...
+
+    def prepare(self, batch: list[Captured]) -> Any:
+        """The batch as the store's rows (decoded, redacted); done once, however long it waits."""
+        ...
+
+    def write(self, batch: list[Captured], prepared: Any, progress: dict[str, int]) -> Written:
+        """Store the batch and the positions together; raises StoreBusy, StoreFull, StoreFatal."""
+        ...
+
+    def check(self) -> str | None:
+        """None while the store is the one opened; else what happened (it is reopened)."""
+        ...
+
+    def forget(self, segments: list[str]) -> None: ...
+
+
+class Follower:
+    """Reads journal runs in order and writes them into one target."""
+
+    def __init__(
+        self,
+        directory: Path,
+        target: Target,
+        *,
+        on_stored: Callable[[int], None] = lambda total: None,
+        skip_first: bool = False,
+    ) -> None:
+        self.directory = directory
+        self.target = target
+        self.stored = 0
+        self.rejected = 0
+        self._on_stored = on_stored
+        self._skip_first = skip_first
+        self._positions: dict[str, int] = {}
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def _start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="store-writer", daemon=True)
+            self._thread.start()
+
+    def _stop(self) -> None:
+        """Wait for every queued store call, stop the writer thread, re-raise its failure."""
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            if self._error is None:
+                try:
+                    job()
+                except BaseException as error:  # StoreFull, StoreFatal: the reader re-raises
+                    self._error = error
+
+    def _submit(self, job: Callable[[], None]) -> None:
+        if self._error is not None:
+            self._stop()
+        self._jobs.put(job)
+
+    def _call(self, job: Callable[[], T]) -> T:
+        """Run `job` on the writer thread (after everything queued) and return its result."""
+        result: list[T] = []
+        self._submit(lambda: result.append(job()))
+        self._stop()
+        self._start()
+        return result[0]
+
+    def catch_up(self, *, skip: str | None = None) -> int:
+        """Store every abandoned run (no live process holds its lock); how many exchanges."""
+        before = self.stored
+        self._start()
+        try:
+            self._load_positions()
+        finally:
+            self._stop()
+        for run in journal.runs(self.directory):
+            if run.name == skip:
+                continue
+            fd = journal.hold(run, exclusive=True)
+            if fd is None:
+                continue  # a live proxy (or its writer) is on it
+            log.info("storing %s left in the journal by an earlier run", run.name)
+            self.follow(run, lock_fd=fd, live=lambda: False)
+        return self.stored - before
+
+    def follow(self, run: Run, *, lock_fd: int, live: Callable[[], bool]) -> None:
+        """Store `run` until its end frame, or until `live()` is false and nothing is left."""
+        self._start()
+        try:
+            self._follow(run, live)
+        finally:
+            self._stop()
+        journal.remove_run(journal.run_named(run.directory, run.name), lock_fd)
+
+    def _follow(self, run: Run, live: Callable[[], bool]) -> None:
+        self._load_positions()
+        seq, idle, checked = 0, IDLE_POLL[0], time.monotonic()
+        while True:
+            segment = journal.segment_name(run.name, seq)
+            running = live()
+            start = self._positions.get(segment, 0)
+            try:
+                chunk = journal.read_frames(
+                    run.directory / segment, start, max_bytes=BATCH_BYTES, max_frames=BATCH_FRAMES
+                )
+            except FileNotFoundError:
+                if seq > 0 and running:  # the next segment is being created
+                    time.sleep(idle)
+                    continue
+                break
+            batch, ended, sealed = self._collect(chunk.frames, (segment, start))
+            if chunk.frames:
+                self._store(segment, start, chunk.end, batch)
+                idle = IDLE_POLL[0]
+            if sealed:
+                seq += 1
+                continue
+            if ended:
+                break
+            if chunk.stop == "more":
+                continue
+            if not running:
+                if chunk.stop == "torn":
+                    log.warning(
+                        "%s ends in a torn frame at %d (the proxy was killed while writing it; "
+                        "that request was never answered)", segment, chunk.end,
+                    )  # fmt: skip
+                break
+            if time.monotonic() - checked > 1.0 and self._jobs.empty():
+                checked = time.monotonic()
+                self._submit(self._check_store)
+            time.sleep(idle)
+            idle = min(idle * 2, IDLE_POLL[1])
+
+    def _check_store(self) -> None:
+        moved = self.target.check()
+        if moved is not None:
+            log.warning("%s", moved)
+
+    def _collect(
+        self, frames: list[journal.Frame], where: tuple[str, int]
+    ) -> tuple[list[tuple[Captured, bytes]], bool, bool]:
+        batch: list[tuple[Captured, bytes]] = []
+        ended = sealed = False
+        for item in frames:
+            if item.kind == journal.EXCHANGE:
+                try:
+                    batch.append((records.decode(item.body), item.body))
+                except records.BadRecord as error:
+                    self._reject(item.body, str(error))
+            elif item.kind == journal.SESSION:
+                try:
+                    session = records.decode_session(item.body)
+                except records.BadRecord as error:
+                    log.error("journal session record unreadable: %s", error)
+                else:
+                    self._submit(
+                        lambda s=session: self._retrying(  # type: ignore[misc]
+                            lambda: self.target.ensure_session(s), where
+                        )
+                    )
+            elif item.kind == journal.NEXT:
+                sealed = True
+            elif item.kind == journal.END:
+                ended = True
+        return batch, ended, sealed
+
+    def _store(
+        self, segment: str, start: int, end: int, batch: list[tuple[Captured, bytes]]
+    ) -> None:
+        if self._skip_first and batch:
+            self._reject(batch[0][1], "skipped: the writer process died on it repeatedly")
+            batch = batch[1:]
+            self._skip_first = False
+        captured = [item for item, _ in batch]
+        prepared = self.target.prepare(captured)
+        self._positions[segment] = end
+        self._submit(lambda: self._write(segment, start, end, batch, prepared))
+
+    def _write(
+        self,
+        segment: str,
+        start: int,
+        end: int,
+        batch: list[tuple[Captured, bytes]],
+        prepared: Any,
+    ) -> None:
+        captured = [item for item, _ in batch]
+        while True:
+            written = self._retrying(
+                lambda: self.target.write(captured, prepared, {segment: end}), (segment, start)
+            )
+            moved = self.target.check()
+            if moved is None:
+                break
+            log.warning("%s; writing the last %d exchanges again", moved, len(captured))
+        for index, why in written.rejected:
+            self._reject(batch[index][1], why)
+        self.stored += written.stored
+        self._on_stored(self.stored)
+
+    def _retrying(self, write: Callable[[], T], where: tuple[str, int] | None) -> T:
+        """`write()`, again and again while the store is busy, saying how far behind it is."""
+        since = last_log = time.monotonic()
+        delay = 0.05
+        while True:
+            try:
+                return write()
+            except StoreBusy as error:
+                now = time.monotonic()
+                if now - last_log >= LAG_LOG_EVERY:
+                    last_log = now
+                    log.warning(
+                        "%s is busy (%s) for %.0f s; waiting, nothing is lost: %s",
+                        self.target.name, error, now - since, self._lag(where),
+                    )  # fmt: skip
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+
+    def _lag(self, where: tuple[str, int] | None) -> str:
+        if where is None:
+            return "the journal keeps every exchange"
+        segment, position = where
+        total = sum(
+            journal.pending_bytes(run, segment, position)
+            for run in journal.runs(self.directory)
+            if segment in run.segments
+        )
+        return f"{total / 1e6:.1f} MB of the journal not yet stored"
+
+    def _reject(self, payload: bytes, why: str) -> None:
+        self.rejected += 1
+        log.error("a journal record could not be stored (%s); kept in %s", why, REJECTED)
+        fd = os.open(self.directory / REJECTED, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, journal.frame(journal.EXCHANGE, payload))
+        finally:
+            os.close(fd)
+
+    def _load_positions(self) -> None:
+        if not self._positions:
+            self._positions = self._call(lambda: self._retrying(self.target.positions, None))
+            present = {name for run in journal.runs(self.directory) for name in run.segments}
+            gone = [name for name in self._positions if name not in present]
+            if gone:
+                self._call(lambda: self._retrying(lambda: self.target.forget(gone), None))
+                for name in gone:
+                    self._positions.pop(name, None)

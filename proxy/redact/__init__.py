@@ -1,0 +1,95 @@
+"""Secrets out, by meaning, before anything is stored, logged or shown: one redactor for
+headers, URLs, bodies (in every charset and Content-Encoding they declare) and log lines.
+
+The shapes: SAS `sig` and `SharedAccessKey=` values, plain or percent-encoded (`shapes`);
+`Authorization`-like headers and bearer tokens (`shapes`); values of fields that are
+secrets by name — `PrimaryKey`, `SecondaryKey`, push credentials (`fields`); the same
+written with JSON or XML escapes (`escapes`); inside gzip/deflate bodies (`bodies`).
+
+Part of the vocabulary floor: imports only `proxy.exchange` and `proxy.inflate`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+
+from proxy.exchange import Exchange, Headers, Message
+from proxy.redact import bodies, escapes, fields, logs, shapes
+from proxy.redact.bodies import NOT_STORED
+from proxy.redact.shapes import MARKER
+
+__all__ = [
+    "MARKER", "NOT_STORED", "body", "exchange", "header", "headers", "install_logging", "message",
+    "text",
+]  # fmt: skip
+
+_DEPTH = 3
+"""How many escape layers deep (JSON in JSON in XML…) a secret is still looked for."""
+
+_TRIGGERS = (*shapes.NEEDLES, *fields.SECRET_NAMES, "property", "\\", "&#", "&lt;")
+"""Lowercased text without any of these holds nothing any shape could match."""
+
+
+def text(value: str, *, _depth: int = 0) -> str:
+    """A header value, URL, log line or text with every secret replaced by the marker."""
+    lowered = value.lower()
+    if not any(trigger in lowered for trigger in _TRIGGERS):
+        return value
+    value = fields.scrub(value)
+    if _depth < _DEPTH:
+        deeper = partial(text, _depth=_depth + 1)
+        value = escapes.json_strings(value, deeper)
+        value = escapes.xml_references(value, deeper)
+    return shapes.scrub(value)
+
+
+def body(
+    data: bytes, *, content_type: str | None = None, content_encoding: str | None = None
+) -> bytes:
+    """A body with its secrets replaced (see `bodies`); the same object when it had none."""
+    return bodies.body(data, text, content_type=content_type, content_encoding=content_encoding)
+
+
+def header(name: str, value: str) -> str:
+    if name.lower() in shapes.CREDENTIAL_HEADERS:
+        return shapes.credential(value)
+    return text(value)
+
+
+def headers(pairs: Headers) -> Headers:
+    """The pairs with secrets replaced; the same tuple when no value changed."""
+    out = tuple([(name, header(name, value)) for name, value in pairs])
+    return pairs if out == pairs else out
+
+
+def message(msg: Message) -> Message:
+    """The message with secrets replaced; the same object when it had none."""
+    new_headers = headers(msg.headers)
+    encodings = [value for name, value in msg.headers if name.lower() == "content-encoding"]
+    new_body = body(
+        msg.body,
+        content_type=msg.header("Content-Type"),
+        content_encoding=", ".join(encodings) or None,
+    )
+    if new_headers is msg.headers and new_body is msg.body:
+        return msg
+    return Message(headers=new_headers, body=new_body)
+
+
+def exchange(ex: Exchange) -> Exchange:
+    """The exchange as it may be stored: no signature, key or credential, anywhere."""
+    return replace(
+        ex,
+        method=text(ex.method),
+        url=text(ex.url),
+        request=message(ex.request),
+        response=message(ex.response) if ex.response is not None else None,
+        error=text(ex.error) if ex.error else ex.error,
+        reason=text(ex.reason) if ex.reason else ex.reason,
+    )
+
+
+def install_logging() -> None:
+    """Redact every log line this process writes from now on (idempotent)."""
+    logs.install(text)
