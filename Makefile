@@ -53,7 +53,7 @@ bench: install
 	bash bench/make_bench.sh
 
 # Mutation testing (cosmic-ray) over redaction, SAS, forwarded headers, the stand-in hub's
-# auth and validation, and the tag rules; about two hours on 2 cores; not part of CI.
+# auth and validation, and the tag rules; several hours on 2 cores; not part of CI.
 # One target: make mutation MUTATION_TARGETS=sas. Results: docs/mutation-testing.md.
 MUTATION_TARGETS ?=
 mutation: install

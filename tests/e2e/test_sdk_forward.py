@@ -52,15 +52,8 @@ def forwarding(tmp_path: Path) -> Iterator[Forwarding]:
     hub_cs = (
         f"Endpoint=sb://127.0.0.1:{hub_port}/;SharedAccessKeyName={FULL_RULE};SharedAccessKey={key}"
     )
-    hub_args = [
-        "hub",
-        "--listen",
-        f"127.0.0.1:{hub_port}",
-        "--connection-string",
-        hub_cs,
-        "--hub",
-        HUB,
-    ]
+    hub_args = ["hub", "--listen", f"127.0.0.1:{hub_port}", "--connection-string", hub_cs]
+    hub_args += ["--hub", HUB]  # the stand-in serves only the hub names it is given
     proxy_args = [
         "proxy",
         "--forward",

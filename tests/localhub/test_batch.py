@@ -68,6 +68,8 @@ async def test_the_js_sdk_batch_is_accepted(hub: HubClient) -> None:
         (multipart([]), "lists no device handle"),
         (multipart("aa"), "JSON array of device handles"),
         (multipart([1, 2]), "JSON array of device handles"),
+        # The docs' example devices part, single-quoted: not JSON (nh-rest-api §9.2, §16.21).
+        (multipart(["t1"]).replace(b'["t1"]', b"['t1','t2']"), "JSON array of device handles"),
     ],
 )
 async def test_malformed_batches_are_400(hub: HubClient, body: bytes, detail: str) -> None:

@@ -113,3 +113,11 @@ async def test_only_raw_wns_is_capped_and_octets(hub: HubClient) -> None:
     phone = {"ServiceBusNotification-Format": "windowsphone", "X-WNS-Type": "wns/raw",
              "X-WindowsPhone-Target": "toast", "Content-Type": "application/xml"}  # fmt: skip
     assert (await hub.call("POST", "/messages", "<x/>", headers=phone)).status == 201
+
+
+async def test_the_mpns_raw_cap_is_for_windowsphone_only(hub: HubClient) -> None:
+    for fmt in ("xiaomi", "windowsphone"):
+        media = "application/json" if fmt == "xiaomi" else "application/xml"
+        headers = {"ServiceBusNotification-Format": fmt, "Content-Type": media}
+        answer = await hub.call("POST", "/messages", b"x" * 2000, headers=headers)
+        assert answer.status == (201 if fmt == "xiaomi" else 400), fmt
