@@ -16,7 +16,9 @@ from typing import Any
 from proxy.exchange import Exchange, Message
 from proxy.store.rows import BodyFacts, Captured
 
-VERSION = 1
+VERSION = 2
+"""2: the exchange is stored redacted (a `redacted` flag ends the tuple); 1 had no flag."""
+_FIELDS = {1: 21, 2: 22}
 _MARSHAL = 4
 
 
@@ -59,6 +61,7 @@ def encode(captured: Captured) -> bytes:
             None if response is None else response.body,
             None if facts is None else facts.size,
             None if facts is None else facts.sha256,
+            captured.redacted,
         ),
         _MARSHAL,
     )  # fmt: skip
@@ -66,12 +69,12 @@ def encode(captured: Captured) -> bytes:
 
 def decode(data: bytes) -> Captured:
     """The captured exchange of a journal payload; `BadRecord` if it is not one."""
-    item = _load(data, 21)
+    item = _load(data, None)
     try:
         (
-            _, id_, session, started_at, duration_ms, method, url, status, reason, error,
+            version, id_, session, started_at, duration_ms, method, url, status, reason, error,
             client, proxy_status, sas_verdict, req_headers, req_body, req_size, req_sha,
-            resp_headers, resp_body, resp_size, resp_sha,
+            resp_headers, resp_body, resp_size, resp_sha, *flags,
         ) = item  # fmt: skip
         response = None
         if resp_headers is not None:
@@ -87,6 +90,7 @@ def decode(data: bytes) -> Captured:
             exchange,
             BodyFacts(int(req_size), req_sha),
             None if response is None else BodyFacts(int(resp_size), resp_sha),
+            redacted=version >= 2 and flags[0] is True,
         )
     except (TypeError, ValueError) as err:
         raise BadRecord(f"not a captured exchange: {err}") from err
@@ -98,11 +102,14 @@ def _headers(pairs: Any) -> tuple[tuple[str, str], ...]:
     return pairs
 
 
-def _load(data: bytes, size: int) -> tuple[Any, ...]:
+def _load(data: bytes, size: int | None) -> tuple[Any, ...]:
+    """The record's tuple; `size` None: an exchange, whose size its version says."""
     try:
         item = marshal.loads(data)
     except (EOFError, ValueError, TypeError) as err:
         raise BadRecord(f"not a journal record: {err}") from err
-    if not isinstance(item, tuple) or len(item) != size or item[0] != VERSION:
+    if not isinstance(item, tuple) or not item or item[0] not in _FIELDS:
+        raise BadRecord("not a journal record of this hubscope version")
+    if len(item) != (size if size is not None else _FIELDS[item[0]]):
         raise BadRecord("not a journal record of this hubscope version")
     return item

@@ -89,6 +89,13 @@ def _child(control: Connection, report: Connection, args: dict[str, Any]) -> Non
         send(("done", follower.stored))
 
 
+def journal_payload(exchange: Exchange, body_cap: int, keys: dict[str, str]) -> bytes:
+    """The exchange as a journal record: bodies cut at the cap, the signature checked
+    against `keys`, then every secret redacted. The journal is part of the store: no
+    secret is ever written to it (the writer does not redact again)."""
+    return records.encode(rows.redacted(rows.capture(exchange, body_cap), keys))
+
+
 class ProcessRecorder:
     """What the proxy records through: `healthy`, `submit()`, `close()`."""
 
@@ -162,7 +169,7 @@ class ProcessRecorder:
         """Append the exchange to the journal; it is safe on disk when this returns."""
         if self.failure is not None:
             raise RecorderFailed(self.failure)
-        payload = records.encode(rows.capture(exchange, self.body_cap))
+        payload = journal_payload(exchange, self.body_cap, self._keys)
         try:
             self.journal.append(journal.EXCHANGE, payload)
         except journal.JournalFull as error:

@@ -52,6 +52,19 @@ class Captured:
     exchange: Exchange
     request: BodyFacts
     response: BodyFacts | None
+    redacted: bool = False
+    """True when `exchange` is already redacted and its `sas_verdict` already set
+    (`redacted()`): the proxy does it before the exchange is written to the journal."""
+
+
+def redacted(captured: Captured, keys: dict[str, str]) -> Captured:
+    """The captured exchange with its signature checked against `keys`, then redacted."""
+    if captured.redacted:
+        return captured
+    raw = captured.exchange
+    verdict = raw.sas_verdict or (sas_verdict(raw, keys) if keys else None)
+    ex = redact.exchange(raw if verdict == raw.sas_verdict else replace(raw, sas_verdict=verdict))
+    return Captured(ex, captured.request, captured.response, redacted=True)
 
 
 def capture(ex: Exchange, body_cap: int) -> Captured:
@@ -105,9 +118,7 @@ def build_one(captured: Captured, keys: dict[str, str]) -> Rows:
 
 
 def _build_one(captured: Captured, keys: dict[str, str]) -> Rows:
-    raw = captured.exchange
-    verdict = raw.sas_verdict or (sas_verdict(raw, keys) if keys else None)
-    ex = redact.exchange(raw if verdict == raw.sas_verdict else replace(raw, sas_verdict=verdict))
+    ex = redacted(captured, keys).exchange
     decoded = decode(ex)
     notes: list[str] = []
     row = exchange_row(ex, captured, decoded, notes)
