@@ -30,7 +30,7 @@ from scale import make_exchange  # noqa: E402
 
 from proxy import store  # noqa: E402
 from proxy.recording import records  # noqa: E402
-from proxy.recording.writer_process import journal_payload  # noqa: E402
+from proxy.recording.records import journal_payload  # noqa: E402
 from proxy.store import rows  # noqa: E402
 
 

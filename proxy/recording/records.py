@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from proxy.exchange import Exchange, Message
+from proxy.store import rows
 from proxy.store.rows import BodyFacts, Captured
 
 VERSION = 2
@@ -48,23 +49,45 @@ def decode_session(data: bytes) -> SessionStart:
     return SessionStart(name=name, kind=kind, upstream=upstream, replay_of=replay_of)
 
 
+def journal_payload(exchange: Exchange, body_cap: int, keys: dict[str, str]) -> bytes:
+    """The exchange as a journal record: bodies cut at the cap, the signature checked
+    against `keys`, then every secret redacted. The journal is part of the store: no
+    secret is ever written to it (the writer does not redact again)."""
+    return encode(rows.redacted(rows.capture(exchange, body_cap), keys))
+
+
 def encode(captured: Captured) -> bytes:
     """One captured exchange (bodies already cut at the body cap) as a journal payload."""
     ex, response = captured.exchange, captured.exchange.response
     facts = captured.response
-    return marshal.dumps(
-        (
-            VERSION, ex.id, ex.session, ex.started_at, ex.duration_ms, ex.method, ex.url,
-            ex.status, ex.reason, ex.error, ex.client, ex.proxy_status, ex.sas_verdict,
-            ex.request.headers, ex.request.body, captured.request.size, captured.request.sha256,
-            None if response is None else response.headers,
-            None if response is None else response.body,
-            None if facts is None else facts.size,
-            None if facts is None else facts.sha256,
-            captured.redacted,
-        ),
-        _MARSHAL,
+    record = (
+        VERSION, ex.id, ex.session, ex.started_at, ex.duration_ms, ex.method, ex.url,
+        ex.status, ex.reason, ex.error, ex.client, ex.proxy_status, ex.sas_verdict,
+        ex.request.headers, ex.request.body, captured.request.size, captured.request.sha256,
+        None if response is None else response.headers,
+        None if response is None else response.body,
+        None if facts is None else facts.size,
+        None if facts is None else facts.sha256,
+        captured.redacted,
     )  # fmt: skip
+    try:
+        return marshal.dumps(record, _MARSHAL)
+    except ValueError:  # a str or int subclass (multidict's istr, HTTPStatus), a bytearray
+        return marshal.dumps(_plain(record), _MARSHAL)
+
+
+def _plain(value: Any) -> Any:
+    """`value` with every str, int, float and bytes-like of a subclass made the plain type."""
+    if value is None or type(value) in (str, bytes, int, float, bool):
+        return value
+    if isinstance(value, tuple | list):
+        return tuple(_plain(item) for item in value)
+    for plain in (str, int, float):
+        if isinstance(value, plain):
+            return plain(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise ValueError(f"a journal record cannot hold {type(value).__name__}")
 
 
 def decode(data: bytes) -> Captured:

@@ -29,7 +29,6 @@ from proxy.recording import journal, records
 from proxy.recording.follow import Follower, StoreFatal, StoreFull
 from proxy.recording.recorder import RecorderFailed
 from proxy.recording.sqlite_target import SqliteTarget
-from proxy.store import rows
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +86,6 @@ def _child(control: Connection, report: Connection, args: dict[str, Any]) -> Non
     finally:
         target.close()
         send(("done", follower.stored))
-
-
-def journal_payload(exchange: Exchange, body_cap: int, keys: dict[str, str]) -> bytes:
-    """The exchange as a journal record: bodies cut at the cap, the signature checked
-    against `keys`, then every secret redacted. The journal is part of the store: no
-    secret is ever written to it (the writer does not redact again)."""
-    return records.encode(rows.redacted(rows.capture(exchange, body_cap), keys))
 
 
 class ProcessRecorder:
@@ -169,7 +161,7 @@ class ProcessRecorder:
         """Append the exchange to the journal; it is safe on disk when this returns."""
         if self.failure is not None:
             raise RecorderFailed(self.failure)
-        payload = journal_payload(exchange, self.body_cap, self._keys)
+        payload = records.journal_payload(exchange, self.body_cap, self._keys)
         try:
             self.journal.append(journal.EXCHANGE, payload)
         except journal.JournalFull as error:

@@ -73,7 +73,8 @@ def body(
     when its bytes hold none of the shapes' words it is returned without decoding it.
     """
     if (
-        data.isascii()
+        isinstance(data, bytes)
+        and data.isascii()
         and not inflate.codings(content_encoding)
         and bodies.charset(data, content_type)[0] == "utf-8"
         and not _bytes_might_hold_secret(data)
