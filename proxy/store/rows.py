@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -109,16 +109,23 @@ def build(batch: Iterable[Exchange], *, body_cap: int, keys: dict[str, str]) -> 
     return out
 
 
-def build_one(captured: Captured, keys: dict[str, str]) -> Rows:
+AddRows = Callable[[Exchange, Decoded | None], dict[str, list[dict[str, Any]]]]
+"""Rows of other tables for one stored exchange (redacted) and its decoded record, by
+table: the place for work done once at ingest, such as per-exchange findings. Its rows
+are written in the exchange's transaction; if it raises, the exchange is stored
+without its decoded rows and the reason (like a decoder failure)."""
+
+
+def build_one(captured: Captured, keys: dict[str, str], add_rows: AddRows | None = None) -> Rows:
     """The rows of one captured exchange; never raises (the failure is stored instead)."""
     try:
-        return _build_one(captured, keys)
+        return _build_one(captured, keys, add_rows)
     except Exception as error:  # a bug here must cost one exchange its decoding, nothing more
         log.exception("rows for exchange %s failed; stored raw", captured.exchange.id)
         return Rows(exchanges=[fallback_row(captured, error)], devices=[], device_tags=[])
 
 
-def _build_one(captured: Captured, keys: dict[str, str]) -> Rows:
+def _build_one(captured: Captured, keys: dict[str, str], add_rows: AddRows | None) -> Rows:
     ex = redacted(captured, keys).exchange
     decoded = decode(ex)
     notes: list[str] = []
@@ -126,6 +133,8 @@ def _build_one(captured: Captured, keys: dict[str, str]) -> Rows:
     out = Rows(exchanges=[row], devices=[], device_tags=[])
     if decoded is not None:
         add_device_rows(out, ex.id, decoded, notes)
+    if add_rows is not None:
+        out.more.update(add_rows(ex, decoded))
     if notes:
         row["decode_notes"] = _json([*json.loads(row.get("decode_notes") or "[]"), *notes])
     return out
