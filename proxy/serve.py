@@ -7,11 +7,25 @@ import signal
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
 SHUTDOWN_TIMEOUT = 30.0
 """Seconds in-flight requests get to finish after a stop signal."""
+
+
+RUNNER_OPTIONS: web.AppKey[dict[str, Any]] = web.AppKey("runner_options", dict)
+"""Options an app needs from the HTTP server under it (e.g. the proxy's `auto_decompress=False`)."""
+
+
+def runner(app: web.Application) -> web.AppRunner:
+    """The runner for `app`, with the server options the app asked for."""
+    options: dict[str, Any] = {"shutdown_timeout": SHUTDOWN_TIMEOUT, "access_log": None}
+    if RUNNER_OPTIONS in app:
+        asked: dict[str, Any] = app[RUNNER_OPTIONS]
+        options.update(asked)
+    return web.AppRunner(app, **options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +61,11 @@ class Running:
 
 async def start(app: web.Application, where: Listen) -> Running:
     """Start `app` on `where`; returns once it accepts connections."""
-    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, where.host, where.port, ssl_context=where.ssl_context)
+    app_runner = runner(app)
+    await app_runner.setup()
+    site = web.TCPSite(app_runner, where.host, where.port, ssl_context=where.ssl_context)
     await site.start()
-    return Running(runner=runner, port=site.port or where.port)
+    return Running(runner=app_runner, port=site.port or where.port)
 
 
 async def stop(running: Sequence[Running]) -> None:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import aiohttp
 from aiohttp import web
 
+from proxy import serve
 from proxy.capture.forward import Forwarder
 from proxy.capture.limits import BodyBudget
 from proxy.capture.resign import Resigner
@@ -40,6 +41,8 @@ def make_app(
 ) -> web.Application:
     """The proxy: one catch-all route, one ClientSession, one recorder."""
     app = web.Application(client_max_size=settings.max_body, middlewares=[_connect_too])
+    # The body is forwarded as it came: aiohttp's server would inflate a gzip request body.
+    app[serve.RUNNER_OPTIONS] = {"auto_decompress": False}
     routes = None
     if settings.forward:
         routes = ForwardRoutes(settings.intercept, dict(settings.map_remote))

@@ -229,7 +229,7 @@ async def start(
     app: web.Application, where: serve.Listen, *, certificates: HostCertificates | None = None
 ) -> serve.Running:
     """Start the forward proxy `app` (made with `forward=True`) on `where`."""
-    runner = web.AppRunner(app, shutdown_timeout=serve.SHUTDOWN_TIMEOUT, access_log=None)
+    runner = serve.runner(app)
     await runner.setup()
     site = ForwardSite(
         runner,
