@@ -19,12 +19,35 @@ RUNNER_OPTIONS: web.AppKey[dict[str, Any]] = web.AppKey("runner_options", dict)
 """Options an app needs from the HTTP server under it (e.g. the proxy's `auto_decompress=False`)."""
 
 
+Wrap = Callable[[asyncio.Protocol], asyncio.Protocol]
+PROTOCOL_WRAPPER: web.AppKey[Wrap] = web.AppKey("protocol_wrapper", Callable)  # type: ignore[arg-type]
+"""A protocol every connection passes through before aiohttp's (the proxy's client guards)."""
+
+
+class _WrappingRunner(web.AppRunner):
+    """An AppRunner whose sites hand each connection to `wrap(aiohttp's handler)`."""
+
+    def __init__(self, app: web.Application, wrap: Wrap, **options: Any) -> None:
+        super().__init__(app, **options)
+        self._wrap = wrap
+
+    @property
+    def server(self) -> Any:
+        server = super().server
+        if server is None:
+            return None
+        wrap = self._wrap
+        return lambda: wrap(server())
+
+
 def runner(app: web.Application) -> web.AppRunner:
     """The runner for `app`, with the server options the app asked for."""
     options: dict[str, Any] = {"shutdown_timeout": SHUTDOWN_TIMEOUT, "access_log": None}
     if RUNNER_OPTIONS in app:
         asked: dict[str, Any] = app[RUNNER_OPTIONS]
         options.update(asked)
+    if PROTOCOL_WRAPPER in app:
+        return _WrappingRunner(app, app[PROTOCOL_WRAPPER], **options)
     return web.AppRunner(app, **options)
 
 

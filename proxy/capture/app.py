@@ -10,7 +10,9 @@ import aiohttp
 from aiohttp import web
 
 from proxy import serve
+from proxy.capture import quiet
 from proxy.capture.forward import Forwarder
+from proxy.capture.guards import ClientGuards, default_max_clients
 from proxy.capture.limits import BodyBudget
 from proxy.capture.resign import Resigner
 from proxy.capture.routes import ForwardRoutes
@@ -40,9 +42,13 @@ def make_app(
     settings: ProxySettings, *, on_fatal: Callable[[str], None] | None = None
 ) -> web.Application:
     """The proxy: one catch-all route, one ClientSession, one recorder."""
+    quiet.install()
     app = web.Application(client_max_size=settings.max_body, middlewares=[_connect_too])
     # The body is forwarded as it came: aiohttp's server would inflate a gzip request body.
     app[serve.RUNNER_OPTIONS] = {"auto_decompress": False}
+    max_clients = settings.max_clients or default_max_clients(0)
+    guards = ClientGuards(header_timeout=settings.header_timeout, max_clients=max_clients)
+    app[serve.PROTOCOL_WRAPPER] = guards.wrap
     routes = None
     if settings.forward:
         routes = ForwardRoutes(settings.intercept, dict(settings.map_remote))
@@ -78,6 +84,8 @@ def make_app(
             routes=routes,
             resigner=resigner,
             budget=budget,
+            guards=guards,
+            body_timeout=settings.body_timeout,
         )
         try:
             yield

@@ -16,8 +16,9 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
+from proxy.capture.guards import ClientGuards, CutOff
 from proxy.capture.headers import REQUEST_DROPPED, RESPONSE_DROPPED, forwardable
-from proxy.capture.limits import BodyBudget, read_body
+from proxy.capture.limits import BodyBudget, BodyTimeout, read_body
 from proxy.capture.resign import AudienceAdvice, Resigner
 from proxy.capture.routes import ForwardRoutes, Target, reverse_refusal
 from proxy.exchange import Clock, Exchange, Headers, Message, new_id
@@ -49,6 +50,8 @@ class Forwarder:
         routes: ForwardRoutes | None = None,
         resigner: Resigner | None = None,
         budget: BodyBudget | None = None,
+        guards: ClientGuards | None = None,
+        body_timeout: float | None = None,
     ) -> None:
         self.upstream = URL(upstream.rstrip("/"))
         self.base = str(self.upstream)
@@ -59,12 +62,27 @@ class Forwarder:
         self.routes = routes
         self.resigner = resigner
         self.advice = None if routes is not None else AudienceAdvice(upstream, resigner)
+        self.guards = guards
+        self.body_timeout = body_timeout
+        if guards is not None:
+            guards.on_cut_off = self.cut_off
 
     def target(self, raw_path: str) -> URL:
         """The upstream URL: path and query exactly as the client sent them."""
         return URL(self.base + raw_path, encoded=True)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        guards = self.guards
+        if guards is None:
+            return await self._handle(request)
+        transport = request.transport
+        guards.headers_done(transport)
+        try:
+            return await self._handle(request)
+        finally:
+            guards.answered(transport)
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         if self.recorder is not None and not self.recorder.healthy:
             return _plain(503, f"hubscope is not forwarding: {self.recorder.failure}")
         if self.budget.too_large(request.content_length):
@@ -88,9 +106,11 @@ class Forwarder:
                 return _refuse(request, found)
             route = found
         try:
-            body = await read_body(request, self.budget.max_body)
+            body = await read_body(request, self.budget.max_body, self.body_timeout)
         except web.HTTPRequestEntityTooLarge:
             return self._too_large(request, clock, None)
+        except BodyTimeout as error:
+            return self._timed_out(request, clock, str(route.addressed or route.url), error)
         url = route.url
         sent = Message(headers=_text_headers(request.raw_headers), body=body)
         outgoing, verdict = sent.headers, None
@@ -164,6 +184,37 @@ class Forwarder:
         response.force_close()
         self._record(exchange, clock)
         return response
+
+    def _timed_out(
+        self, request: web.Request, clock: Clock, url: str, error: BodyTimeout
+    ) -> web.Response:
+        """408, not forwarded, recorded with the part of the body that arrived."""
+        sent = Message(headers=_text_headers(request.raw_headers), body=error.received)
+        exchange = Exchange(
+            id=new_id(), session=self.session, started_at=clock.started_at, duration_ms=0.0,
+            method=request.method, url=url, request=sent, client=_peer(request),
+        )  # fmt: skip
+        response, exchange = _failed(exchange, 408, str(error))
+        response.force_close()
+        self._record(exchange, clock)
+        return response
+
+    def cut_off(self, cut: CutOff) -> None:
+        """Record a request whose header did not arrive in time (it was never forwarded)."""
+        clock = Clock()
+        url = cut.target
+        if self.routes is None and url[:1] == "/":
+            url = str(self.target(url))
+        elif self.routes is not None and url[:1] == "/":
+            tunnel = self.routes.tunnels.get(cut.address)
+            if tunnel is not None:
+                url = f"https://{tunnel[0]}:{tunnel[1]}{url}"
+        exchange = Exchange(
+            id=new_id(), session=self.session, started_at=clock.started_at, duration_ms=0.0,
+            method=cut.method, url=url, request=Message(headers=cut.headers, body=b""),
+            client=cut.peer, error=cut.reason, proxy_status=408,
+        )  # fmt: skip
+        self._record(exchange, clock)
 
     def _record(self, exchange: Exchange, clock: Clock) -> None:
         if self.recorder is None:

@@ -66,8 +66,20 @@ class BodyBudget:
         )
 
 
-async def read_body(request: web.Request, max_body: int) -> bytes:
-    """The whole request body, or `HTTPRequestEntityTooLarge` past `max_body`.
+class BodyTimeout(Exception):
+    """The client stopped sending its body; what had arrived is kept for the record."""
+
+    def __init__(self, received: bytes, seconds: float) -> None:
+        super().__init__(
+            f"hubscope: the client sent {len(received)} bytes of its body, then nothing for "
+            f"{seconds:g} s (--body-timeout)"
+        )
+        self.received = received
+
+
+async def read_body(request: web.Request, max_body: int, timeout: float | None = None) -> bytes:
+    """The whole request body, or `HTTPRequestEntityTooLarge` past `max_body`, or
+    `BodyTimeout` when the client pauses longer than `timeout` between two reads.
 
     Not `request.read()`: aiohttp keeps what that returns on the request object, which
     its keep-alive connection keeps alive after the answer, so every idle connection
@@ -75,8 +87,16 @@ async def read_body(request: web.Request, max_body: int) -> bytes:
     """
     chunks: list[bytes] = []
     size = 0
+    content = request.content
     while True:
-        chunk = await request.content.readany()
+        if content.is_eof() or timeout is None:
+            chunk = await content.readany()
+        else:
+            try:
+                async with asyncio.timeout(timeout):
+                    chunk = await content.readany()
+            except TimeoutError:
+                raise BodyTimeout(b"".join(chunks), timeout) from None
         if not chunk:
             return b"".join(chunks)
         size += len(chunk)

@@ -167,6 +167,23 @@ def setup_logging(verbose: bool) -> None:
     help="Seconds to wait for the upstream (then 504).",
 )
 @click.option(
+    "--header-timeout",
+    default=30.0,
+    show_default=True,
+    help="Seconds a client has to send a request header (then 408, recorded).",
+)
+@click.option(
+    "--body-timeout",
+    default=30.0,
+    show_default=True,
+    help="Seconds a request body may pause (then 408, recorded).",
+)
+@click.option(
+    "--max-clients",
+    type=click.IntRange(min=1),
+    help="Client connections open at once [default: what the open-file limit leaves room for].",
+)
+@click.option(
     "--ca-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Extra CA to trust for the upstream.",
@@ -188,6 +205,9 @@ def proxy_command(
     max_body: int,
     max_in_flight: int,
     timeout: float,
+    header_timeout: float,
+    body_timeout: float,
+    max_clients: int | None,
     ca_file: Path | None,
     tls: bool,
     tls_listen: str | None,
@@ -220,6 +240,9 @@ def proxy_command(
         max_body=max_body,
         max_in_flight=max_in_flight,
         timeout=timeout,
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        max_clients=max_clients,
         ca_file=ca_file,
         keys=keys,
         forward=forward,
