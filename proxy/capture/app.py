@@ -13,7 +13,7 @@ from proxy import serve
 from proxy.capture import quiet
 from proxy.capture.forward import Forwarder
 from proxy.capture.guards import ClientGuards, default_max_clients
-from proxy.capture.limits import BodyBudget
+from proxy.capture.limits import BodyBudget, UpstreamSlots
 from proxy.capture.resign import Resigner
 from proxy.capture.routes import ForwardRoutes
 from proxy.capture.settings import ProxySettings
@@ -46,7 +46,7 @@ def make_app(
     app = web.Application(client_max_size=settings.max_body, middlewares=[_connect_too])
     # The body is forwarded as it came: aiohttp's server would inflate a gzip request body.
     app[serve.RUNNER_OPTIONS] = {"auto_decompress": False}
-    max_clients = settings.max_clients or default_max_clients(0)
+    max_clients = settings.max_clients or default_max_clients(settings.max_upstream)
     guards = ClientGuards(header_timeout=settings.header_timeout, max_clients=max_clients)
     app[serve.PROTOCOL_WRAPPER] = guards.wrap
     routes = None
@@ -68,7 +68,7 @@ def make_app(
             )
             recorder.start()
             app[recorder_key] = recorder
-        connector = aiohttp.TCPConnector(ssl=upstream_ssl(settings), limit=0)
+        connector = aiohttp.TCPConnector(ssl=upstream_ssl(settings), limit=settings.max_upstream)
         timeout = aiohttp.ClientTimeout(
             total=settings.timeout, sock_connect=settings.connect_timeout
         )
@@ -85,6 +85,7 @@ def make_app(
             resigner=resigner,
             budget=budget,
             guards=guards,
+            slots=UpstreamSlots(settings.max_upstream, settings.upstream_wait),
             body_timeout=settings.body_timeout,
         )
         try:

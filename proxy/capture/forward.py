@@ -18,7 +18,7 @@ from yarl import URL
 
 from proxy.capture.guards import ClientGuards, CutOff
 from proxy.capture.headers import REQUEST_DROPPED, RESPONSE_DROPPED, forwardable
-from proxy.capture.limits import BodyBudget, BodyTimeout, read_body
+from proxy.capture.limits import BodyBudget, BodyTimeout, UpstreamSlots, read_body
 from proxy.capture.resign import AudienceAdvice, Resigner
 from proxy.capture.routes import ForwardRoutes, Target, reverse_refusal
 from proxy.exchange import Clock, Exchange, Headers, Message, new_id
@@ -52,6 +52,7 @@ class Forwarder:
         budget: BodyBudget | None = None,
         guards: ClientGuards | None = None,
         body_timeout: float | None = None,
+        slots: UpstreamSlots | None = None,
     ) -> None:
         self.upstream = URL(upstream.rstrip("/"))
         self.base = str(self.upstream)
@@ -64,6 +65,7 @@ class Forwarder:
         self.advice = None if routes is not None else AudienceAdvice(upstream, resigner)
         self.guards = guards
         self.body_timeout = body_timeout
+        self.slots = slots or UpstreamSlots(100, 5.0)
         if guards is not None:
             guards.on_cut_off = self.cut_off
 
@@ -129,6 +131,11 @@ class Forwarder:
             client=_peer(request),
             sas_verdict=verdict,
         )
+        if not await self.slots.acquire():
+            response, exchange = _failed(exchange, 503, self.slots.busy_text())
+            if route.record:
+                self._record(exchange, clock)
+            return response
         try:
             response, answer = await self._send(request.method, url, outgoing, body, route.host)
         except TimeoutError:
@@ -143,6 +150,8 @@ class Forwarder:
             )
             if response.status == 401 and self.advice is not None:
                 self.advice.refused(sent.headers, request.host, answer.body)
+        finally:
+            self.slots.release()
         if route.record:
             self._record(exchange, clock)
         return response

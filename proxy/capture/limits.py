@@ -66,6 +66,36 @@ class BodyBudget:
         )
 
 
+class UpstreamSlots:
+    """At most `size` requests at the upstream at once; the rest wait up to `wait` seconds."""
+
+    def __init__(self, size: int, wait: float) -> None:
+        self.size = size
+        self.wait = wait
+        self._free = asyncio.Semaphore(size)
+
+    async def acquire(self) -> bool:
+        """True with a slot held (give it back with `release`), False when none came in time."""
+        if not self._free.locked():
+            await self._free.acquire()
+            return True
+        try:
+            async with asyncio.timeout(self.wait):
+                await self._free.acquire()
+        except TimeoutError:
+            return False
+        return True
+
+    def release(self) -> None:
+        self._free.release()
+
+    def busy_text(self) -> str:
+        return (
+            f"hubscope: all {self.size} upstream connections stayed busy for {self.wait:g} s "
+            "(--max-upstream); not forwarded"
+        )
+
+
 class BodyTimeout(Exception):
     """The client stopped sending its body; what had arrived is kept for the record."""
 

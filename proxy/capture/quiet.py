@@ -56,8 +56,10 @@ class RateLimit(logging.Filter):
 
 
 def install(*, burst: int = 10, period: float = 10.0) -> None:
-    """Put one rate limit on each of `LOGGERS` (once; calling again changes nothing)."""
+    """Put a fresh rate limit on each of `LOGGERS`, replacing one installed before (each new
+    proxy app starts with a clean count)."""
     for name in LOGGERS:
         logger = logging.getLogger(name)
-        if not any(isinstance(f, RateLimit) for f in logger.filters):
-            logger.addFilter(RateLimit(burst=burst, period=period))
+        for old in [f for f in logger.filters if isinstance(f, RateLimit)]:
+            logger.removeFilter(old)
+        logger.addFilter(RateLimit(burst=burst, period=period))

@@ -38,6 +38,12 @@ class ProxySettings:
     body_timeout: float = 30.0
     """Seconds a request body may pause between two reads before the client gets `408`."""
 
+    max_upstream: int = 100
+    """Connections to upstreams open at once (the pool's bound)."""
+
+    upstream_wait: float = 5.0
+    """Seconds a request waits for an upstream connection when all are busy; then `503`."""
+
     max_clients: int | None = None
     """Client connections open at once; None: what the open-file limit leaves room for."""
 

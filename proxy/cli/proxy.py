@@ -167,6 +167,19 @@ def setup_logging(verbose: bool) -> None:
     help="Seconds to wait for the upstream (then 504).",
 )
 @click.option(
+    "--max-upstream",
+    default=100,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Upstream connections open at once; more requests wait --upstream-wait, then 503.",
+)
+@click.option(
+    "--upstream-wait",
+    default=5.0,
+    show_default=True,
+    help="Seconds a request waits for a free upstream connection (then 503, recorded).",
+)
+@click.option(
     "--header-timeout",
     default=30.0,
     show_default=True,
@@ -205,6 +218,8 @@ def proxy_command(
     max_body: int,
     max_in_flight: int,
     timeout: float,
+    max_upstream: int,
+    upstream_wait: float,
     header_timeout: float,
     body_timeout: float,
     max_clients: int | None,
@@ -240,6 +255,8 @@ def proxy_command(
         max_body=max_body,
         max_in_flight=max_in_flight,
         timeout=timeout,
+        max_upstream=max_upstream,
+        upstream_wait=upstream_wait,
         header_timeout=header_timeout,
         body_timeout=body_timeout,
         max_clients=max_clients,
