@@ -86,6 +86,7 @@ def make_app(
             budget=budget,
             guards=guards,
             slots=UpstreamSlots(settings.max_upstream, settings.upstream_wait),
+            body_cap=settings.body_cap,
             body_timeout=settings.body_timeout,
         )
         try:

@@ -16,8 +16,9 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
+from proxy.capture.answers import Relayed, relay
 from proxy.capture.guards import ClientGuards, CutOff
-from proxy.capture.headers import REQUEST_DROPPED, RESPONSE_DROPPED, forwardable
+from proxy.capture.headers import REQUEST_DROPPED, forwardable
 from proxy.capture.limits import BodyBudget, BodyTimeout, UpstreamSlots, read_body
 from proxy.capture.resign import AudienceAdvice, Resigner
 from proxy.capture.routes import ForwardRoutes, Target, reverse_refusal
@@ -27,6 +28,9 @@ from proxy.recording.recorder import ExchangeSink, RecorderFailed
 log = logging.getLogger(__name__)
 
 LARGE_BODY = 1 << 20
+
+KEPT_PAST_CAP = 4096
+"""Bytes of a streamed answer kept past the body cap, so redaction sees a secret the cut splits."""
 
 SKIP_AUTO_HEADERS = frozenset({"User-Agent", "Accept", "Accept-Encoding", "Content-Type"})
 """aiohttp would add these when the client did not send them; a transparent proxy must not."""
@@ -53,6 +57,7 @@ class Forwarder:
         guards: ClientGuards | None = None,
         body_timeout: float | None = None,
         slots: UpstreamSlots | None = None,
+        body_cap: int = 1 << 20,
     ) -> None:
         self.upstream = URL(upstream.rstrip("/"))
         self.base = str(self.upstream)
@@ -66,6 +71,7 @@ class Forwarder:
         self.guards = guards
         self.body_timeout = body_timeout
         self.slots = slots or UpstreamSlots(100, 5.0)
+        self.keep = body_cap + KEPT_PAST_CAP
         if guards is not None:
             guards.on_cut_off = self.cut_off
 
@@ -131,13 +137,14 @@ class Forwarder:
             client=_peer(request),
             sas_verdict=verdict,
         )
+        response: web.StreamResponse
         if not await self.slots.acquire():
             response, exchange = _failed(exchange, 503, self.slots.busy_text())
             if route.record:
                 self._record(exchange, clock)
             return response
         try:
-            response, answer = await self._send(request.method, url, outgoing, body, route.host)
+            relayed = await self._send(request, url, outgoing, body, route.host)
         except TimeoutError:
             text = f"hubscope: upstream {url.host} did not answer within the timeout ({url})"
             response, exchange = _failed(exchange, 504, text)
@@ -145,9 +152,16 @@ class Forwarder:
             text = f"hubscope: upstream {url.host} failed: {type(error).__name__}: {error}"
             response, exchange = _failed(exchange, 502, text)
         else:
+            response, answer = relayed.response, relayed.message
             exchange = replace(
-                exchange, status=response.status, reason=response.reason, response=answer
+                exchange,
+                status=response.status,
+                reason=response.reason,
+                response=answer,
+                error=relayed.error,
             )
+            if relayed.error is not None:
+                log.warning("%s %s: %s", request.method, url.path, relayed.error)
             if response.status == 401 and self.advice is not None:
                 self.advice.refused(sent.headers, request.host, answer.body)
         finally:
@@ -157,28 +171,20 @@ class Forwarder:
         return response
 
     async def _send(
-        self, method: str, url: URL, outgoing: Headers, body: bytes, host: str | None
-    ) -> tuple[web.Response, Message]:
+        self, request: web.Request, url: URL, outgoing: Headers, body: bytes, host: str | None
+    ) -> Relayed:
         headers = forwardable(outgoing, REQUEST_DROPPED)
         if host is not None:
             headers["Host"] = host
         async with self.client.request(
-            method,
+            request.method,
             url,
             headers=headers,
-            data=_payload(body, method),
+            data=_payload(body, request.method),
             skip_auto_headers=SKIP_AUTO_HEADERS,
             allow_redirects=False,
         ) as upstream:
-            body = await upstream.read()
-            raw = _text_headers(upstream.raw_headers)
-            response = web.Response(
-                status=upstream.status,
-                reason=upstream.reason,
-                body=body,
-                headers=forwardable(raw, RESPONSE_DROPPED),
-            )
-            return response, Message(headers=raw, body=body)
+            return await relay(request, upstream, keep=self.keep)
 
     def _too_large(self, request: web.Request, clock: Clock, size: int | None) -> web.Response:
         """413, not forwarded, and recorded (headers only) so the refusal can be seen."""
