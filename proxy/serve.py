@@ -58,6 +58,8 @@ class Listen:
     host: str
     port: int
     ssl_context: ssl.SSLContext | None = None
+    reuse_port: bool = False
+    """SO_REUSEPORT: several processes (`hubscope proxy --workers`) listen on one port."""
 
 
 def parse_listen(value: str, *, default_port: int) -> tuple[str, int]:
@@ -86,7 +88,13 @@ async def start(app: web.Application, where: Listen) -> Running:
     """Start `app` on `where`; returns once it accepts connections."""
     app_runner = runner(app)
     await app_runner.setup()
-    site = web.TCPSite(app_runner, where.host, where.port, ssl_context=where.ssl_context)
+    site = web.TCPSite(
+        app_runner,
+        where.host,
+        where.port,
+        ssl_context=where.ssl_context,
+        reuse_port=where.reuse_port or None,
+    )
     await site.start()
     return Running(runner=app_runner, port=site.port or where.port)
 
@@ -101,6 +109,7 @@ def run(
     main: Callable[[asyncio.Event, asyncio.Event], Awaitable[list[Running]]],
     *,
     fatal_exit: int = 3,
+    fast_loop: bool = False,
 ) -> int:
     """Run `main` (which starts apps) until a signal, or until `fatal` is set; the exit code."""
 
@@ -119,4 +128,11 @@ def run(
             await stop(running)
         return fatal_exit if fatal.is_set() else 0
 
+    if fast_loop:
+        try:
+            import uvloop
+        except ImportError:  # the standard loop, a little slower
+            pass
+        else:
+            return uvloop.run(runner())
     return asyncio.run(runner())

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from typing import cast
 
 from aiohttp import web
 
@@ -67,8 +68,8 @@ class _Pipe(asyncio.Protocol):
         self.site = site
         self.transport: asyncio.Transport | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+    def connection_made(self, base: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, base)  # uvloop's transports are not subclasses
         self.transport = transport
         self.site.pipes.add(transport)
 
@@ -100,8 +101,8 @@ class _Front(asyncio.Protocol):
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+    def connection_made(self, base: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, base)  # uvloop's transports are not subclasses
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
@@ -147,8 +148,9 @@ class ForwardSite(HandOverSite):
         routes: ForwardRoutes,
         certificates: HostCertificates,
         connect_timeout: float = 10.0,
+        reuse_port: bool = False,
     ) -> None:
-        super().__init__(runner, host, port)
+        super().__init__(runner, host, port, reuse_port=reuse_port or None)
         self.routes = routes
         self.certificates = certificates
         self.connect_timeout = connect_timeout
@@ -237,6 +239,7 @@ async def start(
         where.port,
         routes=app[routes_key],
         certificates=certificates or HostCertificates(),
+        reuse_port=where.reuse_port,
     )
     try:
         await site.start()

@@ -24,6 +24,7 @@ import logging
 import resource
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from proxy.exchange import Headers
 
@@ -126,8 +127,8 @@ class _Guarded(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.refused = False
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+    def connection_made(self, base: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, base)  # uvloop's transports are not subclasses
         self.transport = transport
         if not self.guards.admit(self):
             self.refused = True

@@ -19,6 +19,7 @@ from proxy.capture.resign import FIXES
 from proxy.capture.routes import INTERCEPTED, parse_map_remote
 from proxy.capture.settings import ProxySettings
 from proxy.cli.database import guarded
+from proxy.cli.workers import run_workers, worker_index
 from proxy.recording.recorder import RecorderFailed
 from proxy.tls import listener, trust
 from proxy.tls.authority import TlsError
@@ -201,6 +202,13 @@ def setup_logging(verbose: bool) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Extra CA to trust for the upstream.",
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Proxy processes sharing the port (SO_REUSEPORT), each with its own recorder.",
+)
 @tls_options
 @click.option("-v", "--verbose", is_flag=True)
 @guarded(init=True, unless="no_record")
@@ -224,6 +232,7 @@ def proxy_command(
     body_timeout: float,
     max_clients: int | None,
     ca_file: Path | None,
+    workers: int,
     tls: bool,
     tls_listen: str | None,
     tls_hosts: tuple[str, ...],
@@ -266,6 +275,12 @@ def proxy_command(
         intercept=intercept,
         map_remote=pairs,
     )
+    if workers > 1:
+        _run_workers(workers, port, settings.session, tls=bool(tls or tls_listen or tls_hosts))
+        return
+    index = worker_index()
+    banner = index in (None, 0)
+    where = serve.Listen(host, port, reuse_port=index is not None)
     https = None if forward else listener.prepare(tls, tls_listen, tls_hosts)
     certificates = _certificates() if forward else None
 
@@ -277,23 +292,35 @@ def proxy_command(
 
         app = make_app(settings, on_fatal=on_fatal)
         if certificates is not None:
-            running = await connect.start(app, serve.Listen(host, port), certificates=certificates)
-            print_forward_banner(settings, host, running.port, certificates)
+            running = await connect.start(app, where, certificates=certificates)
+            if banner:
+                print_forward_banner(settings, host, running.port, certificates)
             return [running]
-        running, tls_port = await listener.start(app, serve.Listen(host, port), https)
-        print_banner(settings, host, running.port)
-        if https is not None and tls_port is not None:
+        running, tls_port = await listener.start(app, where, https)
+        if banner:
+            print_banner(settings, host, running.port)
+        if banner and https is not None and tls_port is not None:
             listener.echo_banner(https, tls_port)
         return [running]
 
     try:
-        code = serve.run(main)
+        code = serve.run(main, fast_loop=True)
     except RecorderFailed as error:
         raise click.ClickException(f"recording failed: {error}") from None
     except OSError as error:
         raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
     if code:
         raise click.ClickException("stopped: the recorder could not write (see the log above)")
+
+
+def _run_workers(count: int, port: int, session: str, *, tls: bool) -> None:
+    if port == 0:
+        raise click.UsageError("--workers needs a fixed port in --listen (not 0)")
+    if tls:
+        raise click.UsageError("--workers does not serve --tls yet: use one process for HTTPS")
+    code = run_workers(count, sys.argv[1:], session)
+    if code:
+        raise click.ClickException(f"a worker stopped with exit code {code}")
 
 
 def _certificates() -> HostCertificates:
