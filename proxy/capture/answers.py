@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
+from multidict import CIMultiDict
 
 from proxy.capture.headers import RESPONSE_DROPPED, forwardable
 from proxy.exchange import Headers, Message
@@ -27,6 +28,7 @@ _ADDED = ("Date", "Server", "Content-Type")
 """What aiohttp adds to an answer that lacks it; a forwarded answer keeps only the upstream's."""
 
 _EMPTY_BODY = frozenset({204, 304})
+_KEEP_LENGTH = RESPONSE_DROPPED - {"content-length"}
 
 
 class Passed(web.StreamResponse):
@@ -61,20 +63,18 @@ class Relayed:
     """Set when the upstream failed after the answer had started (the client was cut off)."""
 
 
-def _headers_for(raw: Headers, method: str, status: int, streamed: bool) -> list[tuple[str, str]]:
+def _headers_for(raw: Headers, method: str, status: int, streamed: bool) -> CIMultiDict[str]:
     """The headers to send: the upstream's end-to-end ones; its Content-Length where aiohttp
     cannot work it out (a HEAD answer; a streamed body)."""
-    keep_length = method == "HEAD" or streamed
-    dropped = RESPONSE_DROPPED - {"content-length"} if keep_length else RESPONSE_DROPPED
-    pairs = list(forwardable(raw, dropped).items())
-    if status in _EMPTY_BODY or status < 200:
-        pairs = [(k, v) for k, v in pairs if k.lower() != "content-length"]
-    chunked = any(
+    if method != "HEAD" and not streamed:
+        return forwardable(raw, RESPONSE_DROPPED)  # aiohttp sets the length of the body
+    headers = forwardable(raw, _KEEP_LENGTH)
+    chunked = streamed and any(
         k.lower() == "transfer-encoding" and "chunked" in v.lower() for k, v in raw
     )
-    if streamed and chunked:  # the length is unknown: aiohttp chunks it to the client too
-        pairs = [(k, v) for k, v in pairs if k.lower() != "content-length"]
-    return pairs
+    if status in _EMPTY_BODY or status < 200 or chunked:
+        headers.popall("Content-Length", None)
+    return headers
 
 
 async def relay(

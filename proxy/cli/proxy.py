@@ -304,7 +304,9 @@ def proxy_command(
         return [running]
 
     try:
-        code = serve.run(main, fast_loop=True)
+        # uvloop for plain HTTP; TLS handshakes (--tls, --forward) stay on asyncio's loop,
+        # whose start_tls the handshake diagnostics (proxy/tls/site.py) are built on.
+        code = serve.run(main, fast_loop=certificates is None and https is None)
     except RecorderFailed as error:
         raise click.ClickException(f"recording failed: {error}") from None
     except OSError as error:
