@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 forwarder_key = web.AppKey("forwarder", Forwarder)
 recorder_key = web.AppKey("recorder", ProcessRecorder)
+guards_key = web.AppKey("guards", ClientGuards)
 routes_key = web.AppKey("routes", ForwardRoutes)
 """Set in forward mode only: the CONNECT front door opens tunnels the forwarder routes by."""
 
@@ -49,6 +50,7 @@ def make_app(
     max_clients = settings.max_clients or default_max_clients(settings.max_upstream)
     guards = ClientGuards(header_timeout=settings.header_timeout, max_clients=max_clients)
     app[serve.PROTOCOL_WRAPPER] = guards.wrap
+    app[guards_key] = guards
     routes = None
     if settings.forward:
         routes = ForwardRoutes(settings.intercept, dict(settings.map_remote))

@@ -15,7 +15,14 @@ import aiohttp
 
 from proxy import serve, store
 from tests.conftest import Upstream
-from tests.servers import HUBSCOPE, REPO, free_port, start_proxy, wait_until_responds
+from tests.servers import (
+    HUBSCOPE,
+    REPO,
+    free_port,
+    start_forward_proxy,
+    start_proxy,
+    wait_until_responds,
+)
 
 
 async def opened(port: int, data: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -147,3 +154,21 @@ async def test_slow_loris_under_a_file_limit_blocks_no_one_and_logs_little(
         await asyncio.to_thread(proc.wait, 30)
     lines = log.read_text().splitlines()
     assert len(lines) < 60, "\n".join(lines[-20:])
+
+
+async def test_the_forward_proxy_cuts_off_half_a_connect(tmp_path: Path) -> None:
+    """The forward proxy reads a connection's first request itself (CONNECT or not)."""
+    proxy = await start_forward_proxy(None, header_timeout=0.5)
+    try:
+        reader, writer = await opened(
+            proxy.port, b"CONNECT ns.servicebus.windows.net:443 HTTP/1.1\r\nHost: ns"
+        )
+        got = await answer_of(reader)
+        writer.close()
+        assert got.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), got[:80]
+        reader, writer = await opened(proxy.port, b"GET http://example.com/ HTTP/1.1\r\nHo")
+        got = await answer_of(reader)
+        writer.close()
+        assert got.startswith(b"HTTP/1.1 408 "), got[:80]
+    finally:
+        await serve.stop([proxy])
