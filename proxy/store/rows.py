@@ -79,6 +79,14 @@ def capture(ex: Exchange, body_cap: int) -> Captured:
 
 def _cut(msg: Message, body_cap: int) -> tuple[BodyFacts, Message]:
     body = msg.body
+    if msg.full_size is not None and msg.full_size > len(body):  # streamed; its start is here
+        content_type = msg.header("Content-Type")
+        streamed_encoding = ", ".join(v for n, v in msg.headers if n.lower() == "content-encoding")
+        kept = redact.body(
+            body, content_type=content_type, content_encoding=streamed_encoding or None
+        )
+        facts = BodyFacts(msg.full_size, msg.full_sha256)
+        return facts, Message(headers=msg.headers, body=kept[:body_cap])
     if len(body) <= body_cap:
         return BodyFacts(len(body), None), msg
     encodings = [v for n, v in msg.headers if n.lower() == "content-encoding"]
