@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 from proxy import redact, sas
 from proxy.exchange import Exchange, Message
 from proxy.model import Decoded, Device
+from proxy.store import findings
 from proxy.store.read import headers_to_text
 from proxy.store.write import Rows
 
@@ -92,6 +93,8 @@ def build(batch: Iterable[Exchange], *, body_cap: int, keys: dict[str, str]) -> 
         out.exchanges.extend(one.exchanges)
         out.devices.extend(one.devices)
         out.device_tags.extend(one.device_tags)
+        for table, more in one.extra.items():
+            out.extra.setdefault(table, []).extend(more)
     return out
 
 
@@ -114,6 +117,7 @@ def _build_one(captured: Captured, keys: dict[str, str]) -> Rows:
     out = Rows(exchanges=[row], devices=[], device_tags=[])
     if decoded is not None:
         add_device_rows(out, ex.id, decoded, notes)
+    findings.add_rows(out, ex, decoded, truncated=bool(row.get("request_truncated")))
     if notes:
         row["decode_notes"] = _json([*json.loads(row.get("decode_notes") or "[]"), *notes])
     return out
