@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import cache
@@ -38,6 +39,7 @@ _JUDGING_SOURCES = ("proxy/rules", "proxy/decode", "proxy/model.py", "proxy/oper
 """The code a finding depends on: any change to it makes stored findings stale."""
 
 _ROOT = Path(__file__).resolve().parents[2]
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _BATCH = 500
 """Ids per `in (…)` lookup (SQLite allows 32,766 parameters; PostgreSQL more)."""
 
@@ -81,13 +83,25 @@ def finding_rows(exchange_id: str, found: Sequence[Finding]) -> list[dict[str, A
             "position": position,
             "rule": finding.rule,
             "severity": finding.severity,
-            "actual": finding.actual,
-            "pointer": finding.pointer,
-            "expected": None if rule and finding.expected == rule.expected else finding.expected,
-            "spec": None if rule and finding.spec == rule.spec else finding.spec,
-            "source": None if rule and finding.source == rule.source else finding.source,
+            "actual": _safe(finding.actual),
+            "pointer": _safe(finding.pointer),
+            "expected": None if rule and finding.expected == rule.expected
+            else _safe(finding.expected),
+            "spec": None if rule and finding.spec == rule.spec else _safe(finding.spec),
+            "source": None if rule and finding.source == rule.source else _safe(finding.source),
         })  # fmt: skip
     return out
+
+
+def _safe(text: str | None) -> str | None:
+    """Text any store accepts: a finding may quote a lone surrogate a client sent in JSON."""
+    if text is None or text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
 
 
 def finding_from_row(row: dict[str, Any]) -> Finding:

@@ -159,3 +159,15 @@ def test_a_finding_row_keeps_only_what_differs_from_its_rule() -> None:
 def test_the_fingerprint_names_rules_and_judging_code() -> None:
     assert len(findings.ruleset()) == 16
     assert findings.ruleset() == findings.ruleset.__wrapped__()
+
+
+def test_a_finding_quoting_a_lone_surrogate_is_stored_with_its_exchange(tmp_path: Path) -> None:
+    from tests.rules.factories import inst, installation
+
+    body = installation(pushChannel="ab", templates={"\ud83d": {"body": "{}", "tags": ["\udc00"]}})
+    ex = inst(body)[0]
+    path = ingest(tmp_path / "surrogate.db", {"s": [ex]})
+    db = Database(str(path))
+    assert [r["operation"] for r in db.query("select operation from exchanges")] != [None]
+    assert db["findings_judged"].count == 1
+    assert all("\ud83d" not in (r["actual"] or "") for r in db.query("select * from findings"))
