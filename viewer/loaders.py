@@ -93,7 +93,7 @@ def _filters(request: web.Request) -> Filters:
 
 
 def _detail(db: Database, row: dict[str, Any], sessions: SessionFindings) -> DetailView:
-    result = analyse(row)
+    result = analyse(row, db)
     marked = [f for f in result.findings if f.severity != "note"]  # notes are folded
     by_exchange = sessions.of(db, row["session"])
     ex = result.exchange
