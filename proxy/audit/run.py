@@ -19,7 +19,13 @@ from typing import Any, Literal
 from sqlite_utils import Database
 
 from proxy import store
-from proxy.audit.slim import ROW_COLUMNS, device_rows, slim_ctx
+from proxy.audit.slim import (
+    ROW_COLUMNS,
+    STORED_COLUMNS,
+    WITHOUT_STORED,
+    SlimCtx,
+    stored_findings,
+)
 from proxy.decode import decode_exchange
 from proxy.rules import RANK, Ctx, Finding, SessionJudge, check_ctx
 from proxy.rules.bounded import BoundedMap
@@ -149,12 +155,14 @@ def _sessions(db: Database, session: str | None) -> list[str]:
 
 
 def _pages(db: Database, session: str, size: int) -> Iterator[list[dict[str, Any]]]:
-    """A session's exchanges in time order, without bodies, in pages (keyset paging)."""
+    """A session's exchanges in time order, without bodies, with their judged mark,
+    stored findings and devices, in pages (keyset paging)."""
+    extra = STORED_COLUMNS if stored.has_tables(db) else WITHOUT_STORED
     last = (-1.0, "")
     while True:
         cursor = db.conn.execute(
-            f"select {ROW_COLUMNS} from exchanges where session = ?"
-            " and (started_at, id) > (?, ?) order by started_at, id limit ?",
+            f"select {ROW_COLUMNS}, {extra} from exchanges e where e.session = ?"
+            " and (e.started_at, e.id) > (?, ?) order by e.started_at, e.id limit ?",
             [session, *last, size],
         )
         names = [d[0] for d in cursor.description]
@@ -170,22 +178,19 @@ class _Reader:
 
     def __init__(self, db: Database, save_to: Database | None) -> None:
         self.db = db
-        self.has_findings = stored.has_tables(db)
+        self.ruleset = stored.ruleset()
         self.save_to = save_to if save_to is not None and stored.has_tables(save_to) else None
         self.judged_now = 0
 
     def judged(self, rows: list[dict[str, Any]]) -> Iterator[tuple[Ctx, list[Finding]]]:
-        ids = [r["id"] for r in rows]
-        fresh = stored.judged(self.db, ids) if self.has_findings else set()
-        fresh_ids = [i for i in ids if i in fresh]
-        found = stored.load(self.db, fresh_ids)
-        devices = device_rows(self.db, fresh_ids)
-        full = self._full_rows([i for i in ids if i not in fresh])
+        stale = [r["id"] for r in rows if r["ruleset"] != self.ruleset]
+        full = self._full_rows(stale) if stale else {}
         judged_now: list[tuple[str, list[Finding]]] = []
         for row in rows:
             ident = row["id"]
-            if ident in fresh:
-                yield slim_ctx(row, devices.get(ident, [])), found.get(ident, [])
+            if ident not in full:
+                found = [stored.finding_from_row(f) for f in stored_findings(row)]
+                yield SlimCtx(row), found
                 continue
             ctx = _decoded_ctx(full[ident])
             now = check_ctx(ctx)

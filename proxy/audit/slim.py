@@ -3,95 +3,128 @@
 What the session rules read (operation, status, ids, headers, devices and their ETags)
 is already in the row the recorder decoded: rebuilding it costs a few lookups, not a
 parse. Only for exchanges judged under the current rule set, whose decode is current too.
+One query reads a page of exchanges with their judged mark, stored findings and devices
+(as JSON arrays built by SQLite), so each exchange costs one row.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+import json
+from functools import cached_property
 from typing import Any
 
-from sqlite_utils import Database
-
-from proxy import store
 from proxy.exchange import Exchange, Message
 from proxy.model import Decoded, DecodedBody, Device, Op, Operation, Platform, Template
 from proxy.rules import Ctx
 
 ROW_COLUMNS = (
-    "id, session, started_at, method, url, client, status, request_headers, response_headers,"
-    " request_truncated, operation, hub, resource_id, api_version"
+    "e.id, e.session, e.started_at, e.method, e.url, e.client, e.status, e.request_headers,"
+    " e.response_headers, e.request_truncated, e.operation, e.hub, e.resource_id,"
+    " e.api_version"
 )
 """What the audit reads of every exchange: no body."""
 
-_DEVICE_COLUMNS = (
-    "exchange_id, direction, kind, source_type, platform, handle, registration_id,"
-    " installation_id, etag, template_name"
+STORED_COLUMNS = (
+    "(select j.ruleset from findings_judged j where j.exchange_id = e.id) as ruleset,"
+    " (select json_group_array(json_array(f.rule, f.severity, f.actual, f.pointer, f.expected,"
+    " f.spec, f.source)) from (select * from findings f where f.exchange_id = e.id"
+    " order by f.position) f) as found,"
+    " (select json_group_array(json_array(d.direction, d.kind, d.source_type, d.platform,"
+    " d.handle, d.registration_id, d.installation_id, d.etag, d.template_name))"
+    " from (select * from devices d where d.exchange_id = e.id"
+    " order by d.direction, d.position) d) as devices"
 )
+"""Per exchange: the rule set it was judged under, its stored findings and its devices."""
+
+WITHOUT_STORED = "null as ruleset, null as found, null as devices"
+"""For a file older than the findings tables: every exchange is judged again."""
+
+FINDING_FIELDS = ("rule", "severity", "actual", "pointer", "expected", "spec", "source")
+
 _OPS = {op.value: op for op in Op}
 _PLATFORMS = {p.value: p for p in Platform}
+_NO_BODY = DecodedBody(format="other")
 
 
-def device_rows(db: Database, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
-    """Device rows by exchange id, request side first, in body order."""
-    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        cursor = db.conn.execute(
-            f"select {_DEVICE_COLUMNS} from devices where exchange_id in"
-            f" ({', '.join('?' * len(chunk))}) order by exchange_id, direction, position",
-            list(chunk),
-        )
-        names = [d[0] for d in cursor.description]
-        for values in cursor:
-            row = dict(zip(names, values, strict=True))
-            out[row["exchange_id"]].append(row)
-    return out
-
-
-def _device(row: dict[str, Any]) -> Device:
-    name = row["template_name"]
+def _device(values: list[Any]) -> Device:
+    _, kind, source_type, platform, handle, registration_id, installation_id, etag, name = values
     return Device(
-        kind=row["kind"],
-        source_type=row["source_type"] or "",
-        platform=_PLATFORMS.get(row["platform"], Platform.UNKNOWN),
-        handle=row["handle"],
-        registration_id=row["registration_id"],
-        installation_id=row["installation_id"],
-        etag=row["etag"],
+        kind=kind,
+        source_type=source_type or "",
+        platform=_PLATFORMS.get(platform, Platform.UNKNOWN),
+        handle=handle,
+        registration_id=registration_id,
+        installation_id=installation_id,
+        etag=etag,
         templates=(Template(name=name, body=None),) if name is not None else (),
     )
 
 
-def slim_ctx(row: dict[str, Any], devices: list[dict[str, Any]]) -> Ctx:
-    """The context of a stored, decoded exchange with empty bodies."""
-    has_response = row["status"] is not None or bool(row["response_headers"])
-    exchange = Exchange(
-        id=row["id"],
-        session=row["session"],
-        started_at=row["started_at"],
-        duration_ms=0.0,
-        method=row["method"],
-        url=row["url"],
-        request=Message(headers=store.headers_from_text(row["request_headers"]), body=b""),
-        status=row["status"],
-        response=Message(headers=store.headers_from_text(row["response_headers"]), body=b"")
-        if has_response
-        else None,
-        client=row["client"],
-    )
-    operation = Operation(
-        name=_OPS.get(row["operation"] or "", Op.UNKNOWN),
-        hub=row["hub"],
-        resource_id=row["resource_id"],
-        api_version=row["api_version"],
-    )
-    request = tuple(_device(d) for d in devices if d["direction"] == "request")
-    response = tuple(_device(d) for d in devices if d["direction"] == "response")
-    decoded = Decoded(
-        operation=operation,
-        request=DecodedBody(format="other", devices=request),
-        response=DecodedBody(format="other", devices=response) if has_response else None,
-    )
-    return Ctx(exchange, decoded, truncated=bool(row["request_truncated"]))
+class SlimCtx(Ctx):
+    """A stored exchange's context for the session rules: headers are looked up in the
+    stored JSON and devices built from their rows, each only when a rule asks. Its
+    `exchange` has no bodies and no headers, and `decoded` only the operation."""
 
+    def __init__(self, row: dict[str, Any]) -> None:  # no super(): nothing to parse yet
+        self._row = row
+        self.id = row["id"]
+        self.op = _OPS.get(row["operation"] or "", Op.UNKNOWN)
+        self.method = (row["method"] or "").upper()
+        self.status = row["status"]
+        self.truncated = bool(row["request_truncated"])
+        self.url_host = self.path = ""
+        has_response = self.status is not None or bool(row["response_headers"])
+        self.exchange = Exchange(
+            id=self.id, session=row["session"], started_at=row["started_at"],
+            duration_ms=0.0, method=row["method"], url=row["url"],
+            request=Message(headers=(), body=b""), status=self.status,
+            response=Message(headers=(), body=b"") if has_response else None,
+            client=row["client"],
+        )  # fmt: skip
+        operation = Operation(
+            name=self.op, hub=row["hub"], resource_id=row["resource_id"],
+            api_version=row["api_version"],
+        )  # fmt: skip
+        self.decoded = Decoded(
+            operation=operation, request=_NO_BODY, response=_NO_BODY if has_response else None
+        )
+
+    def header(self, name: str) -> str | None:
+        return self._request_headers.get(name.lower())
+
+    @cached_property
+    def _request_headers(self) -> dict[str, str]:
+        return _header_map(self._row["request_headers"])
+
+    @cached_property
+    def _response_headers(self) -> dict[str, str]:
+        return _header_map(self._row["response_headers"])
+
+    @cached_property
+    def _devices(self) -> list[list[Any]]:
+        text = self._row["devices"]
+        return json.loads(text) if text else []
+
+    @property
+    def request_devices(self) -> tuple[Device, ...]:
+        return tuple(_device(d) for d in self._devices if d[0] == "request")
+
+    @property
+    def response_devices(self) -> tuple[Device, ...]:
+        return tuple(_device(d) for d in self._devices if d[0] == "response")
+
+
+def _header_map(text: str | None) -> dict[str, str]:
+    """`[[name, value], …]` as lower-cased name → first value."""
+    return {k.lower(): v for k, v in reversed(json.loads(text))} if text else {}
+
+
+def stored_findings(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The row's stored findings as `findings` rows (for `findings.finding_from_row`)."""
+    text = row["found"]
+    if not text:
+        return []
+    return [
+        {"exchange_id": row["id"], **dict(zip(FINDING_FIELDS, values, strict=True))}
+        for values in json.loads(text)
+    ]

@@ -19,7 +19,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,7 @@ def judge(exchange: Exchange, decoded: Decoded, *, truncated: bool = False) -> l
 
 
 _BY_ID: dict[str, Rule] = {}
+_url = lru_cache(maxsize=1024)(citations.url)
 
 
 def _rule(rule_id: str) -> Rule | None:
@@ -117,7 +118,7 @@ def finding_from_row(row: dict[str, Any]) -> Finding:
         spec=row["spec"] or (rule.spec if rule else ""),
         source=source,
         pointer=row["pointer"],
-        url=citations.url(source),
+        url=_url(source),
         docs=citations.docs(row["rule"]),
     )
 

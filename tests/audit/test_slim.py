@@ -7,9 +7,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from proxy import store
-from proxy.audit.slim import ROW_COLUMNS, device_rows, slim_ctx
+from proxy.audit.slim import ROW_COLUMNS, STORED_COLUMNS, SlimCtx, stored_findings
 from proxy.rules import Ctx
-from proxy.store import rows
+from proxy.store import findings, rows
 from tests.rules.factories import NOW
 from tests.rules.test_examples import EXAMPLES
 from tests.rules.test_session import SESSION_EXAMPLES
@@ -23,7 +23,7 @@ def _facts(ctx: Ctx) -> tuple[object, ...]:
         for d in (*ctx.request_devices, *ctx.response_devices)
     ]  # fmt: skip
     return (ctx.id, ctx.op, op.hub, op.resource_id, op.api_version, ctx.status, ctx.method,
-            ctx.host, ctx.header("User-Agent"), ctx.header("If-Match"),
+            ctx.header("User-Agent"), ctx.header("If-Match"),
             ctx.response_header("Location"), ctx.exchange.client, devices)  # fmt: skip
 
 
@@ -35,13 +35,15 @@ def test_slim_contexts_match_fresh_decodes(tmp_path: Path) -> None:
     store.ensure_session(db, "s", kind="proxy")
     store.write_rows(db, rows.build([ex for ex, _ in items], body_cap=1 << 20, keys={}))
     stored = {
-        r["id"]: r for r in db.query(f"select {ROW_COLUMNS} from exchanges")
+        r["id"]: r for r in db.query(f"select {ROW_COLUMNS}, {STORED_COLUMNS} from exchanges e")
     }  # fmt: skip
-    devices = device_rows(db, list(stored))
     compared = 0
     for ex, decoded in items:
         fresh = Ctx(ex, decoded)
-        slim = slim_ctx(stored[ex.id], devices.get(ex.id, []))
+        slim = SlimCtx(stored[ex.id])
         assert _facts(slim) == _facts(fresh), ex.id
+        assert [f.rule for f in findings.load(db, [ex.id]).get(ex.id, [])] == [
+            f["rule"] for f in stored_findings(stored[ex.id])
+        ]
         compared += bool(fresh.request_devices or fresh.response_devices)
     assert compared > 50
