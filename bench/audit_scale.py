@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -45,8 +44,9 @@ try:
 except SystemExit:
     pass
 finally:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     with open(sys.argv[1], "w") as out:
-        out.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+        out.write(f"{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}")
 """
 
 
@@ -58,7 +58,8 @@ def record(db: Path, n: int, batch: int = 1000) -> dict[str, float]:
     t0 = time.time() - n / 1000
     built = spent = 0.0
     for start in range(0, n, batch):
-        exchanges = [scale.make_exchange(i, t0, SESSION) for i in range(start, min(n, start + batch))]
+        stop = min(n, start + batch)
+        exchanges = [scale.make_exchange(i, t0, SESSION) for i in range(start, stop)]
         clock = time.perf_counter()
         out = rows.build(exchanges, body_cap=1 << 20, keys={})
         built += time.perf_counter() - clock
@@ -131,12 +132,15 @@ def audit(db: Path, exchanges: int, work: Path) -> dict[str, float]:
         raise SystemExit(proc.stderr.decode(errors="replace")[-2000:])
     data = json.loads(out.read_text())
     assert data["exchanges"] == exchanges, data["exchanges"]
+    maxrss, cpu = peak.read_text().split()
     result = {
         "exchanges": exchanges,
         "seconds": round(spent, 2),
         "exchanges_per_s": round(exchanges / spent),
+        "cpu_seconds": round(float(cpu), 2),
+        "exchanges_per_cpu_s": round(exchanges / float(cpu)),
         "findings": len(data["findings"]),
-        "peak_rss_mb": round(int(peak.read_text()) / 1024, 1),
+        "peak_rss_mb": round(int(maxrss) / 1024, 1),
     }
     out.unlink()
     return result
@@ -148,19 +152,24 @@ def main() -> None:
     parser.add_argument("--total", type=int, default=1_000_000)
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "work")
     parser.add_argument("--json", type=Path, required=True)
+    parser.add_argument("--reuse", action="store_true", help="audit the file recorded before")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     db = args.work / "audit.db"
     result: dict[str, object] = {"cpu": os.cpu_count(), "n": args.n}
-    print(f"audit: recording {args.n:,} exchanges → {db}", flush=True)
-    result["record"] = record(db, args.n)
-    print(f"  {result['record']}", flush=True)
+    if args.reuse and db.exists():
+        print(f"audit: reusing {db}", flush=True)
+    else:
+        print(f"audit: recording {args.n:,} exchanges → {db}", flush=True)
+        result["record"] = record(db, args.n)
+        print(f"  {result['record']}", flush=True)
     result["warm"] = audit(db, args.n, args.work)
     print(f"audit warm: {result['warm']}", flush=True)
     cold = args.work / "audit-cold.db"
-    shutil.copyfile(db, cold)
-    with sqlite3.connect(cold) as conn:
-        conn.execute("delete from findings_judged")
+    cold.unlink(missing_ok=True)
+    with sqlite3.connect(db) as source, sqlite3.connect(cold) as copy:
+        source.backup(copy)
+        copy.execute("delete from findings_judged")
     result["cold"] = audit(cold, args.n, args.work)
     cold.unlink()
     print(f"audit cold: {result['cold']}", flush=True)
