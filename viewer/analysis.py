@@ -14,13 +14,14 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from proxy import store
+from proxy import audit, store
 from proxy.decode import decode_exchange
 from proxy.exchange import Exchange
 from proxy.model import Decoded
-from proxy.rules import RANK, Ctx, Finding, check_ctx, check_session_ctx
+from proxy.rules import RANK, SESSION_RULES, Ctx, Finding, check_ctx
 from proxy.store import findings as stored
 
+SESSION_RULE_IDS = frozenset(rule.id for rule in SESSION_RULES)
 CACHE_SIZE = 200_000
 STORED = "_findings"
 """The list query's column of a row's stored findings, `severity rule` per line."""
@@ -166,17 +167,13 @@ class SessionFindings:
             cached = self._cache.get(session)
         if cached is not None and cached[0] == (count, last):
             return cached[1]
-        ctxs = []
-        for row in store.iter_exchange_rows(db, session):
-            exchange = store.exchange_from_row(row)
-            decoded = decode_exchange(
-                exchange.method, exchange.url, exchange.request, exchange.status,
-                exchange.response,
-            )  # fmt: skip
-            ctxs.append(Ctx(exchange, decoded, truncated=bool(row.get("request_truncated"))))
         found: dict[str, list[Finding]] = defaultdict(list)
-        for finding in check_session_ctx(ctxs):
-            found[finding.exchange_id].append(finding)
+
+        def keep(finding: Finding) -> None:
+            if finding.rule in SESSION_RULE_IDS:
+                found[finding.exchange_id].append(finding)
+
+        audit.run(db, session, on_finding=keep)  # stored findings, session rules streamed
         with self._lock:
             self._cache[session] = ((count, last), dict(found))
         return dict(found)
