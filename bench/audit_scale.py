@@ -9,7 +9,8 @@
    and judged again, as after a rule change or for a database of an older hubscope).
 3. Grows the file to `--total` exchanges (default 1,000,000) by copying its rows in SQL
    (`insert … select` with new ids and later times: exchanges, devices, device tags,
-   findings, judged marks), one session, and audits it again, warm, for peak RSS.
+   findings, judged marks; the copies without bodies, which a warm audit never reads),
+   one session, and audits it again, warm, for peak RSS.
 
 Each audit runs as its own process; its peak RSS is its own `ru_maxrss`.
 
@@ -74,16 +75,18 @@ def grow(db: Path, total: int) -> int:
     """Copy the file's exchanges (and their rows) until it holds `total`."""
     conn = sqlite3.connect(db)
     conn.execute("pragma journal_mode = wal")
+    with conn:  # copies left by an interrupted run
+        for table, key in (("exchanges", "id"), ("devices", "exchange_id"),
+                           ("device_tags", "exchange_id"), ("findings", "exchange_id"),
+                           ("findings_judged", "exchange_id")):  # fmt: skip
+            conn.execute(f"delete from {table} where instr({key}, '-') > 0")
     base = conn.execute("select count(*) from exchanges").fetchone()[0]
     span = conn.execute("select max(started_at) - min(started_at) + 1 from exchanges").fetchone()[0]
     columns = [r[1] for r in conn.execute("pragma table_info(exchanges)")]
     copy = 1
     while base * (copy + 1) <= total:
         suffix, shift = f"-{copy}", span * copy
-        picked = ", ".join(
-            "id || :s" if c == "id" else "started_at + :t" if c == "started_at" else c
-            for c in columns
-        )
+        picked = ", ".join(_copied(c) for c in columns)
         with conn:
             args = {"s": suffix, "t": shift}
             conn.execute(
@@ -115,6 +118,18 @@ def grow(db: Path, total: int) -> int:
     conn.execute("pragma wal_checkpoint(truncate)")
     conn.close()
     return base * copy
+
+
+def _copied(column: str) -> str:
+    """A copy's column: a new id, a later time, and no bodies (a judged exchange's bodies
+    are never read by the audit; leaving them out keeps the 1M file small and quick)."""
+    if column == "id":
+        return "id || :s"
+    if column == "started_at":
+        return "started_at + :t"
+    if column in ("request_body", "response_body"):
+        return "null"
+    return column
 
 
 def audit(db: Path, exchanges: int, work: Path) -> dict[str, float]:

@@ -105,11 +105,11 @@ class SlimCtx(Ctx):
         text = self._row["devices"]
         return json.loads(text) if text else []
 
-    @property
+    @cached_property
     def request_devices(self) -> tuple[Device, ...]:
         return tuple(_device(d) for d in self._devices if d[0] == "request")
 
-    @property
+    @cached_property
     def response_devices(self) -> tuple[Device, ...]:
         return tuple(_device(d) for d in self._devices if d[0] == "response")
 

@@ -112,7 +112,9 @@ class LostUpdate:
         """(registration id, client) → the version that client last saw."""
 
     def feed(self, ctx: Ctx) -> Iterator[tuple[str, Breach]]:
-        rid, me = ctx.decoded.operation.resource_id, client_of(ctx)
+        rid, me = ctx.decoded.operation.resource_id, None
+        if ctx.op is Op.CREATE_OR_UPDATE_REGISTRATION and rid:
+            me = client_of(ctx)
         if ctx.op is Op.CREATE_OR_UPDATE_REGISTRATION and rid and me is not None:
             mine, newest = self.seen.get((rid, me)), self.latest.get(rid)
             if mine is not None and newest is not None and newest[0] > mine and newest[1] != me:
@@ -124,7 +126,10 @@ class LostUpdate:
                         pointer="header:If-Match",
                     ),
                 )
-        if _failed(ctx) or me is None:
+        if _failed(ctx) or not ctx.response_devices:
+            return
+        me = me or client_of(ctx)
+        if me is None:
             return
         for device in ctx.response_devices:
             version = _int(device.etag)
