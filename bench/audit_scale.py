@@ -71,15 +71,19 @@ def record(db: Path, n: int, batch: int = 1000) -> dict[str, float]:
     return {"rows_built_per_s": round(n / built), "rows_written_per_s": round(n / spent)}
 
 
-def grow(db: Path, total: int) -> int:
-    """Copy the file's exchanges (and their rows) until it holds `total`."""
-    conn = sqlite3.connect(db)
-    conn.execute("pragma journal_mode = wal")
-    with conn:  # copies left by an interrupted run
+def drop_copies(db: Path) -> None:
+    """Remove the copies an interrupted run left (their ids carry a `-N` suffix)."""
+    with sqlite3.connect(db) as conn:
         for table, key in (("exchanges", "id"), ("devices", "exchange_id"),
                            ("device_tags", "exchange_id"), ("findings", "exchange_id"),
                            ("findings_judged", "exchange_id")):  # fmt: skip
             conn.execute(f"delete from {table} where instr({key}, '-') > 0")
+
+
+def grow(db: Path, total: int) -> int:
+    """Copy the file's exchanges (and their rows) until it holds `total`."""
+    conn = sqlite3.connect(db)
+    conn.execute("pragma journal_mode = wal")
     base = conn.execute("select count(*) from exchanges").fetchone()[0]
     span = conn.execute("select max(started_at) - min(started_at) + 1 from exchanges").fetchone()[0]
     columns = [r[1] for r in conn.execute("pragma table_info(exchanges)")]
@@ -161,6 +165,19 @@ def audit(db: Path, exchanges: int, work: Path) -> dict[str, float]:
     return result
 
 
+def cold_audit(db: Path, n: int, work: Path) -> dict[str, float]:
+    """The audit of a copy whose judged marks are gone: every exchange judged again."""
+    cold = work / "audit-cold.db"
+    cold.unlink(missing_ok=True)
+    with sqlite3.connect(db) as source, sqlite3.connect(cold) as copy:
+        source.backup(copy)
+        copy.execute("delete from findings_judged")
+    try:
+        return audit(cold, n, work)
+    finally:
+        cold.unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=50_000)
@@ -168,26 +185,23 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "work")
     parser.add_argument("--json", type=Path, required=True)
     parser.add_argument("--reuse", action="store_true", help="audit the file recorded before")
+    parser.add_argument("--skip-cold", action="store_true")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     db = args.work / "audit.db"
     result: dict[str, object] = {"cpu": os.cpu_count(), "n": args.n}
     if args.reuse and db.exists():
         print(f"audit: reusing {db}", flush=True)
+        drop_copies(db)
     else:
         print(f"audit: recording {args.n:,} exchanges → {db}", flush=True)
         result["record"] = record(db, args.n)
         print(f"  {result['record']}", flush=True)
     result["warm"] = audit(db, args.n, args.work)
     print(f"audit warm: {result['warm']}", flush=True)
-    cold = args.work / "audit-cold.db"
-    cold.unlink(missing_ok=True)
-    with sqlite3.connect(db) as source, sqlite3.connect(cold) as copy:
-        source.backup(copy)
-        copy.execute("delete from findings_judged")
-    result["cold"] = audit(cold, args.n, args.work)
-    cold.unlink()
-    print(f"audit cold: {result['cold']}", flush=True)
+    if not args.skip_cold:
+        result["cold"] = cold_audit(db, args.n, args.work)
+        print(f"audit cold: {result['cold']}", flush=True)
     if args.total > args.n:
         print(f"audit: growing to {args.total:,} by copying rows in SQL …", flush=True)
         clock = time.perf_counter()
