@@ -139,8 +139,8 @@ def add_rows(
     except Exception:
         log.exception("judging exchange %s failed; the audit will judge it", exchange.id)
         return
-    out.extra.setdefault("findings", []).extend(rows)
-    out.extra.setdefault("findings_judged", []).append(
+    out.more.setdefault("findings", []).extend(rows)
+    out.more.setdefault("findings_judged", []).append(
         {"exchange_id": exchange.id, "ruleset": ruleset()}
     )
 

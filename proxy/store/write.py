@@ -46,8 +46,9 @@ class Rows:
     exchanges: list[dict[str, Any]]
     devices: list[dict[str, Any]]
     device_tags: list[dict[str, Any]]
-    extra: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    """Table → rows of tables other layers own (`findings`, `findings_judged`)."""
+    more: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Rows of other tables, by table (per-exchange findings at ingest, say): written
+    after the three above, in the same transaction."""
 
 
 @contextmanager
@@ -75,7 +76,7 @@ def write_rows(db: Database, rows: Rows) -> None:
     insert_many(db, "exchanges", rows.exchanges)
     insert_many(db, "devices", rows.devices)
     insert_many(db, "device_tags", rows.device_tags)
-    for table, more in rows.extra.items():
+    for table, more in rows.more.items():
         insert_many(db, table, more)
 
 
@@ -226,8 +227,8 @@ def merge(batch: Sequence[Rows]) -> Rows:
         out.exchanges.extend(rows.exchanges)
         out.devices.extend(rows.devices)
         out.device_tags.extend(rows.device_tags)
-        for table, more in rows.extra.items():
-            out.extra.setdefault(table, []).extend(more)
+        for table, more in rows.more.items():
+            out.more.setdefault(table, []).extend(more)
     return out
 
 

@@ -145,7 +145,7 @@ def test_a_judging_failure_leaves_the_exchange_stored_and_unjudged(
     monkeypatch.setattr(findings, "judge", broken)
     built = rows.build([reg(TOKEN_EL)[0]], body_cap=1 << 20, keys={})
     assert len(built.exchanges) == 1 and built.exchanges[0]["operation"]
-    assert built.extra == {}
+    assert built.more == {}
 
 
 def test_a_finding_row_keeps_only_what_differs_from_its_rule() -> None:
