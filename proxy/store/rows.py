@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 from proxy import redact, sas
 from proxy.exchange import Exchange, Headers, Message
 from proxy.model import Decoded, Device
+from proxy.store import findings
 from proxy.store.write import Rows
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,8 @@ def build(batch: Iterable[Exchange], *, body_cap: int, keys: dict[str, str]) -> 
         out.exchanges.extend(one.exchanges)
         out.devices.extend(one.devices)
         out.device_tags.extend(one.device_tags)
+        for table, more in one.more.items():
+            out.more.setdefault(table, []).extend(more)
     return out
 
 
@@ -141,6 +144,7 @@ def _build_one(captured: Captured, keys: dict[str, str], add_rows: AddRows | Non
     out = Rows(exchanges=[row], devices=[], device_tags=[])
     if decoded is not None:
         add_device_rows(out, ex.id, decoded, notes)
+    findings.add_rows(out, ex, decoded, truncated=bool(row.get("request_truncated")))
     if add_rows is not None:
         out.more.update(add_rows(ex, decoded))
     if notes:

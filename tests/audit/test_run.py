@@ -14,6 +14,7 @@ from proxy import store
 from proxy.audit import groups, run
 from proxy.cli import cli
 from proxy.exchange import Exchange
+from proxy.rules import Finding
 from tests.rules.factories import TOKEN_EL, el, reg
 
 BAIDU = "BaiduRegistrationDescription"
@@ -159,8 +160,9 @@ def test_session_filter(tmp_path: Path) -> None:
 def test_session_rules_run_per_session(tmp_path: Path) -> None:
     first, second = reg(TOKEN_EL, status=200)[0], reg(TOKEN_EL, status=200)[0]
     path = write_db(tmp_path / "dup.db", [first, second])
-    audit = run(store.connect(path, readonly=True))
-    dupes = [f for f in audit.findings if f.rule == "session.duplicate-registration"]
+    found: list[Finding] = []
+    run(store.connect(path, readonly=True), on_finding=found.append)
+    dupes = [f for f in found if f.rule == "session.duplicate-registration"]
     assert [f.exchange_id for f in dupes] == [second.id]
 
 
@@ -216,3 +218,35 @@ def test_text_report_cites_what_a_user_can_open(mixed_db: Path) -> None:
     assert see and all(line.split()[1].startswith("https://") for line in see), see
     assert all(" · docs/spec-rules.md#" in line for line in see)
     assert "seeds/" not in result.output and "spec/nh-rest-api.md" not in result.output
+
+
+def test_the_report_holds_a_few_examples_per_rule_however_many_findings(tmp_path: Path) -> None:
+    exchanges = [reg(TOKEN_EL, el("Tags", f"t{i}"))[0] for i in range(200)]
+    path = write_db(tmp_path / "many.db", exchanges)
+    seen: list[Finding] = []
+    audit = run(store.connect(path, readonly=True), on_finding=seen.append, page=37)
+    held = list(audit.examples())
+    assert audit.exchanges == 200 and audit.total == len(seen) >= 200
+    assert len(held) <= len(audit.buckets) * 3 < 20
+    group = next(g for g in groups(audit) if g.rule == "registration.element-order-optional")
+    assert group.count == 200
+
+
+def test_json_streams_every_finding_not_only_the_examples(tmp_path: Path) -> None:
+    exchanges = [reg(TOKEN_EL, el("Tags", f"t{i}"))[0] for i in range(10)]
+    result = invoke("--db", str(write_db(tmp_path / "j.db", exchanges)), "--format", "json")
+    data = json.loads(result.output)
+    order = [f for f in data["findings"] if f["rule"] == "registration.element-order-optional"]
+    assert data["exchanges"] == 10 and len(order) == 10
+
+
+def test_the_audit_stores_what_it_judged_unless_read_only(tmp_path: Path) -> None:
+    path = write_db(tmp_path / "store.db", [reg(TOKEN_EL, el("Tags", "a"))[0]])
+    assert invoke("--db", str(path), "--read-only").exit_code == 0
+    assert store.connect(path, readonly=True)["findings_judged"].count == 0
+    assert invoke("--db", str(path)).exit_code == 0
+    db = store.connect(path, readonly=True)
+    assert db["findings_judged"].count == 1
+    assert [r["rule"] for r in db.query("select rule from findings")] == [
+        "registration.element-order-optional"
+    ]
