@@ -6,13 +6,26 @@ import json
 import sqlite3
 import threading
 from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-__all__ = ["NEVER", "Installation", "Registration", "Store"]
+__all__ = ["NEVER", "Installation", "Registration", "Store", "expiration_after", "stamp"]
 
 NEVER = "9999-12-31T23:59:59.9999999"
 """The service's "never expires" ExpirationTime (a `Z` is added on reads)."""
+
+
+def stamp(moment: float) -> str:
+    """A UTC time in the shape of `NEVER` (7 fractional digits, no `Z`), so stamps compare
+    as text."""
+    when = datetime.fromtimestamp(moment, UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond:06d}0"
+
+
+def expiration_after(now: float, ttl: timedelta | None) -> str:
+    """The `ExpirationTime` of a write at `now` under the hub's `RegistrationTtl`."""
+    return NEVER if ttl is None else stamp(now + ttl.total_seconds())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,6 +54,9 @@ class Registration:
     installation_id: str | None = None
     """Set on registrations an installation materialises as (read-only)."""
 
+    channel_expired: bool = False
+    """The installation's `pushChannelExpired`: sends skip it."""
+
     def field(self, name: str) -> str | None:
         """The value of one element, or None."""
         return next((v for k, v in self.fields if k == name), None)
@@ -58,6 +74,8 @@ class Installation:
     created: float = 0.0
     updated: float = 0.0
     seq: int = 0
+    expiration: str = NEVER
+    """Its `expirationTime` without the `Z` (the shape of `NEVER`)."""
 
 
 def _registration(data: dict[str, Any]) -> Registration:
@@ -145,6 +163,17 @@ class Store:
         found = self._installations.get(hub.lower(), {}).pop(installation_id, None)
         self._delete("installations", hub, installation_id)
         return found is not None
+
+    def purge_expired(self, hub: str, now: float) -> None:
+        """Drop the registrations and installations whose `ExpirationTime` has passed: from
+        then on they are gone for reads, lists and sends alike."""
+        limit = stamp(now)
+        for reg in self.registrations(hub):
+            if reg.expiration < limit:
+                self.delete_registration(hub, reg.registration_id)
+        for inst in self.installations(hub):
+            if inst.expiration < limit:
+                self.delete_installation(hub, inst.installation_id)
 
     def _write(self, table: str, hub: str, key: str, data: dict[str, Any]) -> None:
         if self._db is not None:
