@@ -154,7 +154,11 @@ def print_banner(settings: HubSettings, host: str, port: int) -> None:
     click.echo(f"  hubs           {hubs}")
     click.echo(f"  storage        {settings.db_path or 'memory (lost on exit)'}")
     if settings.registration_ttl is not None:
-        click.echo(f"  registrations  expire {settings.registration_ttl} after each write")
+        ttl = settings.registration_ttl
+        shown = (f"{ttl.days}D" if ttl.days else "") + (
+            f"T{ttl.seconds + ttl.microseconds / 1e6:g}S" if ttl.seconds or ttl.microseconds else ""
+        )
+        click.echo(f"  registrations  expire P{shown} after each write")
     if settings.expired_handles:
         click.echo(f"  expired by PNS {len(settings.expired_handles)} handle(s) (--expired-handle)")
     click.echo("  connection string (Listen, Manage, Send):")
