@@ -406,7 +406,7 @@ RUNS: dict[str, Runner | Elsewhere | NotRun] = {
     "[--viewer-port 8081] [--headless]": run_demo,
     "hubscope hub [--listen 127.0.0.1:8082] [--connection-string CS] [--db hub.db] [--init] "
     "[--hub NAME]… [--tls] [--allow-unknown-hubs] [--registration-ttl DURATION] "
-    "[--expired-handle HANDLE]…": run_hub,
+    "[--expired-handle HANDLE]… [-v]": run_hub,
     "hubscope audit --db hubscope.db [--session S] [--format text|json|markdown] "
     "[--fail-on error|warning|never]": run_audit,
     "hubscope view --db hubscope.db [--listen 127.0.0.1:8081] [--token T] "
