@@ -48,7 +48,6 @@ async def _answer(ctx: Ctx) -> web.Response:
         settings,
         host=request.host,
         hub=ctx.hub,
-        op=op.name,
         path=request.raw_path,
     )
     if denied is not None:
