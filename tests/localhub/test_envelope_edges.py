@@ -1,0 +1,59 @@
+"""Envelope and template checks at their edges, each added for a mutant `make mutation` left.
+
+Evidence as in `test_envelope.py` (spec §4.1, §4.2: the description is the first element of
+the entry's `<content>`, read by a DataContract deserializer that matches namespace and
+name) and §4.4 (a WNS template needs the header named exactly `X-WNS-Type`). Where the
+service's answer is not recorded, the stand-in refuses (strict).
+"""
+
+from __future__ import annotations
+
+from tests.hubclient import CONNECT, HubClient, entry
+from tests.localhub.test_envelope import ATOM, DESCRIPTION, wrapped
+from tests.localhub.test_reg_views import wns_template
+
+KIND = "AppleRegistrationDescription"
+
+
+async def test_the_error_points_at_the_offending_element_not_a_later_namesake(
+    hub: HubClient,
+) -> None:
+    nested = f"<{KIND}/>"  # the same name again, later, inside
+    wrong_ns = (
+        f'\n<{KIND} xmlns="http://schemas.microsoft.com/other">{DESCRIPTION}\n{nested}</{KIND}>'
+    )
+    answer = await hub.call("POST", "/registrations", wrapped(wrong_ns))
+    assert answer.status == 400 and "Error in line 2 position 2." in answer.text, answer.text
+    bare = f"<{KIND} {CONNECT}>{DESCRIPTION}\n{nested}</{KIND}>"
+    answer = await hub.call("POST", "/registrations", bare)
+    assert answer.status == 400 and "Error in line 1 position 2." in answer.text, answer.text
+    assert f"Expecting element 'entry' from namespace '{ATOM}'" in answer.text
+
+
+async def test_only_the_first_element_of_content_is_the_description(hub: HubClient) -> None:
+    first_wrong = (
+        f'<{KIND} xmlns="http://schemas.microsoft.com/other">{DESCRIPTION}</{KIND}>'
+        f"<{KIND} {CONNECT}>{DESCRIPTION}</{KIND}>"
+    )
+    answer = await hub.call("POST", "/registrations", wrapped(first_wrong))
+    assert answer.status == 400
+    assert "namespace 'http://schemas.microsoft.com/other'." in answer.text
+    assert (await hub.call("GET", "/registrations")).text.count("<entry") == 0
+
+
+async def test_a_body_not_in_its_declared_charset_is_400_not_500(hub: HubClient) -> None:
+    body = entry(KIND, "<Tags>caf\xe9</Tags><DeviceToken>aabb</DeviceToken>").encode("latin-1")
+    answer = await hub.call(
+        "POST",
+        "/registrations",
+        body,
+        headers={"Content-Type": "application/atom+xml;type=entry;charset=utf-8"},
+    )
+    assert answer.status == 400, answer.text
+
+
+async def test_a_header_named_like_x_wns_type_is_not_it(hub: HubClient) -> None:
+    for name in ("X-WNS-Types", "X-WNS-Typ", "Y-WNS-Type"):
+        header = f"<WnsHeader><Header>{name}</Header><Value>wns/toast</Value></WnsHeader>"
+        answer = await hub.call("POST", "/registrations", wns_template(header))
+        assert answer.status == 400 and "'X-WNS-Type' is missing" in answer.text, name
