@@ -57,3 +57,18 @@ async def test_a_header_named_like_x_wns_type_is_not_it(hub: HubClient) -> None:
         header = f"<WnsHeader><Header>{name}</Header><Value>wns/toast</Value></WnsHeader>"
         answer = await hub.call("POST", "/registrations", wns_template(header))
         assert answer.status == 400 and "'X-WNS-Type' is missing" in answer.text, name
+
+
+async def test_error_positions_are_exact_at_any_column(hub: HubClient) -> None:
+    """At the element's name: after `<` for an element, after `</` for an end element (the
+    XmlReader's line info); two paddings, so columns of both parities are checked."""
+    for tags in ("a", "ab", "abc"):
+        body = entry(KIND, f"<Tags>{tags}</Tags>")
+        answer = await hub.call("POST", "/registrations", body)
+        column = body.index(f"</{KIND}>") + 3
+        assert f"Error in line 1 position {column}. 'EndElement' '{KIND}'" in answer.text, tags
+        inner = f"<Endpoint>https://e.example/{tags}</Endpoint><Auth>a</Auth><P256DH>k</P256DH>"
+        body = entry("BrowserRegistrationDescription", inner)
+        answer = await hub.call("POST", "/registrations", body)
+        column = body.index("<Auth>") + 2
+        assert f"Error in line 1 position {column}. 'Element' 'Auth'" in answer.text, tags
