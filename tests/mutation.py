@@ -58,7 +58,7 @@ TARGETS = (
             "tests/localhub/test_expiry.py")),
     Target("hub-envelope", ("proxy/localhub/validate.py", "proxy/localhub/decoding.py"),
            ("tests/localhub/test_envelope.py", "tests/localhub/test_envelope_edges.py",
-            "tests/localhub/test_reg_views.py",
+            "tests/localhub/test_reg_views.py", "tests/localhub/test_inst_views.py",
             "tests/localhub/test_limits.py")),
 )  # fmt: skip
 

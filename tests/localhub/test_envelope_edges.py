@@ -72,3 +72,36 @@ async def test_error_positions_are_exact_at_any_column(hub: HubClient) -> None:
         answer = await hub.call("POST", "/registrations", body)
         column = body.index("<Auth>") + 2
         assert f"Error in line 1 position {column}. 'Element' 'Auth'" in answer.text, tags
+
+
+async def test_other_atom_elements_before_content_are_ignored(hub: HubClient) -> None:
+    """The service reads the entry's `<content>`; SDKs put `<id>`, `<updated>` before it
+    (real-clients.md §2), and Atom allows `<author>`, `<category>`, `<title>` there too."""
+    extra = "<author><name>app</name></author><category term='x'/><title>t</title><id/>"
+    body = entry(KIND, DESCRIPTION).replace("<content", extra + "<content")
+    answer = await hub.call("POST", "/registrations", body)
+    assert answer.status == 200, answer.text
+
+
+async def test_an_entry_with_an_empty_content_says_so(hub: HubClient) -> None:
+    body = wrapped("")
+    answer = await hub.call("POST", "/registrations", body)
+    assert answer.status == 400
+    assert (
+        "<Detail>Failed to parse RegistrationDescription entry has no content element with a "
+        "description.TrackingId:" in answer.text
+    )
+
+
+async def test_an_optional_element_out_of_order_does_not_hide_the_required_ones(
+    hub: HubClient,
+) -> None:
+    """`Tags` after `PushVariables` is out of DataContract order: dropped, and the
+    `DeviceToken` after it is still read (§4.2; `test_reg_views.py` has the order rules)."""
+    inner = (
+        '<PushVariables>{"a":"b"}</PushVariables><Tags>late</Tags><DeviceToken>aabb</DeviceToken>'
+    )
+    answer = await hub.call("POST", "/registrations", entry(KIND, inner))
+    assert answer.status == 200, answer.text
+    [device] = answer.devices()
+    assert device.handle == "AABB" and device.tags == ()
