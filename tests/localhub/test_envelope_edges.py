@@ -105,3 +105,24 @@ async def test_an_optional_element_out_of_order_does_not_hide_the_required_ones(
     assert answer.status == 200, answer.text
     [device] = answer.devices()
     assert device.handle == "AABB" and device.tags == ()
+
+
+async def test_the_handle_alone_is_a_description(hub: HubClient) -> None:
+    """Every element before the handle is optional (§4.3): `<DeviceToken>` alone is read."""
+    answer = await hub.call(
+        "POST", "/registrations", entry(KIND, "<DeviceToken>aabb</DeviceToken>")
+    )
+    assert answer.status == 200, answer.text
+    assert answer.devices()[0].handle == "AABB"
+
+
+async def test_a_second_description_in_content_is_not_read(hub: HubClient) -> None:
+    """The description is the content's first element, as the envelope check reads it; what
+    the service makes of a second one is not recorded, and the stand-in ignores it."""
+    two = (
+        f"<{KIND} {CONNECT}><DeviceToken>aa01</DeviceToken></{KIND}>"
+        f"<{KIND} {CONNECT}><DeviceToken>aa02</DeviceToken></{KIND}>"
+    )
+    answer = await hub.call("POST", "/registrations", wrapped(two))
+    assert answer.status == 200, answer.text
+    assert [d.handle for d in answer.devices()] == ["AA01"]
