@@ -126,3 +126,23 @@ async def test_a_second_description_in_content_is_not_read(hub: HubClient) -> No
     answer = await hub.call("POST", "/registrations", wrapped(two))
     assert answer.status == 200, answer.text
     assert [d.handle for d in answer.devices()] == ["AA01"]
+
+
+async def test_a_feed_is_not_an_entry(hub: HubClient) -> None:
+    feed = wrapped(f"<{KIND} {CONNECT}>{DESCRIPTION}</{KIND}>").replace(
+        f'<entry xmlns="{ATOM}">', f'<feed xmlns="{ATOM}"><entry>'
+    )
+    answer = await hub.call("POST", "/registrations", feed.replace("</entry>", "</entry></feed>"))
+    assert answer.status == 400
+    assert (
+        f"Expecting element 'entry' from namespace '{ATOM}'.. "
+        "Encountered 'Element'  with name 'feed'" in answer.text
+    )
+
+
+async def test_an_empty_handle_is_an_invalid_description(hub: HubClient) -> None:
+    for handle in ("", "   "):
+        body = entry(KIND, f"<Tags>a</Tags><DeviceToken>{handle}</DeviceToken>")
+        answer = await hub.call("POST", "/registrations", body)
+        assert answer.status == 400, handle
+        assert "<Detail>The specified resource description is invalid..TrackingId:" in answer.text
