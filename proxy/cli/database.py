@@ -56,6 +56,16 @@ def check(path: Path, *, readonly: bool = False, init: bool = False) -> None:
         raise refuse(error) from None
 
 
+def catch_up(path: Path) -> None:
+    """Store what a stopped proxy left in the journal beside `path`, so a reading command
+    shows everything that was answered; say so (or why not) on standard error."""
+    from proxy.recording import pending
+
+    line = pending.describe(pending.catch_up(path), path)
+    if line:
+        click.echo(f"hubscope: {line}", err=True)
+
+
 def guarded(
     param: str = "db", *, readonly: bool = False, init: bool = False, unless: str | None = None
 ) -> Callable[[F], F]:
@@ -71,6 +81,8 @@ def guarded(
             path = kwargs.get(param)
             if path is not None and not (unless and kwargs.get(unless)):
                 check(Path(path), readonly=readonly, init=wanted)
+                if readonly:
+                    catch_up(Path(path))
             return command(*args, **kwargs)
 
         if not init:

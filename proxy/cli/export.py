@@ -12,6 +12,7 @@ from typing import IO
 import click
 
 from proxy import store
+from proxy.cli.database import catch_up
 from proxy.io.export import FORMATS, Format
 from proxy.io.mask import parse_kinds
 
@@ -77,6 +78,7 @@ def export_command(
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--mask") from None
     chosen = _format(fmt, output)
+    catch_up(db)
     conn = store.connect(db, readonly=True)
     try:
         if session and not list(conn.query("select 1 from sessions where name = ?", [session])):

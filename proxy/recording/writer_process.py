@@ -29,7 +29,6 @@ from proxy.recording import journal, records
 from proxy.recording.follow import Follower, StoreFatal, StoreFull
 from proxy.recording.recorder import RecorderFailed
 from proxy.recording.sqlite_target import SqliteTarget
-from proxy.store import rows
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +161,7 @@ class ProcessRecorder:
         """Append the exchange to the journal; it is safe on disk when this returns."""
         if self.failure is not None:
             raise RecorderFailed(self.failure)
-        payload = records.encode(rows.capture(exchange, self.body_cap))
+        payload = records.journal_payload(exchange, self.body_cap, self._keys)
         try:
             self.journal.append(journal.EXCHANGE, payload)
         except journal.JournalFull as error:
