@@ -163,8 +163,9 @@ MUTATIONS = (
              ("tests/localhub/test_limits.py",)),
     # Hand mutations no test caught
     Mutation("redact-error-text", "error text not redacted (a `?sig=` URL in the stored error)",
-             "proxy/redact/__init__.py", "        error=text(ex.error) if ex.error else ex.error,",
-             "        error=ex.error,",
+             "proxy/redact/__init__.py",
+             '        "error": text(ex.error) if ex.error else ex.error,',
+             '        "error": ex.error,',
              ("tests/test_redact_fields.py", "tests/test_redact.py", "tests/redact")),
     Mutation("redact-keys", "`PrimaryKey`/`SecondaryKey` no longer redacted",
              "proxy/redact/fields.py", '"PrimaryKey", "SecondaryKey", "SharedAccessKey",',
