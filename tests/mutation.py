@@ -35,8 +35,9 @@ class Target:
 
 
 TARGETS = (
-    Target("redaction", ("proxy/redact.py",),
-           ("tests/test_redact_fields.py", "tests/test_redact.py")),
+    Target("redaction", ("proxy/redact/__init__.py", "proxy/redact/fields.py",
+                         "proxy/redact/shapes.py", "proxy/redact/escapes.py"),
+           ("tests/test_redact_fields.py", "tests/test_redact.py", "tests/redact")),
     Target("sas", ("proxy/sas.py",),
            ("tests/test_sas_edges.py", "tests/test_sas.py", "tests/localhub/test_auth.py")),
     Target("hub-auth", ("proxy/localhub/auth.py", "proxy/localhub/versions.py"),
@@ -52,8 +53,12 @@ TARGETS = (
     Target("hub-sends", ("proxy/localhub/batch.py", "proxy/localhub/send_checks.py"),
            ("tests/localhub/test_batch.py", "tests/localhub/test_send_checks.py",
             "tests/localhub/test_media.py", "tests/localhub/test_reg_views.py")),
+    Target("hub-installations", ("proxy/localhub/installations.py", "proxy/localhub/patch.py"),
+           ("tests/localhub/test_inst_views.py", "tests/localhub/test_limits.py",
+            "tests/localhub/test_expiry.py")),
     Target("hub-envelope", ("proxy/localhub/validate.py", "proxy/localhub/decoding.py"),
-           ("tests/localhub/test_envelope.py", "tests/localhub/test_reg_views.py",
+           ("tests/localhub/test_envelope.py", "tests/localhub/test_envelope_edges.py",
+            "tests/localhub/test_reg_views.py", "tests/localhub/test_inst_views.py",
             "tests/localhub/test_limits.py")),
 )  # fmt: skip
 

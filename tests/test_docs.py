@@ -219,9 +219,13 @@ def run_hub(newcomer: Newcomer, tmp: Path) -> None:
     cs = "Endpoint=sb://x/;SharedAccessKeyName=Full;SharedAccessKey=a2V5LWtleS1rZXk="
     args = ["hub", "--listen", f"127.0.0.1:{port}", "--connection-string", cs, "--db",
             "hub.db", "--hub", "myhub", "--hub", "other", "--tls",
-            "--tls-listen", f"127.0.0.1:{tls}", "--allow-unknown-hubs"]  # fmt: skip
+            "--tls-listen", f"127.0.0.1:{tls}", "--allow-unknown-hubs", "--init",
+            "--registration-ttl", "P90DT1.5S", "--expired-handle", "h1",
+            "--expired-handle", "h2"]  # fmt: skip
     for banner in serving(args, tmp, f"http://127.0.0.1:{port}/"):
         assert "hubs           myhub, other" in banner and "storage        hub.db" in banner
+        assert "registrations  expire P90DT1.5S after each write" in banner
+        assert "expired by PNS 2 handle(s)" in banner
     assert set(store.sqlite_tables(tmp / "hub.db") or []) == {"registrations", "installations"}
 
 
@@ -400,8 +404,9 @@ RUNS: dict[str, Runner | Elsewhere | NotRun] = {
     "-jar app.jar": NotRun("not run"),
     "hubscope demo [--db hubscope-demo.db] [--hub-port 8082] [--proxy-port 8080] "
     "[--viewer-port 8081] [--headless]": run_demo,
-    "hubscope hub [--listen 127.0.0.1:8082] [--connection-string CS] [--db hub.db] [--hub NAME]… "
-    "[--tls] [--allow-unknown-hubs]": run_hub,
+    "hubscope hub [--listen 127.0.0.1:8082] [--connection-string CS] [--db hub.db] [--init] "
+    "[--hub NAME]… [--tls] [--allow-unknown-hubs] [--registration-ttl DURATION] "
+    "[--expired-handle HANDLE]… [-v]": run_hub,
     "hubscope audit --db hubscope.db [--session S] [--format text|json|markdown] "
     "[--fail-on error|warning|never]": run_audit,
     "hubscope view --db hubscope.db [--listen 127.0.0.1:8081] [--token T] "

@@ -177,7 +177,7 @@ def device_sends(db: Database, value: str, sessions: list[str]) -> list[DeviceSe
         seen.add(id(recording))
         keys = recording.history.keys_for(value)
         for send in recording.sends:
-            mine = recording.history.at(send.at, send.hub, keys) if send.hub else []
+            mine = recording.history.at(send.judged_at, send.hub, keys) if send.hub else []
             if not mine:
                 continue
             try:
@@ -185,7 +185,7 @@ def device_sends(db: Database, value: str, sessions: list[str]) -> list[DeviceSe
             except InvalidTarget as exc:
                 out.append(DeviceSend(send, False, f"the send was refused: {exc}", []))
                 continue
-            verdicts = judge(mine, target, send.at)
+            verdicts = judge(mine, target, send.judged_at)
             reached = any(v.reached for v in verdicts)
             reason = None if reached else verdicts[0].reason if verdicts else None
             if send.status is not None and send.status >= 400:

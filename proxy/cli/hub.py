@@ -12,6 +12,7 @@ import click
 from proxy import serve, store
 from proxy.cli.database import INIT_HELP, Refused, refuse
 from proxy.localhub import FULL_RULE, LISTEN_RULE, HubSettings, make_app
+from proxy.localhub.settings import parse_duration
 from proxy.sas import ConnectionStringError
 from proxy.tls import listener
 
@@ -67,6 +68,20 @@ def check_state_file(db: Path, init: bool) -> None:
     is_flag=True,
     help="Forgive unknown hub names: serve any name (the real service answers 404).",
 )
+@click.option(
+    "--registration-ttl",
+    metavar="DURATION",
+    help="The hub's registration time to live (ISO 8601: P90D, PT30S): each registration and "
+    "installation expires this long after it is written, and is then gone. Default: never.",
+)
+@click.option(
+    "--expired-handle",
+    "expired_handles",
+    multiple=True,
+    metavar="HANDLE",
+    help="A PNS handle to treat as reported expired by the PNS (repeatable): an installation "
+    "with it reads pushChannelExpired: true and is sent nothing until it gets a new pushChannel.",
+)
 @listener.tls_options
 @click.option("-v", "--verbose", is_flag=True)
 def hub_command(
@@ -75,6 +90,8 @@ def hub_command(
     db: Path | None,
     hubs: tuple[str, ...],
     allow_unknown_hubs: bool,
+    registration_ttl: str | None,
+    expired_handles: tuple[str, ...],
     tls: bool,
     tls_listen: str | None,
     tls_hosts: tuple[str, ...],
@@ -94,11 +111,17 @@ def hub_command(
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--listen") from None
     try:
+        parse_duration(registration_ttl or "P1D")
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--registration-ttl") from None
+    try:
         settings = HubSettings.build(
             connection_string=connection_string,
             hubs=hubs,
             db_path=str(db) if db else None,
             allow_unknown_hubs=allow_unknown_hubs,
+            registration_ttl=registration_ttl,
+            expired_handles=expired_handles,
         )
     except (ConnectionStringError, ValueError) as error:
         raise click.BadParameter(str(error), param_hint="--connection-string") from None
@@ -130,6 +153,14 @@ def print_banner(settings: HubSettings, host: str, port: int) -> None:
         hubs += " (and any other name: --allow-unknown-hubs)"
     click.echo(f"  hubs           {hubs}")
     click.echo(f"  storage        {settings.db_path or 'memory (lost on exit)'}")
+    if settings.registration_ttl is not None:
+        ttl = settings.registration_ttl
+        shown = (f"{ttl.days}D" if ttl.days else "") + (
+            f"T{ttl.seconds + ttl.microseconds / 1e6:g}S" if ttl.seconds or ttl.microseconds else ""
+        )
+        click.echo(f"  registrations  expire P{shown} after each write")
+    if settings.expired_handles:
+        click.echo(f"  expired by PNS {len(settings.expired_handles)} handle(s) (--expired-handle)")
     click.echo("  connection string (Listen, Manage, Send):")
     click.echo(f"    {_shown(settings, address, _full(settings))}")
     click.echo("  Listen-only connection string (devices):")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from xml.sax.saxutils import escape, quoteattr
 
 from proxy.contract import COMMON, HEADER_LISTS, contract_for
-from proxy.localhub.state import NEVER, Registration
+from proxy.localhub.state import Registration
 
 __all__ = [
     "ATOM_ENTRY",
@@ -60,7 +60,7 @@ def _cdata(text: str) -> str:
 def render_description(reg: Registration, *, read: bool) -> str:
     """The `*RegistrationDescription` element with the service's element order."""
     contract = contract_for(reg.kind)
-    expiration = reg.expiration + "Z" if read and reg.expiration == NEVER else reg.expiration
+    expiration = reg.expiration + "Z" if read else reg.expiration
     parts = [
         f'<{reg.kind} xmlns:i="{XSI_NS}" xmlns="{CONNECT_NS}">',
         f"<ETag>{reg.etag}</ETag>",

@@ -38,7 +38,6 @@ def authenticate(
     *,
     host: str,
     hub: str,
-    op: Op,
     path: str | None = None,
     now: float | None = None,
 ) -> str | None:
@@ -52,8 +51,7 @@ def authenticate(
     token = parse_token(authorization)
     if token is None:
         return NOT_SAS
-    reason = verify(token, settings.keys, host=host, hub=hub, path=path, now=now)
-    return reason
+    return verify(token, settings.keys, host=host, hub=hub, path=path, now=now)
 
 
 def missing_right(authorization: str, settings: HubSettings, op: Op) -> Right | None:

@@ -13,7 +13,7 @@ from proxy.localhub.decoding import decode_json
 from proxy.localhub.installations import InvalidInstallation, normalise
 from proxy.localhub.media import body_type_problem
 from proxy.localhub.patch import apply_patch
-from proxy.localhub.state import Installation
+from proxy.localhub.state import Installation, expiration_after
 from proxy.model import Op
 
 __all__ = ["HANDLERS"]
@@ -34,6 +34,16 @@ async def _json(ctx: Ctx) -> object:
         raise InvalidInstallation(str(exc)) from None
 
 
+def _as_written(ctx: Ctx, doc: dict[str, object]) -> tuple[str, str]:
+    """The document as stored, with the fields only the hub sets, and its expiration: the
+    hub's `RegistrationTtl` from this write on, and `pushChannelExpired` as its PNS reported
+    the channel (the client's values of both are ignored, seed table and §7.1)."""
+    expiration = expiration_after(ctx.now, ctx.settings.registration_ttl)
+    doc["expirationTime"] = expiration + "Z"
+    doc["pushChannelExpired"] = ctx.settings.channel_expired(doc["pushChannel"])
+    return json.dumps(doc, separators=(",", ":")), expiration
+
+
 async def put(ctx: Ctx) -> web.Response:
     installation_id = ctx.op.resource_id or ""
     try:
@@ -41,11 +51,13 @@ async def put(ctx: Ctx) -> web.Response:
     except InvalidInstallation as exc:
         return ctx.error(400, str(exc))
     old = ctx.store.installation(ctx.hub, installation_id)
+    document, expiration = _as_written(ctx, doc)
     ctx.store.put_installation(
         ctx.hub,
         Installation(
             installation_id=installation_id,
-            document=json.dumps(doc, separators=(",", ":")),
+            document=document,
+            expiration=expiration,
             version=old.version + 1 if old else 1,
             created=ctx.now,
             updated=ctx.now,
@@ -72,11 +84,13 @@ async def patch(ctx: Ctx) -> web.Response:
         doc = normalise(apply_patch(json.loads(inst.document), body), installation_id)
     except InvalidInstallation as exc:
         return ctx.error(400, str(exc))
+    document, expiration = _as_written(ctx, doc)
     ctx.store.put_installation(
         ctx.hub,
         replace(
             inst,
-            document=json.dumps(doc, separators=(",", ":")),
+            document=document,
+            expiration=expiration,
             version=inst.version + 1,
             updated=ctx.now,
         ),

@@ -169,6 +169,8 @@ def materialise(hub: str, inst: Installation) -> list[Registration]:
         "updated": inst.updated,
         "seq": inst.seq,
         "installation_id": inst.installation_id,
+        "expiration": inst.expiration,
+        "channel_expired": doc.get("pushChannelExpired") is True,
     }
     regs = [
         Registration(

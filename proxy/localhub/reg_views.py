@@ -21,7 +21,7 @@ from proxy.localhub.listing import (
     page,
 )
 from proxy.localhub.media import body_type_problem
-from proxy.localhub.state import Registration
+from proxy.localhub.state import Registration, expiration_after
 from proxy.localhub.validate import Rejected, check, fields_of
 from proxy.model import Op
 
@@ -80,6 +80,7 @@ async def _write(ctx: Ctx, registration_id: str, previous: Registration | None) 
         push_variables=device.push_variables if "PushVariables" in verdict.kept else None,
         fields=fields_of(device, verdict),
         headers=template.headers if template and keep_headers else (),
+        expiration=expiration_after(ctx.now, ctx.settings.registration_ttl),
         created=previous.created if previous else ctx.now,
         updated=ctx.now,
         seq=previous.seq if previous else ctx.store.next_seq(),

@@ -48,7 +48,6 @@ async def _answer(ctx: Ctx) -> web.Response:
         settings,
         host=request.host,
         hub=ctx.hub,
-        op=op.name,
         path=request.raw_path,
     )
     if denied is not None:
@@ -62,6 +61,7 @@ async def _answer(ctx: Ctx) -> web.Response:
         if at_least(ctx.api_version, FORBIDDEN_IS_403_FROM):
             return ctx.empty(403)
         return ctx.error(401, f"{lacking.value} claim is required for this operation.")
+    ctx.store.purge_expired(ctx.hub, ctx.now)
     handler = HANDLERS.get(op.name)
     if handler is None:
         return ctx.error(404, f"hubscope hub does not implement {request.method} {request.path}")

@@ -61,7 +61,9 @@ async def send(ctx: Ctx) -> web.Response:
         targets = [
             reg
             for _, reg in all_registrations(ctx.store, ctx.hub)
-            if _format_matches(fmt, reg.kind) and (matcher is None or matcher(reg.tags))
+            if not reg.channel_expired
+            and _format_matches(fmt, reg.kind)
+            and (matcher is None or matcher(reg.tags))
         ]
         return _test_outcome(ctx, targets[:TEST_SEND_LIMIT])
     folder = "schedulednotifications" if ctx.op.name is Op.SCHEDULE_SEND else "messages"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 
 from proxy.sas import parse_connection_string
@@ -17,6 +19,7 @@ __all__ = [
     "Right",
     "Rule",
     "generate_key",
+    "parse_duration",
 ]
 
 FULL_RULE = "DefaultFullSharedAccessSignature"
@@ -52,6 +55,24 @@ def generate_key() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
+_DURATION = re.compile(
+    r"P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?"
+)
+
+
+def parse_duration(text: str) -> timedelta:
+    """An ISO 8601 duration of days and time (`P90D`, `PT2S`, `P1DT12H`), as the service
+    writes a hub's `RegistrationTtl` (`P10675199DT2H48M5.4775807S`); ValueError otherwise."""
+    match = _DURATION.fullmatch(text.strip().upper())
+    if match is None or not any(match.groupdict().values()) or text.strip().upper()[-1] == "T":
+        raise ValueError(f"{text!r} is not an ISO 8601 duration such as P90D or PT30S")
+    parts = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
+    duration = timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+    if duration <= timedelta(0):
+        raise ValueError(f"{text!r}: a registration TTL must be longer than zero")
+    return duration
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HubSettings:
     """Everything `make_app` needs; built once by the CLI or a test."""
@@ -77,6 +98,14 @@ class HubSettings:
     given_rule: str | None = None
     """The rule whose key came from the user (never echoed back), if any."""
 
+    registration_ttl: timedelta | None = None
+    """The hub's `RegistrationTtl`: each registration and installation written expires this
+    long after the write (None: never, `9999-12-31T23:59:59.9999999`); expired ones are gone."""
+
+    expired_handles: frozenset[str] = frozenset()
+    """PNS handles this hub's pretend PNS reports expired (lower-case): an installation with
+    such a `pushChannel` reads `pushChannelExpired: true` and is sent nothing."""
+
     @classmethod
     def build(
         cls,
@@ -85,6 +114,8 @@ class HubSettings:
         hubs: tuple[str, ...] = (),
         db_path: str | None = None,
         allow_unknown_hubs: bool = False,
+        registration_ttl: str | None = None,
+        expired_handles: tuple[str, ...] = (),
     ) -> HubSettings:
         """Settings from CLI-style inputs: the given key keeps its rule name, the rest is generated.
 
@@ -114,6 +145,8 @@ class HubSettings:
             db_path=db_path,
             allow_unknown_hubs=allow_unknown_hubs,
             given_rule=given,
+            registration_ttl=parse_duration(registration_ttl) if registration_ttl else None,
+            expired_handles=frozenset(h.strip().lower() for h in expired_handles if h.strip()),
         )
 
     @property
@@ -124,6 +157,11 @@ class HubSettings:
     def serves(self, hub: str) -> bool:
         """Whether `hub` exists here (names compare case-insensitively, as on the service)."""
         return self.allow_unknown_hubs or hub.lower() in self.hubs
+
+    def channel_expired(self, channel: object) -> bool:
+        """Whether the pretend PNS reported this `pushChannel` gone (handles compare
+        case-insensitively: the service upper-cases APNs tokens)."""
+        return isinstance(channel, str) and channel.strip().lower() in self.expired_handles
 
     def rule(self, name: str) -> Rule | None:
         """The rule called `name`, if any."""

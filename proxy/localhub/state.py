@@ -6,13 +6,26 @@ import json
 import sqlite3
 import threading
 from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-__all__ = ["NEVER", "Installation", "Registration", "Store"]
+__all__ = ["NEVER", "Installation", "Registration", "Store", "expiration_after", "stamp"]
 
 NEVER = "9999-12-31T23:59:59.9999999"
 """The service's "never expires" ExpirationTime (a `Z` is added on reads)."""
+
+
+def stamp(moment: float) -> str:
+    """A UTC time in the shape of `NEVER` (7 fractional digits, no `Z`), so stamps compare
+    as text."""
+    when = datetime.fromtimestamp(moment, UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond:06d}0"
+
+
+def expiration_after(now: float, ttl: timedelta | None) -> str:
+    """The `ExpirationTime` of a write at `now` under the hub's `RegistrationTtl`."""
+    return NEVER if ttl is None else stamp(now + ttl.total_seconds())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,6 +54,9 @@ class Registration:
     installation_id: str | None = None
     """Set on registrations an installation materialises as (read-only)."""
 
+    channel_expired: bool = False
+    """The installation's `pushChannelExpired`: sends skip it."""
+
     def field(self, name: str) -> str | None:
         """The value of one element, or None."""
         return next((v for k, v in self.fields if k == name), None)
@@ -58,6 +74,8 @@ class Installation:
     created: float = 0.0
     updated: float = 0.0
     seq: int = 0
+    expiration: str = NEVER
+    """Its `expirationTime` without the `Z` (the shape of `NEVER`)."""
 
 
 def _registration(data: dict[str, Any]) -> Registration:
@@ -80,6 +98,8 @@ class Store:
         self._registrations: dict[str, dict[str, Registration]] = {}
         self._installations: dict[str, dict[str, Installation]] = {}
         self._seq = 0
+        self._next_expiry = NEVER
+        """The earliest expiration stored (a bound): nothing to purge before it."""
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         if db_path is not None:
@@ -91,10 +111,12 @@ class Store:
         for hub, data in db.execute("select hub, data from registrations"):
             reg = _registration(json.loads(data))
             self._registrations.setdefault(hub, {})[reg.registration_id] = reg
+            self._next_expiry = min(self._next_expiry, reg.expiration)
             self._seq = max(self._seq, reg.seq)
         for hub, data in db.execute("select hub, data from installations"):
             inst = Installation(**json.loads(data))
             self._installations.setdefault(hub, {})[inst.installation_id] = inst
+            self._next_expiry = min(self._next_expiry, inst.expiration)
             self._seq = max(self._seq, inst.seq)
 
     def close(self) -> None:
@@ -117,6 +139,7 @@ class Store:
         return sorted(self._registrations.get(hub.lower(), {}).values(), key=lambda r: r.seq)
 
     def put_registration(self, hub: str, registration: Registration) -> None:
+        self._next_expiry = min(self._next_expiry, registration.expiration)
         self._registrations.setdefault(hub.lower(), {})[registration.registration_id] = registration
         self._write("registrations", hub, registration.registration_id, asdict(registration))
 
@@ -138,6 +161,7 @@ class Store:
         if old is not None:
             installation = replace(installation, seq=old.seq, created=old.created)
         self._installations.setdefault(hub.lower(), {})[installation.installation_id] = installation
+        self._next_expiry = min(self._next_expiry, installation.expiration)
         self._write("installations", hub, installation.installation_id, asdict(installation))
 
     def delete_installation(self, hub: str, installation_id: str) -> bool:
@@ -145,6 +169,26 @@ class Store:
         found = self._installations.get(hub.lower(), {}).pop(installation_id, None)
         self._delete("installations", hub, installation_id)
         return found is not None
+
+    def purge_expired(self, hub: str, now: float) -> None:
+        """Drop the registrations and installations whose `ExpirationTime` has passed: from
+        then on they are gone for reads, lists and sends alike."""
+        limit = stamp(now)
+        if limit <= self._next_expiry:
+            return
+        for reg in self.registrations(hub):
+            if reg.expiration < limit:
+                self.delete_registration(hub, reg.registration_id)
+        for inst in self.installations(hub):
+            if inst.expiration < limit:
+                self.delete_installation(hub, inst.installation_id)
+        self._next_expiry = min(
+            [
+                *(r.expiration for regs in self._registrations.values() for r in regs.values()),
+                *(i.expiration for insts in self._installations.values() for i in insts.values()),
+                NEVER,
+            ]
+        )
 
     def _write(self, table: str, hub: str, key: str, data: dict[str, Any]) -> None:
         if self._db is not None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from sqlite_utils import Database
@@ -23,6 +22,7 @@ from proxy.replay.load import Recorded, decode
 from proxy.replay.remap import AUTHORIZATION, Remapper
 from proxy.replay.run import Outcome, Prepared, prepare, send, write_links
 from proxy.signing import Signer, shape_of
+from proxy.store.read import AmbiguousExchangeId, exchange_row
 
 
 class ExchangeNotFound(LookupError):
@@ -42,15 +42,12 @@ class Resent:
 
 def load_exchange(db: Database, ident: str) -> Recorded:
     """The recorded exchange with this id, or the only one whose id starts with it."""
-    ident = ident.strip()
-    rows = list(db.query("select * from exchanges where id = ?", [ident]))
-    if not rows and len(ident) >= 6:
-        rows = list(db.query("select * from exchanges where id like ? limit 2", [f"{ident}%"]))
-        if len(rows) > 1:
-            raise ExchangeNotFound(f"more than one exchange id starts with {ident!r}")
-    if not rows:
-        raise ExchangeNotFound(f"no exchange {ident!r} in the database")
-    row: dict[str, Any] = rows[0]
+    try:
+        row = exchange_row(db, ident)
+    except AmbiguousExchangeId as error:
+        raise ExchangeNotFound(str(error)) from None
+    if row is None:
+        raise ExchangeNotFound(f"no exchange {ident.strip()!r} in the database")
     exchange = store.exchange_from_row(row)
     return Recorded(
         index=1,

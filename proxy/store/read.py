@@ -52,6 +52,25 @@ def exchange_from_row(row: dict[str, Any]) -> Exchange:
     )
 
 
+class AmbiguousExchangeId(LookupError):
+    """More than one exchange id starts with the prefix given."""
+
+
+def exchange_row(db: Database, ident: str, *, shortest_prefix: int = 6) -> dict[str, Any] | None:
+    """The row of the exchange with this id, or of the only one whose id starts with it (a
+    prefix of at least `shortest_prefix` characters); None when there is none."""
+    ident = ident.strip()
+    rows = list(db.query("select * from exchanges where id = ?", [ident]))
+    if not rows and len(ident) >= shortest_prefix:
+        pattern = ident.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = list(
+            db.query("select * from exchanges where id like ? escape '\\' limit 2", [pattern])
+        )
+        if len(rows) > 1:
+            raise AmbiguousExchangeId(f"more than one exchange id starts with {ident!r}")
+    return rows[0] if rows else None
+
+
 def iter_exchange_rows(
     db: Database, session: str | None = None, *, batch: int = 1000
 ) -> Iterator[dict[str, Any]]:

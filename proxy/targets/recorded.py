@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
@@ -20,7 +21,7 @@ from proxy.targets.reach import (
     judge,
     parse_target,
 )
-from proxy.targets.state import Hub, Snapshot
+from proxy.targets.state import Hub, Snapshot, expiry_of
 
 __all__ = ["RecordedSend", "Recording", "from_exchanges", "load", "matches"]
 
@@ -37,6 +38,16 @@ class RecordedSend:
     error: str | None
     """The hub's 4xx detail, when it refused the send."""
 
+    @property
+    def judged_at(self) -> float:
+        """When the hub picks who the send reaches: a scheduled send's `ScheduleTime` (read as
+        UTC; it is delivered then, to the devices registered then), any other send its call."""
+        if self.send.operation is Op.SCHEDULE_SEND and self.send.schedule_time:
+            scheduled = _utc(self.send.schedule_time)
+            if scheduled is not None and scheduled > self.at:
+                return scheduled
+        return self.at
+
     def target(self) -> Target:
         """The send's target as the service reads it; raises InvalidTarget when it would refuse."""
         if self.send.format is None and self.send.operation is not Op.SEND_BATCH:
@@ -51,6 +62,16 @@ class RecordedSend:
         except InvalidTarget as exc:
             return str(exc)
         return None
+
+
+def _utc(text: str) -> float | None:
+    """An ISO 8601 time as Unix seconds, its offset honoured, UTC without one (as the hub
+    reads `ServiceBusNotification-ScheduleTime`)."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return expiry_of(text)
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 @dataclass(slots=True)
@@ -85,8 +106,9 @@ class Recording:
         return judge(self.history.at(when, hub), target, when)
 
     def reach_of(self, send: RecordedSend) -> list[Verdict]:
-        """What a recorded send reached, from the state just before it; raises InvalidTarget."""
-        return self.reach(send.target(), send.at, send.hub)
+        """What a recorded send reached, from the state just before the hub picked its targets
+        (`RecordedSend.judged_at`); raises InvalidTarget."""
+        return self.reach(send.target(), send.judged_at, send.hub)
 
 
 def load(db: Database, session: str | None = None, *, until: float | None = None) -> Recording:

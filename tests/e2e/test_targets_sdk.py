@@ -1,11 +1,18 @@
 """`hubscope targets` against a session the official JS SDK recorded through the proxy.
 
 Devices of several platforms with overlapping tags, two installations with templates, a
-deleted registration, then debug sends (`?test`, which name the registrations reached):
-`targets`, run at each send's moment with the expression and format the SDK put on the
-wire, lists exactly the registrations the stand-in hub named, and `--explain` gives the
-reason for every device left out. The stand-in hub has no registration TTL, so an expired
-registration cannot be recorded here; `tests/targets/test_reach.py` covers that reason.
+deleted registration, an expired one and an installation whose channel the PNS reported
+expired, then debug sends (`?test`, which name the registrations reached): `targets`, run
+at each send's moment with the expression and format the SDK put on the wire, lists
+exactly the registrations the stand-in hub named, and `--explain` gives the reason for
+every device left out.
+
+The expired registration is written while the hub's `RegistrationTtl` is one second
+(`--registration-ttl PT1S`); the hub's owner then sets it back to never (the hub restarts
+on its `--db` with the same keys and port, the proxy recording throughout), as changing a
+hub's TTL on Azure applies to registrations written afterwards. The channel `fcm-stale` is
+one the hub's pretend PNS reports expired (`--expired-handle`); the SDK reads that
+installation back, which is how the recording learns `pushChannelExpired: true`.
 
 Found on the way: JS SDK 2.1.0 sends a broadcast debug send (`enableTestSend` without
 `tagExpression`) with `ServiceBusNotification-Tags: undefined`, so it reaches only
@@ -20,6 +27,8 @@ import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,14 +56,22 @@ SENDS = [
     "apple 21 tags",
 ]
 """The sends of `tests/node/targets_calls.mjs`, in order."""
+STALE_CHANNEL = "fcm-stale"
 
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    db = tmp_path_factory.mktemp("targets") / "sdk.db"
+    folder = tmp_path_factory.mktemp("targets")
+    db = folder / "sdk.db"
+    settings = HubSettings(
+        hubs=frozenset({"sdkhub"}),
+        db_path=str(folder / "hub.db"),
+        registration_ttl=timedelta(seconds=1),
+        expired_handles=frozenset({STALE_CHANNEL}),
+    )
 
     async def record() -> list[dict[str, Any]]:
-        hub = await start_hub(HubSettings(hubs=frozenset({"sdkhub"})))
+        hub = await start_hub(settings)
         proxy = await start_proxy(hub.url, db, session=SESSION)
         try:
             cs = hub.connection_string().replace(hub.url, f"http://127.0.0.1:{proxy.port}")
@@ -64,10 +81,17 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
                 "HUBSCOPE_HUB": "sdkhub",
                 "HUBSCOPE_INSECURE": "1",
             }
-            return await run_node_script("targets_calls.mjs", env)
+            expiring = await run_node_script(
+                "targets_calls.mjs", {**env, "HUBSCOPE_PHASE": "expiring"}
+            )
+            await hub.stop()
+            await asyncio.sleep(1.2)  # written before this phase ended: expired after this
+            hub = await start_hub(replace(settings, registration_ttl=None), port=hub.port)
+            return expiring + await run_node_script("targets_calls.mjs", env)
         finally:
             await serve.stop([proxy])
             await hub.stop()
+
 
     results = asyncio.run(record())
     return db, {r["call"]: r for r in results}
@@ -184,6 +208,7 @@ WHY_LEFT_OUT = {
     "gcmABC": ("format", "this one is gcm (format gcm)"),
     "appleTemplateAC": ("format", "not template"),
     "appleGone": ("exists", "no registration left: deleted at"),
+    "appleExpired": ("expiry", "(ExpirationTime); the hub drops registrations past"),
 }
 
 
@@ -200,6 +225,17 @@ def test_explain_gives_the_reason_for_each_device_left_out(
         assert why["reached"] is False and why["check"] == check and words in why["reason"], label
         failed = [s for s in why["steps"] if not s["ok"]]
         assert failed[0]["check"] == check
+    _, report = targets(db, *base, "--explain", ids["appleExpired"])
+    [expired] = report["explain"]["registrations"]
+    passed = [s["check"] for s in expired["steps"] if s["ok"]]
+    assert {"exists", "tags", "format"} <= set(passed), "only its expiry keeps it out"
+    fcm = sends_recorded(db)[SENDS.index("fcmv1 (a || b) && c")]["args"]
+    _, report = targets(db, *fcm, "--explain", "inst-stale")
+    [stale] = report["explain"]["registrations"]
+    assert stale["reached"] is False and stale["check"] == "push-channel"
+    assert "pushChannelExpired is true" in stale["reason"]
+    passed = [s["check"] for s in stale["steps"] if s["ok"]]
+    assert {"tags", "format"} <= set(passed), "only the expired channel keeps it out"
     _, report = targets(db, *base, "--explain", "inst-fcm")
     assert [(r["registration"], r["check"]) for r in report["explain"]["registrations"]] == [
         ("native", "format"),

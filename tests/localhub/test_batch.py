@@ -81,7 +81,18 @@ async def test_a_thousand_handles_are_allowed(hub: HubClient) -> None:
     assert (await send(hub, multipart([f"h{n}" for n in range(MAX_HANDLES)]))).status == 201
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "text/plain", "", "multipart/mixed"])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "text/plain",
+        "",
+        "multipart/mixed",
+        # a boundary does not make another type multipart
+        f'application/json; boundary="{BOUNDARY}"',
+        f"text/plain; boundary={BOUNDARY}",
+    ],
+)
 async def test_a_batch_that_is_not_multipart_is_400(hub: HubClient, content_type: str) -> None:
     answer = await send(hub, multipart(["aa"]), content_type)
     assert answer.status == 400 and "multipart/mixed" in answer.text

@@ -37,6 +37,8 @@ async def test_read_and_missing_registration(hub: HubClient) -> None:
     answer = await hub.call("GET", f"/registrations/{created.registration_id}")
     assert answer.status == 200
     assert answer.headers["Content-Type"] == "application/xml"
+    # No ETag header on reads either (the recorded 2023+ GETs, real-clients.md §3).
+    assert "ETag" not in answer.headers
     assert "<ExpirationTime>9999-12-31T23:59:59.9999999Z</ExpirationTime>" in answer.text
     assert f"/{HUB}/resources/{created.registration_id}" in answer.text
     missing = await hub.call("GET", "/registrations/1-2-3")
@@ -52,6 +54,7 @@ async def test_read_and_missing_registration(hub: HubClient) -> None:
 async def test_upsert_then_update_with_if_match(hub: HubClient) -> None:
     first = await hub.call("PUT", "/registrations/123-234-1", apple())
     assert first.status == 200 and first.devices()[0].registration_id == "123-234-1"
+    assert "ETag" not in first.headers
     second = await hub.call("PUT", "/registrations/123-234-1", apple(tags="c"))
     assert second.devices()[0].etag == "2" and second.devices()[0].tags == ("c",)
     updated = await hub.call(

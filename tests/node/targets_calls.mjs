@@ -1,5 +1,6 @@
 // Devices of several platforms with overlapping tags, then debug sends, with the official SDK.
-// Env: HUBSCOPE_CS (connection string), HUBSCOPE_HUB (hub name), HUBSCOPE_INSECURE=1 for plain http.
+// Env: HUBSCOPE_CS (connection string), HUBSCOPE_HUB (hub name), HUBSCOPE_INSECURE=1 for plain http,
+// HUBSCOPE_PHASE=expiring to create only the registration the hub's TTL will expire.
 // One JSON line per call; sends print the registrations the hub's debug answer names.
 import * as nh from "@azure/notification-hubs";
 
@@ -25,6 +26,11 @@ async function call(name, fn) {
 
 const token = (n) => n.repeat(32);
 const json = '{"data":{"message":"$(message)"}}';
+if (process.env.HUBSCOPE_PHASE === "expiring") {
+  await call("createRegistration appleExpired", () => client.createRegistration(
+    nh.createAppleRegistrationDescription({ deviceToken: token("a5"), tags: ["a"] })));
+  process.exit(0);
+}
 const registrations = {
   appleAC: nh.createAppleRegistrationDescription({ deviceToken: token("a1"), tags: ["a", "c"] }),
   appleAB: nh.createAppleRegistrationDescription({ deviceToken: token("a2"), tags: ["a", "b"] }),
@@ -45,6 +51,9 @@ await call("createOrUpdateInstallation inst-apns", () => client.createOrUpdateIn
 await call("createOrUpdateInstallation inst-fcm", () => client.createOrUpdateInstallation(
   nh.createFcmV1Installation({ installationId: "inst-fcm", pushChannel: "fcm-inst", tags: ["b"],
     templates: { welcome: { body: json } } })));
+await call("createOrUpdateInstallation inst-stale", () => client.createOrUpdateInstallation(
+  nh.createFcmV1Installation({ installationId: "inst-stale", pushChannel: "fcm-stale", tags: ["b", "c"] })));
+await call("getInstallation inst-stale", () => client.getInstallation("inst-stale"));
 await call("deleteRegistration appleGone", () => client.deleteRegistration(created.appleGone.registrationId));
 await call("listRegistrations", async () => {
   const ids = [];

@@ -54,6 +54,10 @@ SEND_BODY = {
     "fcmv1": ("application/json;charset=utf-8", '{"message":{"notification":{"body":"hi"}}}', {}),
 }  # fmt: skip
 DEFAULT_SEND = ("application/json;charset=utf-8", '{"data":{"message":"hi"}}', {})
+EXPIRED_HANDLES = frozenset(
+    {"token-stale", "9a" * 32, "https://db5p.notify.windows.com/?token=stale"}
+)
+"""Handles the hub's pretend PNS reports expired (`--expired-handle`)."""
 
 
 def registration_entry(
@@ -110,7 +114,8 @@ class HubThread:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         # Every recorder uses a hub name of its own on this one hub: names are not under test.
-        self.hub: RunningHub = self.run(start_hub(HubSettings(allow_unknown_hubs=True)))
+        settings = HubSettings(allow_unknown_hubs=True, expired_handles=EXPIRED_HANDLES)
+        self.hub: RunningHub = self.run(start_hub(settings))
         self.session: aiohttp.ClientSession = self.run(self._session())
 
     async def _session(self) -> aiohttp.ClientSession:

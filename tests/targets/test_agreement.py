@@ -13,6 +13,7 @@ from proxy.decode.sends import FORMATS, decode_send, format_of
 from proxy.exchange import Exchange
 from proxy.targets import InvalidTarget, Recording, Verdict
 from tests.targets.recorder import (
+    EXPIRED_HANDLES,
     HubThread,
     Recorder,
     installation_doc,
@@ -35,6 +36,18 @@ def handle_for(prefix_or_platform: str, n: int) -> str:
     return f"token-{n}"
 
 
+def stale_handle_for(platform: str) -> str:
+    """A handle the hub's pretend PNS reports expired (`EXPIRED_HANDLES`)."""
+    if platform == "apns":
+        return "9A" * 32
+    if platform == "wns":
+        return "https://db5p.notify.windows.com/?token=stale"
+    return "token-stale"
+
+
+assert {stale_handle_for(p).lower() for p in PLATFORMS} == EXPIRED_HANDLES
+
+
 @dataclass(frozen=True)
 class Reg:
     prefix: str
@@ -48,6 +61,8 @@ class Inst:
     tags: list[str]
     templates: dict[str, list[str]]
     user: bool
+    stale: bool
+    """Its channel is one the PNS reported expired; it is read back, as an app would see it."""
 
 
 tag_lists = st.lists(st.sampled_from(["a", "b", "c", "d"]), unique=True, min_size=1, max_size=3)
@@ -59,6 +74,7 @@ installations = st.builds(
     st.sampled_from(PLATFORMS),
     tag_lists,
     st.dictionaries(st.sampled_from(["t1", "t2"]), tag_lists, max_size=1),
+    st.booleans(),
     st.booleans(),
 )
 expressions = st.recursive(
@@ -131,7 +147,7 @@ def play(recorder: Recorder, case: Case) -> Exchange:
         doc = installation_doc(
             f"i{n}",
             inst.platform,
-            handle_for(inst.platform, 50 + n),
+            stale_handle_for(inst.platform) if inst.stale else handle_for(inst.platform, 50 + n),
             inst.tags,
             inst.templates,
             "u1" if inst.user else None,
@@ -147,6 +163,10 @@ def play(recorder: Recorder, case: Case) -> Exchange:
         if index < len(case.installations):
             patch = json.dumps([{"op": "add", "path": "/tags", "value": tag}])
             recorder.call("PATCH", f"/installations/i{index}", patch, JSON)
+    for n, inst in enumerate(case.installations):
+        if inst.stale:
+            read = recorder.call("GET", f"/installations/i{n}")
+            assert json.loads(read.response.body if read.response else b"")["pushChannelExpired"]
     for index in case.deletes:
         if index < len(ids):
             target = ids[index]
