@@ -339,3 +339,11 @@ def m007_journal_progress(db: Database) -> None:
     db.table("journal_progress").create(
         {"segment": str, "position": int, "updated_at": float}, pk="segment", if_not_exists=True
     )
+
+
+@migrations()
+def m010_instance(db: Database) -> None:
+    """Which proxy instance (host/pid/listen address) recorded each exchange; its twin is in
+    `proxy/store/pg/schema.py`."""
+    db.table("exchanges").add_column("instance", str)
+    db.table("exchanges").create_index(["instance"], if_not_exists=True)
