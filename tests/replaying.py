@@ -20,6 +20,7 @@ from proxy import sas, serve, store
 from proxy.cli import cli
 from proxy.localhub import FULL_RULE, HubSettings, RunningHub, start_hub
 from proxy.localhub.settings import generate_key
+from proxy.store import location
 from tests.servers import start_app, start_proxy
 
 HUB = "myhub"
@@ -304,8 +305,8 @@ async def replay_json(rec: Recorded, tgt: Target, *extra: str) -> tuple[Result, 
     return result, json.loads(result.output)
 
 
-def replay_rows(db: Path, session: str) -> list[dict[str, Any]]:
-    conn = store.connect(db, readonly=True)
+def replay_rows(db: Path | str, session: str) -> list[dict[str, Any]]:
+    conn = location.open_db(db, readonly=True)
     try:
         return list(store.iter_exchange_rows(conn, session))
     finally:

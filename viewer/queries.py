@@ -80,7 +80,7 @@ def select_rows(
 
 def count_capped(db: Database, sql: str, params: dict[str, Any]) -> int:
     """How many rows `sql` yields, counted up to DRIVE_CAP."""
-    return int(db.conn.execute(f"select count(*) from ({sql} limit {DRIVE_CAP})", params)
+    return int(db.conn.execute(f"select count(*) from ({sql} limit {DRIVE_CAP}) as capped", params)
                .fetchone()[0])  # fmt: skip
 
 

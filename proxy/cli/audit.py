@@ -7,20 +7,22 @@ from typing import cast
 
 import click
 
-from proxy import audit, store
+from proxy import audit
 from proxy.audit import FailOn, Format, render
 from proxy.cli import progress
-from proxy.cli.database import guarded, require_session
+from proxy.cli.database import STORE_HELP, Store, guarded, require_session
+from proxy.store import location
+from proxy.store.location import Location
 
 
 @click.command("audit")
 @click.option(
     "--db",
     "db_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=Store(exists=True),
     default=Path("hubscope.db"),
     show_default=True,
-    help="The database `hubscope proxy` recorded into.",
+    help=f"The database `hubscope proxy` recorded into. {STORE_HELP}",
 )
 @click.option("--session", metavar="S", help="Audit only this session (default: all).")
 @click.option(
@@ -39,15 +41,16 @@ from proxy.cli.database import guarded, require_session
     help="Exit 1 when findings at or above this severity exist.",
 )
 @guarded("db_path", readonly=True)
-def audit_command(db_path: Path, session: str | None, fmt: str, fail_on: str) -> None:
+def audit_command(db_path: Location, session: str | None, fmt: str, fail_on: str) -> None:
     """Check recorded exchanges against the Notification Hubs spec and report findings.
 
     Exit status: 0 when nothing reaches --fail-on, 1 when something does, 2 on usage errors.
     """
-    db = store.connect(db_path, readonly=True)
+    db = location.open_db(db_path, readonly=True)
+    name = db_path.name if isinstance(db_path, Path) else location.describe(db_path)
     try:
         require_session(db, session, db_path)
-        with progress.bar(f"auditing {db_path.name}", audit.count(db, session)) as advance:
+        with progress.bar(f"auditing {name}", audit.count(db, session)) as advance:
             result = audit.run(db, session, on_progress=advance)
     finally:
         db.conn.close()

@@ -11,8 +11,10 @@ functions.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -23,42 +25,100 @@ _TOKEN = re.compile(
     r"""('(?:[^']|'')*')"""  # a string literal: copied as it is (but % doubled)
     r"""|("(?:[^"]|"")*")"""  # a quoted name
     r"|(::)"  # a PostgreSQL cast
+    r"|\b(glob)\s+(?=[?:])"  # SQLite's GLOB: a regular expression match on PostgreSQL
     r"|(\?)"  # a positional parameter
     r"|:([A-Za-z_][A-Za-z0-9_]*)"  # a named parameter
     r"|\[([A-Za-z_][A-Za-z0-9_ ]*)\]"  # an SQLite-quoted name
+    r"|\b(sqlite_master)\b"  # the catalogue: PostgreSQL's tables under SQLite's name
     r"|(%)"
+)
+_CATALOGUE = (
+    "(select table_name as name, 'table' as type from information_schema.tables "
+    "where table_schema = current_schema()) as sqlite_master"
 )
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 
 
+@dataclass(frozen=True, slots=True)
+class Translated:
+    sql: str
+    globs: frozenset[int | str] = frozenset()
+    """Parameters (positions or names) that are GLOB patterns, to be sent as regexes."""
+
+
 def translate(sql: str) -> str:
     """SQLite-style SQL with parameters as psycopg's (always passed parameters)."""
+    return translated(sql).sql
+
+
+@functools.lru_cache(maxsize=512)
+def translated(sql: str) -> Translated:
+    globs: set[int | str] = set()
+    position = 0
+    after_glob = False
 
     def swap(match: re.Match[str]) -> str:
-        literal, quoted, cast, positional, named, bracketed, percent = match.groups()
+        nonlocal position, after_glob
+        literal, quoted, cast, glob, positional, named, bracketed, catalogue, percent = (
+            match.groups()
+        )
         if literal is not None:
             return literal.replace("%", "%%")
         if quoted is not None or cast is not None:
             return match.group(0)
-        if positional is not None:
-            return "%s"
-        if named is not None:
+        if glob is not None:
+            after_glob = True
+            return "~ "
+        if positional is not None or named is not None:
+            key: int | str = position if positional is not None else named
+            if after_glob:
+                globs.add(key)
+                after_glob = False
+            if positional is not None:
+                position += 1
+                return "%s"
             return f"%({named})s"
         if bracketed is not None:
             return '"' + bracketed.replace('"', '""') + '"'
+        if catalogue is not None:
+            return _CATALOGUE
         assert percent is not None
         return "%%"
 
-    return _TOKEN.sub(swap, sql)
+    return Translated(_TOKEN.sub(swap, sql), frozenset(globs))
 
 
-def _params(params: Params) -> Sequence[Any] | Mapping[str, Any]:
+def glob_regex(pattern: str) -> str:
+    """A GLOB pattern (`*`, `?`, `[...]`, case-sensitive, whole string) as a regular expression."""
+    out, i = ["^"], 0
+    while i < len(pattern):
+        char = pattern[i]
+        end = pattern.find("]", i + 2) if char == "[" else -1
+        if char == "*":
+            out.append(".*")
+        elif char == "?":
+            out.append(".")
+        elif end != -1:
+            inner = pattern[i + 1 : end]
+            negated = inner.startswith("^")
+            body = inner[1:] if negated else inner
+            out.append("[" + ("^" if negated else "") + body.replace("\\", "\\\\") + "]")
+            i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return "".join(out) + "$"
+
+
+def _params(params: Params, globs: frozenset[int | str]) -> Sequence[Any] | Mapping[str, Any]:
     if params is None:
         return ()
     if isinstance(params, Mapping):
-        return params
-    return list(params)
+        if not globs:
+            return params
+        return {k: glob_regex(v) if k in globs else v for k, v in params.items()}
+    return [glob_regex(v) if i in globs else v for i, v in enumerate(params)]
 
 
 class PgConnection:
@@ -69,11 +129,13 @@ class PgConnection:
         self.url = url
 
     def execute(self, sql: str, params: Params = None) -> psycopg.Cursor[Any]:
-        return self.raw.execute(translate(sql), _params(params))
+        done = translated(sql)
+        return self.raw.execute(done.sql, _params(params, done.globs))
 
     def executemany(self, sql: str, rows: Sequence[Any]) -> psycopg.Cursor[Any]:
+        done = translated(sql)
         cursor = self.raw.cursor()
-        cursor.executemany(translate(sql), rows)
+        cursor.executemany(done.sql, [_params(row, done.globs) for row in rows])
         return cursor
 
     @property

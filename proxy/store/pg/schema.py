@@ -6,10 +6,12 @@ checks both lists name the same migrations, in order). Applied names are kept in
 `_hubscope_migrations`; proxies starting at once serialise on an advisory lock, and
 each migration commits with its name, so a crash half way leaves nothing half done.
 
-Types: text for SQLite's str, double precision for float, bigint for int, bytea for
-bytes. As on SQLite, where sqlite-utils declares foreign keys that SQLite does not
-enforce, no foreign key is enforced: an exchange must never be refused because the
-row it points at was not written first.
+`exchanges.rowid` stands in for SQLite's implicit rowid (the viewer pages and follows
+new rows by it); it is never copied between stores. Types: text for SQLite's str,
+double precision for float, bigint for int, bytea for bytes. As on SQLite, where
+sqlite-utils declares foreign keys that SQLite does not enforce, no foreign key is
+enforced: an exchange must never be refused because the row it points at was not
+written first.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
                 name text primary key, started_at double precision, kind text,
                 upstream text, replay_of text, note text)""",
             """create table exchanges (
+                rowid bigint generated always as identity unique,
                 id text primary key, session text, started_at double precision,
                 duration_ms double precision, method text, url text, host text, path text,
                 query text, client text, request_headers text, request_body bytea,

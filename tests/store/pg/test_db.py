@@ -45,3 +45,37 @@ def test_queries_as_on_sqlite(postgres_url: str) -> None:
             db.query("update sessions set note = 'x'")
     finally:
         db.close()
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "matches"),
+    [
+        ("*,team,*", ",user:1,team,", True),
+        ("*,team,*", ",user:1,teams,", False),
+        ("user:?", "user:7", True),
+        ("a[*]b", "a*b", True),
+        ("a[*]b", "axb", False),
+        ("a.b(c)", "a.b(c)", True),
+        ("a.b", "axb", False),
+        ("[^x]y", "zy", True),
+    ],
+)
+def test_glob_is_matched_as_on_sqlite(
+    postgres_url: str, pattern: str, text: str, matches: bool
+) -> None:
+    db = pg.connect(postgres_url)
+    try:
+        positional = db.execute("select ? glob ?", [text, pattern]).fetchone()
+        named = db.execute("select :t glob :p", {"t": text, "p": pattern}).fetchone()
+    finally:
+        db.close()
+    assert positional == named == (matches,)
+
+
+def test_the_catalogue_answers_under_sqlite_s_name(postgres_url: str) -> None:
+    db = pg.connect(postgres_url)
+    try:
+        names = [r["name"] for r in db.query("select name from sqlite_master where type = 'table'")]
+    finally:
+        db.close()
+    assert "exchanges" in names and "exchanges_fts_progress" not in names
