@@ -12,6 +12,7 @@ from typing import TypeVar
 from sqlite_utils import Database
 
 from proxy import store
+from proxy.store import location
 
 T = TypeVar("T")
 
@@ -20,11 +21,15 @@ class NoDatabase(FileNotFoundError):
     """The database file does not exist yet."""
 
 
-def prepare(path: Path) -> None:
+def prepare(path: Path | str) -> None:
     """Bring an existing file's schema up to date (adds the viewer's FTS and indexes).
 
     Read-only viewers cannot migrate; a file the proxy already upgraded is left alone.
+    A PostgreSQL database is only checked: its writers migrate it.
     """
+    if isinstance(path, str):
+        location.check(path, readonly=True)
+        return
     if not path.exists():
         raise NoDatabase(f"{path}: no such database (start `hubscope proxy --db {path}` first)")
     ro = store.connect(path, readonly=True)
@@ -47,7 +52,7 @@ class ReaderClosed(RuntimeError):
 class Reader:
     """Runs query functions in worker threads, each thread with its own read-only connection."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         self.path = path
         self._local = threading.local()
         self._all: list[Database] = []
@@ -59,7 +64,7 @@ class Reader:
         """This thread's connection (opened on first use)."""
         db: Database | None = getattr(self._local, "db", None)
         if db is None:
-            db = store.connect(self.path, readonly=True)
+            db = location.open_db(self.path, readonly=True)
             self._local.db = db
             with self._idle:
                 self._all.append(db)

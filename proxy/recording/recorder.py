@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Protocol
 
 from proxy.exchange import Exchange
-from proxy.recording.follow import LAG_LOG_EVERY, StoreBusy
+from proxy.recording import stores
+from proxy.recording.follow import LAG_LOG_EVERY, StoreBusy, Target
 from proxy.recording.records import SessionStart
-from proxy.recording.sqlite_target import SqliteTarget
-from proxy.store import rows
+from proxy.store import location, rows
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class Recorder:
         keys: dict[str, str] | None = None,
         on_fatal: Callable[[str], None] | None = None,
     ) -> None:
-        self.db_path = Path(db_path)
+        self.db_path = location.parse(db_path)
         self.session = session
         self.upstream = upstream
         self.body_cap = body_cap
@@ -74,7 +74,7 @@ class Recorder:
 
     def start(self, *, kind: str = "proxy", replay_of: str | None = None) -> None:
         """Open the database (migrating it), create the session and start the writer."""
-        target = SqliteTarget(self.db_path, keys=self._keys)
+        target = stores.open_target(self.db_path, keys=self._keys)
         target.ensure_session(SessionStart(self.session, kind, self.upstream, replay_of))
         self._thread = threading.Thread(
             target=self._run, args=(target,), name="hubscope-recorder", daemon=True
@@ -101,7 +101,7 @@ class Recorder:
         if self.failure is not None:
             raise RecorderFailed(self.failure)
 
-    def _run(self, target: SqliteTarget) -> None:
+    def _run(self, target: Target) -> None:
         try:
             while True:
                 batch, done = self._next_batch()
@@ -121,7 +121,7 @@ class Recorder:
             while self._next_batch()[1] is False:  # let waiting submit() calls return
                 pass
         finally:
-            target.close()
+            stores.close(target)
 
     def _next_batch(self) -> tuple[list[Exchange], bool]:
         batch: list[Exchange] = []
@@ -137,7 +137,7 @@ class Recorder:
                 return batch, False
         return batch, True
 
-    def _write(self, target: SqliteTarget, batch: list[Exchange]) -> None:
+    def _write(self, target: Target, batch: list[Exchange]) -> None:
         captured = [rows.capture(exchange, self.body_cap) for exchange in batch]
         prepared = target.prepare(captured)
         since = last_log = time.monotonic()

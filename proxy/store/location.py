@@ -86,3 +86,8 @@ def write_rows(db: Database, rows: Rows) -> None:
     from proxy.store.write import write_rows as on_sqlite
 
     on_sqlite(db, rows)
+
+
+def label(location: Location) -> str:
+    """A short name for progress bars: a file's name, or the URL without its password."""
+    return location.name if isinstance(location, Path) else describe(location)

@@ -207,7 +207,12 @@ def connect(path: str | Path, *, readonly: bool = False, init: bool = False) -> 
 
     Raises NotAHubscopeDatabase, having written nothing, for a file that is not one
     (`init=True` adds hubscope's tables to an SQLite file that holds others).
+    A `postgresql://` URL opens that database instead (`proxy/store/location.py`).
     """
+    if isinstance(path, str) and path.lower().startswith(("postgresql://", "postgres://")):
+        from proxy.store.location import open_db
+
+        return open_db(path, readonly=readonly)
     check(path, init=init, readonly=readonly)
     if readonly:
         conn = sqlite3.connect(

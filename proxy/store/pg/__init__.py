@@ -13,7 +13,8 @@ Uses psycopg 3. May import the vocabulary and `proxy.store`'s own modules; nothi
 """
 
 from proxy.store.pg import write
-from proxy.store.pg.db import PgConnection, PgDatabase, translate
+from proxy.store.pg.db import PgConnection, PgDatabase
+from proxy.store.pg.dialect import translate
 from proxy.store.pg.schema import MIGRATIONS, applied, connect, migrate
 from proxy.store.pg.url import display, is_url, scrub
 

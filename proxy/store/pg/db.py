@@ -1,114 +1,25 @@
-"""A DB-API-shaped adapter: the SQL the SQLite code writes, run on PostgreSQL.
+"""A DB-API-shaped adapter: what the store's readers use of sqlite-utils, on PostgreSQL.
 
-The store's readers (audit, export, the CLI) call `db.query(sql, params)`,
-`db.execute(sql, params).fetchone()`, `db["table"].count_where(...)` and `db.conn.close()`
-on a sqlite-utils `Database`. `PgDatabase` answers the same calls: `translate` turns
-SQLite's `?` and `:name` parameters into psycopg's `%s` and `%(name)s`, `[name]` into
-`"name"`, and doubles a literal `%`; string literals pass untouched. Only the portable
-subset of SQL is expected here; SQLite-only functions belong behind the store's own
-functions.
+The readers (audit, export, the viewer, the CLI) call `db.query(sql, params)`,
+`db.execute(sql, params).fetchone()`, `db["table"].count_where(...)`, `db.conn.execute`
+and `db.conn.close()` on a sqlite-utils `Database`; the writers of replay and import call
+`store.ensure_session` and `store.write_rows`, which use `table.insert(ignore=True)` and
+`conn.executemany("INSERT OR REPLACE …")`. `PgDatabase` answers the same calls, the SQL
+translated by `dialect.py`, errors without the password.
 """
 
 from __future__ import annotations
 
-import functools
-import re
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import psycopg
 
+from proxy.store.pg.dialect import glob_regex, translated
+from proxy.store.pg.keys import CONFLICT_KEYS
 from proxy.store.pg.url import scrub
 
-_TOKEN = re.compile(
-    r"""('(?:[^']|'')*')"""  # a string literal: copied as it is (but % doubled)
-    r"""|("(?:[^"]|"")*")"""  # a quoted name
-    r"|(::)"  # a PostgreSQL cast
-    r"|\b(glob)\s+(?=[?:])"  # SQLite's GLOB: a regular expression match on PostgreSQL
-    r"|(\?)"  # a positional parameter
-    r"|:([A-Za-z_][A-Za-z0-9_]*)"  # a named parameter
-    r"|\[([A-Za-z_][A-Za-z0-9_ ]*)\]"  # an SQLite-quoted name
-    r"|\b(sqlite_master)\b"  # the catalogue: PostgreSQL's tables under SQLite's name
-    r"|(%)"
-)
-_CATALOGUE = (
-    "(select table_name as name, 'table' as type from information_schema.tables "
-    "where table_schema = current_schema()) as sqlite_master"
-)
-
 Params = Sequence[Any] | Mapping[str, Any] | None
-
-
-@dataclass(frozen=True, slots=True)
-class Translated:
-    sql: str
-    globs: frozenset[int | str] = frozenset()
-    """Parameters (positions or names) that are GLOB patterns, to be sent as regexes."""
-
-
-def translate(sql: str) -> str:
-    """SQLite-style SQL with parameters as psycopg's (always passed parameters)."""
-    return translated(sql).sql
-
-
-@functools.lru_cache(maxsize=512)
-def translated(sql: str) -> Translated:
-    globs: set[int | str] = set()
-    position = 0
-    after_glob = False
-
-    def swap(match: re.Match[str]) -> str:
-        nonlocal position, after_glob
-        literal, quoted, cast, glob, positional, named, bracketed, catalogue, percent = (
-            match.groups()
-        )
-        if literal is not None:
-            return literal.replace("%", "%%")
-        if quoted is not None or cast is not None:
-            return match.group(0)
-        if glob is not None:
-            after_glob = True
-            return "~ "
-        if positional is not None or named is not None:
-            key: int | str = position if positional is not None else named
-            if after_glob:
-                globs.add(key)
-                after_glob = False
-            if positional is not None:
-                position += 1
-                return "%s"
-            return f"%({named})s"
-        if bracketed is not None:
-            return '"' + bracketed.replace('"', '""') + '"'
-        if catalogue is not None:
-            return _CATALOGUE
-        assert percent is not None
-        return "%%"
-
-    return Translated(_TOKEN.sub(swap, sql), frozenset(globs))
-
-
-def glob_regex(pattern: str) -> str:
-    """A GLOB pattern (`*`, `?`, `[...]`, case-sensitive, whole string) as a regular expression."""
-    out, i = ["^"], 0
-    while i < len(pattern):
-        char = pattern[i]
-        end = pattern.find("]", i + 2) if char == "[" else -1
-        if char == "*":
-            out.append(".*")
-        elif char == "?":
-            out.append(".")
-        elif end != -1:
-            inner = pattern[i + 1 : end]
-            negated = inner.startswith("^")
-            body = inner[1:] if negated else inner
-            out.append("[" + ("^" if negated else "") + body.replace("\\", "\\\\") + "]")
-            i = end
-        else:
-            out.append(re.escape(char))
-        i += 1
-    return "".join(out) + "$"
 
 
 def _params(params: Params, globs: frozenset[int | str]) -> Sequence[Any] | Mapping[str, Any]:
@@ -138,6 +49,16 @@ class PgConnection:
         cursor.executemany(done.sql, [_params(row, done.globs) for row in rows])
         return cursor
 
+    def __enter__(self) -> PgConnection:
+        """`with conn:` as on sqlite3: one transaction, committed, or rolled back on an error."""
+        if not self.in_transaction:
+            self.raw.execute("begin")
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if self.in_transaction:
+            self.raw.execute("rollback" if error is not None else "commit")
+
     @property
     def in_transaction(self) -> bool:
         return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
@@ -153,9 +74,41 @@ class PgConnection:
 
 
 class _Table:
+    """What the store's code uses of a sqlite-utils `Table`."""
+
     def __init__(self, db: PgDatabase, name: str) -> None:
         self.db = db
         self.name = name
+
+    def insert(
+        self, row: Mapping[str, Any], *, ignore: bool = False, replace: bool = False
+    ) -> None:
+        self.insert_all([row], ignore=ignore, replace=replace)
+
+    def insert_all(
+        self, rows: Iterable[Mapping[str, Any]], *, ignore: bool = False, replace: bool = False
+    ) -> None:
+        """Insert rows; `ignore` keeps rows already there, `replace` overwrites them."""
+        verb = "insert or replace" if replace else "insert or ignore" if ignore else "insert"
+        groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
+        for row in rows:
+            groups.setdefault(tuple(row), []).append(row)
+        for columns, group in groups.items():
+            names = ", ".join(f"[{c}]" for c in columns)
+            marks = ", ".join("?" * len(columns))
+            self.db.conn.executemany(
+                f"{verb} into [{self.name}] ({names}) values ({marks})",
+                [[row[c] for c in columns] for row in group],
+            )
+
+    def update(self, key: Any, values: Mapping[str, Any]) -> None:
+        """Set `values` on the row whose primary key is `key`."""
+        if values:
+            assignments = ", ".join(f"[{c}] = ?" for c in values)
+            self.db.conn.execute(
+                f"update [{self.name}] set {assignments} where [{CONFLICT_KEYS[self.name]}] = ?",
+                [*values.values(), key],
+            )
 
     def count_where(self, where: str | None = None, where_args: Params = None) -> int:
         sql = f'select count(*) from "{self.name}"' + (f" where {where}" if where else "")
@@ -191,6 +144,9 @@ class PgDatabase:
             raise ValueError("query() can only be used with SQL that returns rows")
         keys = [column.name for column in cursor.description]
         return (dict(zip(keys, row, strict=True)) for row in cursor)
+
+    def rollback(self) -> None:
+        self.conn.rollback()
 
     def table(self, name: str) -> _Table:
         return _Table(self, name)

@@ -102,6 +102,27 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
             "create index if not exists idx_exchanges_session_summary "
             "on exchanges (session, started_at, status, duration_ms, operation)",
             "drop index if exists idx_exchanges_session_started_at",
+            # Search reads bodies as text: SQLite's cast(blob as text) takes the bytes as
+            # UTF-8; here invalid UTF-8 (and NUL) falls back to escapes, ASCII intact.
+            """create or replace function hubscope_text(body bytea) returns text
+                language plpgsql immutable strict as $$
+                begin
+                    return convert_from(body, 'UTF8');
+                exception when others then
+                    return encode(body, 'escape');
+                end $$""",
+            """create or replace function hubscope_text(value text) returns text
+                language sql immutable strict as $$ select value $$""",
+            """create or replace function hubscope_text(value bigint) returns text
+                language sql immutable strict as $$ select value::text $$""",
+            """create or replace function hubscope_text(value double precision) returns text
+                language sql immutable strict as $$ select value::text $$""",
+            # The viewer counts with sum(test): SQLite's tests are 0/1 integers.
+            """create or replace function hubscope_count_true(total bigint, test boolean)
+                returns bigint language sql immutable as
+                $$ select case when test is null then total
+                    else coalesce(total, 0) + test::int end $$""",
+            "create aggregate sum(boolean) (sfunc = hubscope_count_true, stype = bigint)",
         ),
     ),
     (

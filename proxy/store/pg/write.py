@@ -17,15 +17,8 @@ from typing import Any
 import psycopg
 from psycopg import errors
 
+from proxy.store.pg.keys import CONFLICT_KEYS
 from proxy.store.write import BatchResult, Failure, Rows, merge
-
-CONFLICT_KEYS = {
-    "sessions": "name",
-    "exchanges": "id",
-    "devices": "id",
-    "device_tags": "device_id, tag",
-    "replay_links": "replay_exchange_id",
-}
 
 
 def ensure_session(conn: psycopg.Connection[Any], row: Mapping[str, Any]) -> None:

@@ -1,27 +1,10 @@
-"""The adapter runs the SQL the SQLite readers write, with their parameters, on PostgreSQL."""
+"""The adapter answers the readers' and writers' sqlite-utils calls on PostgreSQL."""
 
 from __future__ import annotations
 
 import pytest
 
 from proxy.store import pg
-from proxy.store.pg.db import translate
-
-
-@pytest.mark.parametrize(
-    ("sqlite", "postgres"),
-    [
-        ("select * from [exchanges] where id = ?", 'select * from "exchanges" where id = %s'),
-        (
-            "where session = :session and x::text = ':no'",
-            "where session = %(session)s and x::text = ':no'",
-        ),
-        ("where url like '%?%' and a = ?", "where url like '%%?%%' and a = %s"),
-        ('select "a?b" from t where x % 2 = ?', 'select "a?b" from t where x %% 2 = %s'),
-    ],
-)
-def test_translate(sqlite: str, postgres: str) -> None:
-    assert translate(sqlite) == postgres
 
 
 def test_queries_as_on_sqlite(postgres_url: str) -> None:
@@ -47,31 +30,6 @@ def test_queries_as_on_sqlite(postgres_url: str) -> None:
         db.close()
 
 
-@pytest.mark.parametrize(
-    ("pattern", "text", "matches"),
-    [
-        ("*,team,*", ",user:1,team,", True),
-        ("*,team,*", ",user:1,teams,", False),
-        ("user:?", "user:7", True),
-        ("a[*]b", "a*b", True),
-        ("a[*]b", "axb", False),
-        ("a.b(c)", "a.b(c)", True),
-        ("a.b", "axb", False),
-        ("[^x]y", "zy", True),
-    ],
-)
-def test_glob_is_matched_as_on_sqlite(
-    postgres_url: str, pattern: str, text: str, matches: bool
-) -> None:
-    db = pg.connect(postgres_url)
-    try:
-        positional = db.execute("select ? glob ?", [text, pattern]).fetchone()
-        named = db.execute("select :t glob :p", {"t": text, "p": pattern}).fetchone()
-    finally:
-        db.close()
-    assert positional == named == (matches,)
-
-
 def test_the_catalogue_answers_under_sqlite_s_name(postgres_url: str) -> None:
     db = pg.connect(postgres_url)
     try:
@@ -79,3 +37,25 @@ def test_the_catalogue_answers_under_sqlite_s_name(postgres_url: str) -> None:
     finally:
         db.close()
     assert "exchanges" in names and "exchanges_fts_progress" not in names
+
+
+def test_the_writers_calls_as_on_sqlite(postgres_url: str) -> None:
+    from proxy import store
+
+    db = pg.connect(postgres_url)
+    try:
+        store.ensure_session(db, "s", kind="proxy")  # type: ignore[arg-type]
+        store.ensure_session(db, "s", kind="replay")  # type: ignore[arg-type]
+        row = {"id": "e1", "session": "s", "started_at": 1.0, "status": 200}
+        store.write_rows(db, store.Rows([row], [], []))  # type: ignore[arg-type]
+        store.write_rows(db, store.Rows([{**row, "status": 201}], [], []))  # type: ignore[arg-type]
+        db.table("exchanges").update("e1", {"operation": "x"})
+        with db.conn:
+            db.table("replay_links").insert_all([{"replay_exchange_id": "e1", "verdict": "same"}])
+        assert [(r["kind"]) for r in db.query("select kind from sessions")] == ["proxy"]
+        assert list(db.query("select status, operation from exchanges")) == [
+            {"status": 201, "operation": "x"}  # INSERT OR REPLACE replaced it
+        ]
+        assert db["replay_links"].count == 1
+    finally:
+        db.close()
