@@ -12,9 +12,11 @@ from typing import TypeVar
 from sqlite_utils import Database
 
 from proxy import store
-from proxy.store import location
+from proxy.store import location, pg
 
 T = TypeVar("T")
+LISTEN_SECONDS = 2.0
+"""On PostgreSQL, how long the live list waits for a notification before looking anyway."""
 
 
 class NoDatabase(FileNotFoundError):
@@ -59,6 +61,7 @@ class Reader:
         self._idle = threading.Condition()
         self._busy = 0
         self._closed = False
+        self._listener = pg.Listener(path) if isinstance(path, str) else None
 
     def db(self) -> Database:
         """This thread's connection (opened on first use)."""
@@ -69,6 +72,13 @@ class Reader:
             with self._idle:
                 self._all.append(db)
         return db
+
+    async def changed(self, poll_seconds: float) -> None:
+        """Wait for new rows: PostgreSQL announces them (LISTEN); a file is looked at again."""
+        if self._listener is None:
+            await asyncio.sleep(poll_seconds)
+            return
+        await asyncio.to_thread(self._listener.wait, LISTEN_SECONDS)
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """`fn(db, *args)` in a worker thread."""
@@ -95,3 +105,5 @@ class Reader:
             for db in self._all:
                 db.conn.close()
             self._all.clear()
+            if self._listener is not None:
+                self._listener.close()

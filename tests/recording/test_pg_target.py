@@ -7,6 +7,7 @@ import json
 import signal
 import time
 from collections import Counter
+from urllib.parse import quote
 
 import aiohttp
 import psycopg
@@ -22,6 +23,7 @@ from tests.conftest import Upstream
 from tests.postgres import PostgresServer, start_server
 from tests.recording.test_recorder import exchange
 from tests.servers import free_port, spawn_hubscope, start_proxy, wait_for_port
+from viewer.app import start_viewer
 
 PROXIES, CONNECTIONS, EACH = 4, 16, 200
 OUTAGE = 30.0
@@ -110,6 +112,17 @@ async def test_four_proxies_into_one_database_store_every_exchange_once(
         f"127.0.0.1:{port}" for port in ports
     )
     assert sessions == [("staging",)]
+    one = sorted(per_instance)[0]
+    viewer = await start_viewer(postgres_url)
+    try:
+        async with aiohttp.ClientSession() as client:
+            base = f"http://127.0.0.1:{viewer.port}/api/exchanges?limit=500"
+            for query in (f"&instance={quote(one)}", f"&f=instance:{quote(one)}"):
+                async with client.get(base + query) as resp:
+                    page = await resp.json()
+                assert len(page["items"]) == EACH and page["next_cursor"] is None, query
+    finally:
+        await serve.stop([viewer])
 
 
 @pytest.fixture

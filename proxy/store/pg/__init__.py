@@ -15,11 +15,13 @@ Uses psycopg 3. May import the vocabulary and `proxy.store`'s own modules; nothi
 from proxy.store.pg import write
 from proxy.store.pg.db import PgConnection, PgDatabase
 from proxy.store.pg.dialect import translate
+from proxy.store.pg.listen import Listener
 from proxy.store.pg.schema import MIGRATIONS, applied, connect, migrate
 from proxy.store.pg.url import display, is_url, scrub
 
 __all__ = [
     "MIGRATIONS",
+    "Listener",
     "PgConnection",
     "PgDatabase",
     "applied",

@@ -124,6 +124,8 @@ _CAST = re.compile(r"cast\s*\(", re.I)
 _AS_TEXT = re.compile(r"\s+as\s+text\s*$", re.I)
 _AS_INTEGER = re.compile(r"\s+as\s+integer\s*$", re.I)
 _MIN_MAX = re.compile(r"(min|max)\s*\(", re.I)
+_CONTAINS = re.compile(r"strpos\s*\(", re.I)
+_POSITIVE = re.compile(r"\s*>\s*0\b")
 _FROM_SUBQUERY = re.compile(r"from\s*\((?=\s*select\b)", re.I)
 _COALESCE_TEST = re.compile(r"coalesce\s*\(\s*\(", re.I)
 _ALIAS = re.compile(
@@ -138,7 +140,8 @@ def _casts(sql: str) -> str:
     - `cast(x as text)` → `hubscope_text(x)`: a body (bytea) read as its UTF-8 text, as
       SQLite reads a BLOB cast to text, rather than PostgreSQL's hex form;
     - a subquery in FROM gets the alias PostgreSQL 15 requires;
-    - `coalesce((test), 0)`: a test is boolean here, so its default is `false`.
+    - `coalesce((test), 0)`: a test is boolean here, so its default is `false`;
+    - `instr(a, b) > 0` → `a LIKE '%b%'` (b's wildcards escaped): pg_trgm's index serves it.
     """
     out: list[str] = []
     i = 0
@@ -163,6 +166,18 @@ def _casts(sql: str) -> str:
                 out.append(f"cast(trunc({_casts(inner[: as_integer.start()])}) as integer)")
             else:
                 out.append(f"{sql[i : found.end()]}{_casts(inner)})")
+            i = close + 1
+            continue
+        found = _CONTAINS.match(sql, i) if at_word else None
+        if found:
+            close = _closing(sql, found.end())
+            positive = _POSITIVE.match(sql, close + 1)
+            parts = [_casts(part) for part in _arguments(sql[found.end() : close])]
+            if positive and len(parts) == 2:  # instr(a, b) > 0: a LIKE, which pg_trgm indexes
+                out.append(f"({parts[0]}) like ('%%' || hubscope_like({parts[1].strip()}) || '%%')")
+                i = positive.end()
+                continue
+            out.append(f"strpos({', '.join(parts)})")
             i = close + 1
             continue
         found = _MIN_MAX.match(sql, i) if at_word else None

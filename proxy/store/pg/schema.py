@@ -21,7 +21,12 @@ from typing import Any
 import psycopg
 
 from proxy.store.pg.db import PgDatabase
+from proxy.store.pg.dialect import translate
 from proxy.store.pg.url import scrub
+from proxy.store.schema import SEARCH_TEXT
+
+_SEARCH = translate(SEARCH_TEXT.format(p="")).replace("%%", "%")
+"""What search reads of a row, as the viewer's query spells it (the index must match)."""
 
 MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
     (
@@ -123,6 +128,29 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
                 $$ select case when test is null then total
                     else coalesce(total, 0) + test::int end $$""",
             "create aggregate sum(boolean) (sfunc = hubscope_count_true, stype = bigint)",
+            # Substring search: instr(text, term) > 0 becomes text LIKE '%term%' (dialect.py),
+            # which a pg_trgm index answers; without the extension search reads rows.
+            """create or replace function hubscope_like(term text) returns text
+                language sql immutable strict as
+                $$ select replace(replace(replace(term, '\\', '\\\\'), '%', '\\%'),
+                    '_', '\\_') $$""",
+            """do $$ begin
+                create extension if not exists pg_trgm;
+            exception when others then
+                raise notice 'pg_trgm is not available (%): search reads rows', sqlerrm;
+            end $$""",
+            f"""do $$ begin
+                if exists (select 1 from pg_extension where extname = 'pg_trgm') then
+                    execute 'create index if not exists idx_exchanges_search on exchanges
+                        using gin ((lower({_SEARCH.replace("'", "''")})) gin_trgm_ops)';
+                end if;
+            end $$""",
+            # The live list listens instead of polling (proxy/store/pg/listen.py).
+            """create or replace function hubscope_notify() returns trigger
+                language plpgsql as $$
+                begin perform pg_notify('hubscope_exchanges', ''); return null; end $$""",
+            """create trigger exchanges_notify after insert on exchanges
+                for each statement execute function hubscope_notify()""",
         ),
     ),
     (
@@ -185,7 +213,9 @@ def open_connection(
 ) -> psycopg.Connection[Any]:
     """A connection in autocommit mode (writers open transactions explicitly)."""
     try:
-        conn = psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout)))
+        conn = psycopg.connect(
+            url, autocommit=True, connect_timeout=max(1, int(timeout)), prepare_threshold=None
+        )  # never prepared: each query is planned with its values, so LIKE uses pg_trgm
     except psycopg.OperationalError as error:
         raise NotReachable(scrub(str(error), url)) from None
     if readonly:

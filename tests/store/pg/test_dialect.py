@@ -29,7 +29,11 @@ from proxy.store.pg.dialect import translate
             "insert or ignore into [sessions] ([name]) values (?)",
             'insert into "sessions" ("name") values (%s) on conflict (name) do nothing',
         ),
-        ("instr(lower(a || char(10)), :q) > 0", "strpos(lower(a || chr(10)), %(q)s) > 0"),
+        (
+            "instr(lower(a || char(10)), :q) > 0",
+            "(lower(a || chr(10))) like ('%%' || hubscope_like(%(q)s) || '%%')",
+        ),
+        ("instr(a, ?) = 3", "strpos(a,  %s) = 3"),
         ("cast(coalesce(body, '') as text)", "hubscope_text(coalesce(body, ''))"),
         ("cast((t - ?) / ? as integer)", "cast(trunc((t - %s) / %s) as integer)"),
         ("min(a, f(b, c)), max(x), max(count(*))", "least(a,  f(b, c)), max(x), max(count(*))"),
@@ -89,3 +93,34 @@ def test_glob_is_matched_as_on_sqlite(
     finally:
         db.close()
     assert positional == named == (matches,)
+
+
+@pytest.mark.parametrize(
+    ("needle", "found"), [("50%_off", ["a"]), ("50%", ["a", "b"]), ("x\\y", ["c"]), ("_", ["a"])]
+)
+def test_substring_search_as_instr_means_it(
+    postgres_url: str, needle: str, found: list[str]
+) -> None:
+    db = pg.connect(postgres_url)
+    try:
+        for id, url in [("a", "/50%_off"), ("b", "/50%-off"), ("c", "/x\\y")]:
+            db.execute("insert into exchanges (id, url) values (?, ?)", [id, url])
+        rows = db.query("select id from exchanges where instr(url, ?) > 0 order by id", [needle])
+        assert [r["id"] for r in rows] == found
+    finally:
+        db.close()
+
+
+def test_the_viewer_s_search_is_answered_by_the_trigram_index(postgres_url: str) -> None:
+    from viewer.search import Term
+
+    db = pg.connect(postgres_url)
+    try:
+        probe, params = Term("registrationid").verify_sql("q")
+        db.execute("set enable_seqscan = off")
+        plan = [
+            r[0] for r in db.execute(f"explain select id from exchanges e where {probe}", params)
+        ]
+    finally:
+        db.close()
+    assert any("idx_exchanges_search" in line for line in plan), plan
