@@ -432,6 +432,10 @@ RUNS: dict[str, Runner | Elsewhere | NotRun] = {
         "tests/recording/test_pg_target.py",
         r'"proxy",\s*"--upstream",\s*hub.url,.*"--db",\s*postgres_url,\s*"--session",\s*"staging"',
     ),
+    "hubscope view --db postgresql://hubscope_reader@db.internal:5432/hubscope --listen "
+    '0.0.0.0:8081 --token "$HUBSCOPE_VIEW_TOKEN"': Elsewhere(
+        "tests/store/pg/test_grants.py", r'"view", "--db", reader, "--listen",.*"--token"'
+    ),
     "hubscope audit --db postgresql://hubscope_reader@db.internal:5432/hubscope --session staging "
     "--fail-on error": Elsewhere(
         "tests/store/pg/test_grants.py",

@@ -3,8 +3,12 @@ can view and audit but not write — its statements run exactly as printed."""
 
 from __future__ import annotations
 
+import json
 import re
+import signal
+import subprocess
 from pathlib import Path
+from urllib.request import Request, urlopen
 
 import psycopg
 import pytest
@@ -12,7 +16,7 @@ from click.testing import CliRunner
 
 from proxy.cli import cli
 from tests.postgres import PostgresServer
-from tests.servers import REPO
+from tests.servers import HUBSCOPE, REPO, free_port, wait_until_responds
 from tests.store.test_push import recorded
 
 
@@ -45,6 +49,21 @@ def test_the_readme_roles_let_proxies_write_and_the_viewer_only_read(
         assert audit.exit_code == 0 and "3 exchanges" in audit.output, audit.output
         with psycopg.connect(reader) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("insert into sessions (name) values ('x')")
+        port, token = free_port(), "a-token-of-the-team-0123456789"
+        view = subprocess.Popen(
+            [*HUBSCOPE, "view", "--db", reader, "--listen", f"127.0.0.1:{port}", "--token", token],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path,
+        )  # fmt: skip
+        try:
+            url = f"http://127.0.0.1:{port}/api/exchanges?session=staging"
+            wait_until_responds(url, proc=view)
+            request = Request(url, headers={"Authorization": f"Bearer {token}"})
+            with urlopen(request, timeout=30) as answer:
+                assert len(json.load(answer)["items"]) == 3
+        finally:
+            view.send_signal(signal.SIGTERM)
+            output = view.communicate(timeout=60)[0].decode()
+        assert "reader-secret" not in output and "hubscope_reader:***@" in output
     finally:
         postgres_server.drop_database(name)
         with psycopg.connect(postgres_server.url(), autocommit=True) as conn:
