@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import signal
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -36,10 +37,25 @@ from tests.servers import free_port, spawn_hubscope, wait_for_port  # noqa: E402
 PROXIES, CONNECTIONS = 4, 16
 
 
-async def fleet(each: int) -> dict[str, object]:
+def _count(where: str) -> tuple[int, int, int]:
+    """(rows, distinct resource ids, distinct instances); (0, 0, 0) before the table exists."""
+    sql = "select count(*), count(distinct resource_id), count(distinct instance) from exchanges"
+    try:
+        if where.startswith("postgresql://"):
+            with psycopg.connect(where, autocommit=True) as conn:
+                row = conn.execute(sql).fetchone()
+        else:
+            with sqlite3.connect(f"file:{where}?mode=ro", uri=True) as conn:
+                row = conn.execute(sql).fetchone()
+    except (psycopg.Error, sqlite3.Error):
+        return 0, 0, 0
+    return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
+
+
+async def fleet(each: int, *, sqlite: Path | None = None) -> dict[str, object]:
     server = start_server()
     hub = await start_hub(HubSettings(hubs=frozenset({"bench"})))
-    url = server.url(server.create_database())
+    url = str(sqlite) if sqlite is not None else server.url(server.create_database())
     ports = [free_port() for _ in range(PROXIES)]
     procs = [
         await spawn_hubscope(
@@ -52,28 +68,19 @@ async def fleet(each: int) -> dict[str, object]:
     try:
         for port, proc in zip(ports, procs, strict=True):
             await wait_for_port(port, proc)
-        with psycopg.connect(url) as conn:  # the first proxy migrates it at start
-            for _ in range(200):
-                if conn.execute("select to_regclass('exchanges')").fetchone() != (None,):
-                    break
-                time.sleep(0.05)
         key = hub.settings.keys[FULL_RULE]
         started = time.monotonic()
         await asyncio.gather(*(_drive(port, key, each, statuses) for port in ports))
         answered = time.monotonic() - started
-        stored, store_seconds = 0, 0.0
+        stored, store_seconds, distinct = 0, 0.0, (0, 0, 0)
         deadline = time.monotonic() + 600
-        with psycopg.connect(url, autocommit=True) as conn:
-            while time.monotonic() < deadline:
-                row = conn.execute("select count(*) from exchanges").fetchone()
-                stored = int(row[0]) if row else 0
-                if stored >= PROXIES * each:
-                    store_seconds = time.monotonic() - started
-                    break
-                time.sleep(0.05)
-            distinct = conn.execute(
-                "select count(distinct resource_id), count(distinct instance) from exchanges"
-            ).fetchone()
+        while time.monotonic() < deadline:
+            distinct = _count(url)
+            stored = distinct[0]
+            if stored >= PROXIES * each:
+                store_seconds = time.monotonic() - started
+                break
+            await asyncio.sleep(0.05)
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
         codes = [await asyncio.wait_for(proc.wait(), 120) for proc in procs]
@@ -92,8 +99,9 @@ async def fleet(each: int) -> dict[str, object]:
         "statuses": statuses,
         "answered_per_s": round(total / answered, 1),
         "stored": stored,
-        "stored_once": distinct is not None and distinct[0] == total and stored == total,
-        "instances": distinct[1] if distinct else 0,
+        "stored_once": distinct[1] == total and stored == total,
+        "instances": distinct[2],
+        "store": "SQLite file" if sqlite is not None else "PostgreSQL",
         "stored_per_s": round(total / store_seconds, 1) if store_seconds else None,
         "proxy_exit_codes": codes,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
@@ -128,10 +136,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--each", type=int, default=5000, help="requests per proxy")
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--sqlite", type=Path, help="record into this SQLite file instead")
     args = parser.parse_args()
-    result = asyncio.run(fleet(args.each))
+    result = asyncio.run(fleet(args.each, sqlite=args.sqlite))
     print(
-        f"PostgreSQL fleet: {result['proxies']} proxies × {result['connections_each']} "
+        f"{result['store']} fleet: {result['proxies']} proxies × {result['connections_each']} "
         f"connections, {result['requests']} requests: {result['answered_per_s']} answered/s, "
         f"{result['stored_per_s']} stored/s, every exchange stored once: "
         f"{result['stored_once']} ({result['machine']})"
