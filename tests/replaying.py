@@ -152,15 +152,18 @@ async def run_client(base: str, key_name: str, key: str) -> list[int]:
 
 @dataclass
 class Recorded:
-    db: Path
+    db: Path | str
     session: str
     statuses: list[int]
     hub_key: str
 
 
-async def record_session(tmp_path: Path, session: str = "orig", **proxy: Any) -> Recorded:
-    """A session recorded through the real proxy against local hub A."""
-    db = tmp_path / "hubscope.db"
+async def record_session(
+    tmp_path: Path, session: str = "orig", *, db: Path | str | None = None, **proxy: Any
+) -> Recorded:
+    """A session recorded through the real proxy against local hub A (into `db`, a file
+    in `tmp_path` unless given: a `postgresql://` URL records there)."""
+    db = tmp_path / "hubscope.db" if db is None else db
     key = generate_key()
     hub = await start_hub(
         HubSettings.build(
