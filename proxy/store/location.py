@@ -14,7 +14,6 @@ from typing import cast
 from sqlite_utils import Database
 
 from proxy.store import pg, schema
-from proxy.store.write import Rows
 
 Location = Path | str
 """A `--db` value: a file (Path) or a PostgreSQL URL (str)."""
@@ -56,36 +55,6 @@ def check(location: Location, *, readonly: bool = False, init: bool = False) -> 
         open_db(location, readonly=readonly).conn.close()
         return
     schema.check(location, readonly=readonly, init=init)
-
-
-def ensure_session(
-    db: Database,
-    name: str,
-    *,
-    kind: str,
-    upstream: str | None = None,
-    replay_of: str | None = None,
-    note: str | None = None,
-) -> None:
-    """`store.ensure_session` on either backend."""
-    if isinstance(db, pg.PgDatabase):
-        row = {"name": name, "kind": kind, "upstream": upstream, "replay_of": replay_of}
-        pg.write.ensure_session(db.conn.raw, {**row, "note": note})
-        return
-    from proxy.store.write import ensure_session as on_sqlite
-
-    on_sqlite(db, name, kind=kind, upstream=upstream, replay_of=replay_of, note=note)
-
-
-def write_rows(db: Database, rows: Rows) -> None:
-    """`store.write_rows` on either backend (on PostgreSQL rows already there are kept)."""
-    if isinstance(db, pg.PgDatabase):
-        with db.conn.raw.transaction():
-            pg.write.write_rows(db.conn.raw, rows)
-        return
-    from proxy.store.write import write_rows as on_sqlite
-
-    on_sqlite(db, rows)
 
 
 def label(location: Location) -> str:

@@ -52,9 +52,9 @@ NewStore = Callable[[str], Path | str]
 
 def write_db(path: Path | str, exchanges: list[Exchange], session: str = "s") -> Path | str:
     db = location.open_db(path)
-    location.ensure_session(db, session, kind="proxy")
+    store.ensure_session(db, session, kind="proxy")
     rows = [{**row(ex), "session": session} for ex in exchanges]
-    location.write_rows(db, store.Rows(exchanges=rows, devices=[], device_tags=[]))
+    store.write_rows(db, store.Rows(exchanges=rows, devices=[], device_tags=[]))
     db.conn.close()
     return path
 
@@ -152,9 +152,9 @@ def test_session_filter(new_store: NewStore) -> None:
     path = write_db(new_store("two"), [reg(el("BaiduChannelId", "c"), el("BaiduUserId", "u"),
                                                root=BAIDU)[0]], session="bad")  # fmt: skip
     db = location.open_db(path)
-    location.ensure_session(db, "good", kind="proxy")
+    store.ensure_session(db, "good", kind="proxy")
     ok = reg(TOKEN_EL)[0]
-    location.write_rows(db, store.Rows(exchanges=[{**row(ok), "session": "good"}], devices=[],
+    store.write_rows(db, store.Rows(exchanges=[{**row(ok), "session": "good"}], devices=[],
                                     device_tags=[]))  # fmt: skip
     db.conn.close()
     assert invoke("--db", str(path), "--session", "good").exit_code == 0
@@ -185,9 +185,9 @@ def test_truncated_bodies_are_not_judged(new_store: NewStore) -> None:
     ex = reg(el("BaiduChannelId", "c"), el("BaiduUserId", "u"), root=BAIDU)[0]
     path = new_store("t")
     db = location.open_db(path)
-    location.ensure_session(db, "s", kind="proxy")
+    store.ensure_session(db, "s", kind="proxy")
     cut = {**row(ex), "request_body": ex.request.body[:50], "request_truncated": 1}
-    location.write_rows(db, store.Rows(exchanges=[cut], devices=[], device_tags=[]))
+    store.write_rows(db, store.Rows(exchanges=[cut], devices=[], device_tags=[]))
     db.conn.close()
     assert invoke("--db", str(path)).exit_code == 0
 
@@ -204,8 +204,8 @@ def test_signature_verdict_from_the_recorder_path(new_store: NewStore) -> None:
     batch = rows.build(exchanges, body_cap=1 << 20, keys={"k": "secret"})
     path = new_store("sig")
     db = location.open_db(path)
-    location.ensure_session(db, "s", kind="proxy")
-    location.write_rows(db, batch)
+    store.ensure_session(db, "s", kind="proxy")
+    store.write_rows(db, batch)
     db.conn.close()
     result = invoke("--db", str(path), "--format", "json")
     assert result.exit_code == 1

@@ -21,13 +21,13 @@ def test_parse_keeps_urls_as_text() -> None:
 def test_written_rows_read_back_alike(new_store: Callable[[str], Path | str]) -> None:
     where = new_store("one")
     db = location.open_db(where)
-    location.ensure_session(db, "s", kind="proxy")
-    location.ensure_session(db, "s", kind="other")  # kept as first made
+    store.ensure_session(db, "s", kind="proxy")
+    store.ensure_session(db, "s", kind="other")  # kept as first made
     row = {"id": "x1", "session": "s", "started_at": 2.5, "duration_ms": 1.0, "method": "PUT",
            "url": "https://h/hub/installations/i?api-version=2020-06", "request_body": b"{}",
            "request_headers": '[["a", "b"]]', "status": 200,
            "instance": "h/1/127.0.0.1:8080"}  # fmt: skip
-    location.write_rows(db, store.Rows([row], [], []))
+    store.write_rows(db, store.Rows([row], [], []))
     db.conn.close()
     reader = location.open_db(where, readonly=True)
     rows = list(store.iter_exchange_rows(reader))

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
 
 from proxy import store
-from proxy.store import location, push
 from viewer import sample
 from viewer.app import make_app
 
@@ -57,28 +55,6 @@ def triage_db(triage_master: Path, tmp_path: Path) -> Path:
     path = tmp_path / "triage.db"
     shutil.copyfile(triage_master, path)
     return path
-
-
-@pytest.fixture
-def triage_store(triage_master: Path, new_store: Callable[[str], Path | str]) -> Path | str:
-    """The triage database in a fresh store of each backend (PostgreSQL's is pushed into)."""
-    where = new_store("triage")
-    if isinstance(where, Path):
-        shutil.copyfile(triage_master, where)
-        return where
-    source, target = store.connect(triage_master, readonly=True), location.open_db(where)
-    try:
-        push.push(source, target)
-    finally:
-        source.conn.close()
-        target.conn.close()
-    return where
-
-
-@pytest.fixture
-async def triage_both(aiohttp_client, triage_store: Path | str) -> TestClient:
-    """`triage`, once on SQLite and once on PostgreSQL."""
-    return await aiohttp_client(make_app(triage_store))
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from proxy.store.pg.keys import CONFLICT_KEYS
@@ -212,37 +213,38 @@ def _casts(sql: str) -> str:
     return "".join(out)
 
 
-def _arguments(text: str) -> list[str]:
-    """A call's arguments: `text` split at its top-level commas."""
-    parts, depth, start, i = [], 0, 0, 0
+def _outside_quotes(text: str, start: int = 0) -> Iterator[tuple[int, str]]:
+    """(index, character) of `text` from `start`, skipping quoted literals and names."""
+    i = start
     while i < len(text):
         char = text[i]
         if char in "'\"":
             end = text.find(char, i + 1)
             i = len(text) if end == -1 else end + 1
             continue
+        yield i, char
+        i += 1
+
+
+def _arguments(text: str) -> list[str]:
+    """A call's arguments: `text` split at its top-level commas."""
+    parts, depth, start = [], 0, 0
+    for i, char in _outside_quotes(text):
         depth += {"(": 1, ")": -1}.get(char, 0)
         if char == "," and depth == 0:
             parts.append(text[start:i])
             start = i + 1
-        i += 1
     parts.append(text[start:])
     return parts
 
 
 def _closing(sql: str, start: int) -> int:
     """The index of the parenthesis that closes the one opened just before `start`."""
-    depth, i = 1, start
-    while i < len(sql):
-        char = sql[i]
-        if char in "'\"":
-            end = sql.find(char, i + 1)
-            i = len(sql) if end == -1 else end + 1
-            continue
+    depth = 1
+    for i, char in _outside_quotes(sql, start):
         depth += {"(": 1, ")": -1}.get(char, 0)
         if depth == 0:
             return i
-        i += 1
     raise ValueError(f"unbalanced parentheses in {sql!r}")
 
 
