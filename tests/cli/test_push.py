@@ -43,3 +43,7 @@ def test_usage_errors_name_the_problem_without_the_password(
     code, output = push("--db", postgres_url, "--to", str(tmp_path / "copy.db"))
     assert code == 2 and "not a hubscope database" in output
     assert str(password(postgres_url)) not in output
+    wrong = postgres_url.replace(str(password(postgres_url)), "not-the-password-42")
+    code, output = push("--db", str(local), "--to", wrong)
+    assert code == 2 and "password authentication failed" in output, output
+    assert "not-the-password-42" not in output

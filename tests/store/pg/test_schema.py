@@ -12,7 +12,11 @@ from proxy.store.pg.schema import MIGRATIONS, applied, migrate
 
 
 def test_every_sqlite_migration_has_its_twin_in_order() -> None:
-    assert [name for name, _ in MIGRATIONS] == [m.name for m in schema.migrations._migrations]
+    sqlite = [m.name for m in schema.migrations._migrations]
+    assert [name for name, _ in MIGRATIONS] == sqlite, (
+        "a migration in proxy/store/schema.py needs its twin in proxy/store/pg/schema.py "
+        "MIGRATIONS: the same name, in the same place, doing the same in PostgreSQL's words"
+    )
 
 
 def test_migrating_twice_applies_each_once(postgres_url: str) -> None:
