@@ -67,7 +67,13 @@ async def fleet(each: int, *, sqlite: Path | None = None) -> dict[str, object]:
     statuses: dict[int, int] = {}
     try:
         for port, proc in zip(ports, procs, strict=True):
-            await wait_for_port(port, proc)
+            for attempt in range(8):  # four proxies starting at once may take a while
+                try:
+                    await wait_for_port(port, proc)
+                    break
+                except TimeoutError:
+                    if attempt == 7:
+                        raise
         key = hub.settings.keys[FULL_RULE]
         started = time.monotonic()
         await asyncio.gather(*(_drive(port, key, each, statuses) for port in ports))
