@@ -56,7 +56,7 @@ def test_the_readme_roles_let_proxies_write_and_the_viewer_only_read(
         )  # fmt: skip
         try:
             url = f"http://127.0.0.1:{port}/api/exchanges?session=staging"
-            wait_until_responds(url, proc=view)
+            wait_until_responds(url, proc=view, timeout=120)  # a loaded machine starts slowly
             request = Request(url, headers={"Authorization": f"Bearer {token}"})
             with urlopen(request, timeout=30) as answer:
                 assert len(json.load(answer)["items"]) == 3
