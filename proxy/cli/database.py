@@ -86,6 +86,21 @@ def check(path: Location, *, readonly: bool = False, init: bool = False) -> None
         raise refuse(error) from None
 
 
+def catch_up(path: Location) -> None:
+    """Store what a stopped proxy left in the journal beside `path`, so a reading command
+    shows everything that was answered; say so (or why not) on standard error.
+
+    A PostgreSQL store has no journal beside it: each proxy's writer catches up its own.
+    """
+    if not isinstance(path, Path):
+        return
+    from proxy.recording import pending
+
+    line = pending.describe(pending.catch_up(path), path)
+    if line:
+        click.echo(f"hubscope: {line}", err=True)
+
+
 def guarded(
     param: str = "db", *, readonly: bool = False, init: bool = False, unless: str | None = None
 ) -> Callable[[F], F]:
@@ -101,6 +116,8 @@ def guarded(
             path = kwargs.get(param)
             if path is not None and not (unless and kwargs.get(unless)):
                 check(location.parse(path), readonly=readonly, init=wanted)
+                if readonly:
+                    catch_up(location.parse(path))
             return command(*args, **kwargs)
 
         if not init:

@@ -11,7 +11,7 @@ from typing import IO
 
 import click
 
-from proxy.cli.database import STORE_HELP, Refused, Store
+from proxy.cli.database import STORE_HELP, Refused, Store, catch_up
 from proxy.io.export import FORMATS, Format
 from proxy.io.mask import parse_kinds
 from proxy.store import NotAHubscopeDatabase, location
@@ -80,6 +80,7 @@ def export_command(
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--mask") from None
     chosen = _format(fmt, output)
+    catch_up(db)
     try:
         conn = location.open_db(db, readonly=True)
     except NotAHubscopeDatabase as error:

@@ -8,7 +8,7 @@ import secrets
 import click
 
 from proxy import serve
-from proxy.cli.database import Store
+from proxy.cli.database import Store, catch_up
 from proxy.cli.replay import signer_from
 from proxy.signing import Signer
 from proxy.store.location import Location, describe
@@ -80,6 +80,7 @@ def view_command(
         prepare(db)
     except NoDatabase as error:
         raise click.ClickException(str(error)) from None
+    catch_up(db)
 
     async def main(stop: asyncio.Event, fatal: asyncio.Event) -> list[serve.Running]:
         app = make_app(ViewerSettings(db=db, token=token, index=not no_index))

@@ -69,14 +69,21 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _get(obj: dict[str, Any], *names: str) -> Any:
-    """The first of `names` present, matched case-insensitively."""
-    lowered = {key.lower(): key for key in obj}
+def _get(obj: dict[str, Any], *names: str, lowered: dict[str, str] | None = None) -> Any:
+    """The first of `names` present, matched case-insensitively (`lowered`: the object's
+    keys by their lower case, when the caller already has them)."""
+    if lowered is None:
+        lowered = _lowered(obj)
     for name in names:
         key = lowered.get(name.lower())
         if key is not None:
             return obj[key]
     return None
+
+
+def _lowered(obj: dict[str, Any]) -> dict[str, str]:
+    """The object's keys by their lower case (the last of keys differing only in case wins)."""
+    return {key.lower(): key for key in obj}
 
 
 def _tags(value: Any, where: str, notes: list[str]) -> tuple[str, ...]:
@@ -93,8 +100,12 @@ def _tags(value: Any, where: str, notes: list[str]) -> tuple[str, ...]:
 
 def looks_like_installation(value: Any) -> bool:
     """Whether a decoded JSON value has the shape of an installation."""
-    return isinstance(value, dict) and any(
-        _get(value, key) is not None for key in ("installationId", "pushChannel", "platform")
+    if not isinstance(value, dict):
+        return False
+    lowered = _lowered(value)
+    return any(
+        _get(value, key, lowered=lowered) is not None
+        for key in ("installationId", "pushChannel", "platform")
     )
 
 
@@ -106,30 +117,35 @@ _KNOWN = frozenset(
 
 def decode_installation(obj: dict[str, Any], notes: list[str]) -> Device:
     """One installation object to a Device (kind "installation")."""
-    platform_value = _get(obj, "platform")
+    lowered = _lowered(obj)
+
+    def get(*names: str) -> Any:
+        return _get(obj, *names, lowered=lowered)
+
+    platform_value = get("platform")
     platform = Platform.parse(platform_value)
     if platform is Platform.UNKNOWN and platform_value is not None:
         notes.append(f"unknown platform {platform_value!r}")
     extra: list[tuple[str, str]] = []
-    handle = _push_channel(_get(obj, "pushChannel"), extra, notes)
-    expired = _get(obj, "pushChannelExpired", "expiredPushChannel")
+    handle = _push_channel(get("pushChannel"), extra, notes)
+    expired = get("pushChannelExpired", "expiredPushChannel")
     if expired is not None and not isinstance(expired, bool):
         notes.append(f"pushChannelExpired is not a boolean: {_json_text(expired)}")
     for key, value in obj.items():
         if key.lower() not in _KNOWN:
             extra.append((key, _json_text(value)))
-    variables = _get(obj, "pushVariables")
+    variables = get("pushVariables")
     pairs = obj.pairs if isinstance(obj, JsonObject) else list(obj.items())
     return Device(
         kind="installation",
         source_type="installation",
         platform=platform,
         handle=handle,
-        installation_id=_scalar(_get(obj, "installationId")),
-        user_id=_scalar(_get(obj, "userId")),
-        tags=_tags(_get(obj, "tags"), "tags", notes),
-        templates=_templates(_get(obj, "templates"), notes),
-        expiration=_scalar(_get(obj, "expirationTime")),
+        installation_id=_scalar(get("installationId")),
+        user_id=_scalar(get("userId")),
+        tags=_tags(get("tags"), "tags", notes),
+        templates=_templates(get("templates"), notes),
+        expiration=_scalar(get("expirationTime")),
         push_variables=None if variables is None else _json_text(variables),
         push_channel_expired=expired if isinstance(expired, bool) else None,
         extra=tuple(extra),

@@ -129,7 +129,8 @@ def _description(
     headers: dict[str, tuple[tuple[str, str], ...]] = {}
     extra: list[tuple[str, str]] = []
     for child in element:
-        name = local_name(child)
+        tag = child.tag  # local_name(child), inlined: this loop runs for every element
+        name = tag.rpartition("}")[2] if isinstance(tag, str) else ""
         if not name:
             continue
         elements.append(name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import threading
 from typing import Any
 
 from lxml import etree
@@ -44,7 +45,7 @@ _FORBIDDEN = re.compile(r"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)", re.IG
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 
 def _parser(*, recover: bool = False) -> etree.XMLParser:
-    """A fresh hardened parser (a reused one keeps growing its error log across parses)."""
+    """A new hardened parser."""
     return etree.XMLParser(
         resolve_entities=False,
         load_dtd=False,
@@ -144,9 +145,21 @@ def parse_xml(body: bytes, *, charset: str | None = None) -> tuple[etree._Elemen
     return root, notes
 
 
+_STRICT = threading.local()
+"""One strict parser per thread (lxml parsers are not shared across threads): making one
+costs a third of parsing a registration. lxml clears its error log at each parse."""
+
+
+def _strict_parser() -> etree.XMLParser:
+    parser: etree.XMLParser | None = getattr(_STRICT, "parser", None)
+    if parser is None:
+        parser = _STRICT.parser = _parser()
+    return parser
+
+
 def _fromstring(text: str, notes: list[str]) -> etree._Element:
     """Parse strictly; retry leniently only when undeclared prefixes were the sole fault."""
-    parser = _parser()
+    parser = _strict_parser()
     try:
         return etree.fromstring(text, parser)
     except etree.XMLSyntaxError as exc:

@@ -96,13 +96,17 @@ class Follower:
         *,
         on_stored: Callable[[int], None] = lambda total: None,
         skip_first: bool = False,
+        patience: float | None = None,
     ) -> None:
+        """`patience`: seconds a busy store is waited for before `StoreBusy` is raised;
+        None (the writer process) waits for as long as it takes."""
         self.directory = directory
         self.target = target
         self.stored = 0
         self.rejected = 0
         self._on_stored = on_stored
         self._skip_first = skip_first
+        self._patience = patience
         self._positions: dict[str, int] = {}
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
@@ -162,7 +166,11 @@ class Follower:
             if fd is None:
                 continue  # a live proxy (or its writer) is on it
             log.info("storing %s left in the journal by an earlier run", run.name)
-            self.follow(run, lock_fd=fd, live=lambda: False)
+            try:
+                self.follow(run, lock_fd=fd, live=lambda: False)
+            except BaseException:
+                os.close(fd)  # let the next reader or proxy take the run
+                raise
         return self.stored - before
 
     def follow(self, run: Run, *, lock_fd: int, live: Callable[[], bool]) -> None:
@@ -290,6 +298,8 @@ class Follower:
                 return write()
             except StoreBusy as error:
                 now = time.monotonic()
+                if self._patience is not None and now - since >= self._patience:
+                    raise
                 if now - last_log >= LAG_LOG_EVERY:
                     last_log = now
                     log.warning(

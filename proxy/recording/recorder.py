@@ -1,35 +1,33 @@
-"""The in-process recorder of replay and import: a bounded queue, one writer thread.
+"""The in-process recorder of replay, import and resend: the proxy's journal path, in a thread.
 
-Like datasette's write thread: one connection owned by one thread, fed by a queue,
-drained on a sentinel at shutdown. Decoding happens here. A locked database is waited
-out (with a log line every few seconds); a bad exchange is stored reduced or skipped
-alone; a full disk stops the recorder loudly (mitmproxy's save addon: better to stop
-than to go on unrecorded). The proxy records through the journal instead
-(`writer_process.py`), which also survives a crash.
+`submit()` cuts, checks and redacts the exchange and appends it to a journal run of its
+own beside the database (`journal.py`), exactly as the proxy does; a thread follows that
+run into the store (`follow.py`). So the proxy's guarantees hold here too: no secret is
+ever written, even to the journal; memory stays flat while the database is locked (the
+journal grows on disk, the lock is waited out with a log line every few seconds); a bad
+exchange is stored reduced or set aside alone; a full disk stops the recorder loudly
+(mitmproxy's save addon: better to stop than to go on unrecorded); and a `kill -9` of
+`hubscope import` or `replay` loses nothing submitted: the next command that opens the
+database stores it (`pending.py`). The proxy follows its journal from a writer process
+instead (`writer_process.py`), so decoding never competes with its event loop.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
+import os
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 from proxy.exchange import Exchange
-from proxy.recording import stores
-from proxy.recording.follow import LAG_LOG_EVERY, StoreBusy, Target
+from proxy.recording import journal, records, stores
+from proxy.recording.follow import Follower, Target
 from proxy.recording.records import SessionStart
-from proxy.store import location, rows
+from proxy.store import location
 
 log = logging.getLogger(__name__)
-
-_SHUTDOWN = object()
-MAX_BATCH = 500
-MAX_QUEUED = 10_000
-"""Exchanges waiting for the writer; above this `submit()` waits (memory stays bounded)."""
 
 
 class RecorderFailed(RuntimeError):
@@ -48,7 +46,7 @@ class ExchangeSink(Protocol):
 
 
 class Recorder:
-    """Accepts finished exchanges with `submit()`; a writer thread decodes and stores them."""
+    """Accepts finished exchanges with `submit()`; a thread stores them from the journal."""
 
     def __init__(
         self,
@@ -64,21 +62,34 @@ class Recorder:
         self.session = session
         self.upstream = upstream
         self.body_cap = body_cap
+        self.journal = journal.JournalWriter(stores.journal_dir_for(self.db_path))
         self._keys = dict(keys or {})
         self._on_fatal = on_fatal
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=MAX_QUEUED)
         self._thread: threading.Thread | None = None
+        self._live = True
         self.failure: str | None = None
         self.written = 0
         self.rejected = 0
 
     def start(self, *, kind: str = "proxy", replay_of: str | None = None) -> None:
-        """Open the database (migrating it), create the session and start the writer."""
+        """Open the database (migrating it), create the session, start the journal run
+        and the thread that stores it."""
+        session = SessionStart(self.session, kind, self.upstream, replay_of)
         target = stores.open_target(self.db_path, keys=self._keys)
-        target.ensure_session(SessionStart(self.session, kind, self.upstream, replay_of))
+        try:
+            target.ensure_session(session)
+        except Exception:
+            stores.close(target)
+            raise
+        self.journal.open(records.encode_session(session))
+        run = journal.run_named(self.journal.directory, self.journal.run)
+        lock = journal.hold(run, exclusive=False)
+        assert lock is not None, "a shared hold on our own run cannot be refused"
+        follower = Follower(self.journal.directory, target, on_stored=self._stored)
         self._thread = threading.Thread(
-            target=self._run, args=(target,), name="hubscope-recorder", daemon=True
-        )
+            target=self._follow, args=(follower, target, run, lock),
+            name="hubscope-recorder", daemon=True,
+        )  # fmt: skip
         self._thread.start()
 
     @property
@@ -86,74 +97,51 @@ class Recorder:
         return self.failure is None
 
     def submit(self, exchange: Exchange) -> None:
-        """Queue an exchange for writing; waits only while `MAX_QUEUED` are already waiting."""
+        """Append the exchange (redacted) to the journal; it is safe on disk when this returns."""
         if self.failure is not None:
             raise RecorderFailed(self.failure)
-        self._queue.put(exchange)
+        payload = records.journal_payload(exchange, self.body_cap, self._keys)
+        try:
+            self.journal.append(journal.EXCHANGE, payload)
+        except journal.JournalFull as error:
+            self._fail(str(error))
+            raise RecorderFailed(str(error)) from None
 
     def close(self) -> None:
-        """Write everything already queued, then stop the writer and close the database."""
+        """End the journal run, wait until the store has it all, stop the thread."""
         if self._thread is None:
             return
-        self._queue.put(_SHUTDOWN)
+        self.journal.close()
+        self._live = False
         self._thread.join()
         self._thread = None
         if self.failure is not None:
             raise RecorderFailed(self.failure)
 
-    def _run(self, target: Target) -> None:
+    def _follow(
+        self, follower: Follower, target: Target, run: journal.Run, lock: int
+    ) -> None:
         try:
-            while True:
-                batch, done = self._next_batch()
-                if batch:
-                    self._write(target, batch)
-                if done:
-                    return
-        except Exception as error:  # disk full, not a database: fatal
-            self.failure = (
-                str(error)
-                if str(self.db_path) in str(error)
-                else (f"cannot write to {self.db_path}: {error}")
-            )
-            log.critical("hubscope recorder stopped: %s", self.failure)
-            if self._on_fatal is not None:
-                self._on_fatal(self.failure)
-            while self._next_batch()[1] is False:  # let waiting submit() calls return
+            follower.follow(run, lock_fd=lock, live=lambda: self._live)
+        except Exception as error:  # disk full, not a database: fatal; the journal keeps the rest
+            try:
+                os.close(lock)  # the next command on the database stores what is left
+            except OSError:
                 pass
+            text = str(error)
+            if location.describe(self.db_path) not in text:
+                text = f"cannot write to {location.describe(self.db_path)}: {text}"
+            self._fail(text)
         finally:
+            self.rejected = follower.rejected
             stores.close(target)
 
-    def _next_batch(self) -> tuple[list[Exchange], bool]:
-        batch: list[Exchange] = []
-        item = self._queue.get()
-        while item is not _SHUTDOWN:
-            assert isinstance(item, Exchange)
-            batch.append(item)
-            if len(batch) >= MAX_BATCH:
-                return batch, False
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return batch, False
-        return batch, True
+    def _stored(self, total: int) -> None:
+        self.written = total
 
-    def _write(self, target: Target, batch: list[Exchange]) -> None:
-        captured = [rows.capture(exchange, self.body_cap) for exchange in batch]
-        prepared = target.prepare(captured)
-        since = last_log = time.monotonic()
-        while True:
-            try:
-                written = target.write(captured, prepared, {})
-                break
-            except StoreBusy as error:
-                if time.monotonic() - last_log >= LAG_LOG_EVERY:
-                    last_log = time.monotonic()
-                    log.warning(
-                        "%s is busy (%s) for %.0f s; waiting with %d exchanges",
-                        self.db_path, error, last_log - since, len(batch) + self._queue.qsize(),
-                    )  # fmt: skip
-                time.sleep(0.1)
-        for index, why in written.rejected:
-            log.error("exchange %s could not be stored: %s", batch[index].id, why)
-        self.rejected += len(written.rejected)
-        self.written += written.stored
+    def _fail(self, message: str) -> None:
+        if self.failure is None:
+            self.failure = message
+            log.critical("hubscope recorder stopped: %s", message)
+            if self._on_fatal is not None:
+                self._on_fatal(message)

@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from proxy.exchange import Exchange, Message
+from proxy.store import rows
 from proxy.store.rows import BodyFacts, Captured
 
-VERSION = 1
+VERSION = 2
+"""2: the exchange is stored redacted (a `redacted` flag ends the tuple); 1 had no flag."""
+_FIELDS = {1: 21, 2: 22}
 _MARSHAL = 4
 
 
@@ -46,32 +49,55 @@ def decode_session(data: bytes) -> SessionStart:
     return SessionStart(name=name, kind=kind, upstream=upstream, replay_of=replay_of)
 
 
+def journal_payload(exchange: Exchange, body_cap: int, keys: dict[str, str]) -> bytes:
+    """The exchange as a journal record: bodies cut at the cap, the signature checked
+    against `keys`, then every secret redacted. The journal is part of the store: no
+    secret is ever written to it (the writer does not redact again)."""
+    return encode(rows.redacted(rows.capture(exchange, body_cap), keys))
+
+
 def encode(captured: Captured) -> bytes:
     """One captured exchange (bodies already cut at the body cap) as a journal payload."""
     ex, response = captured.exchange, captured.exchange.response
     facts = captured.response
-    return marshal.dumps(
-        (
-            VERSION, ex.id, ex.session, ex.started_at, ex.duration_ms, ex.method, ex.url,
-            ex.status, ex.reason, ex.error, ex.client, ex.proxy_status, ex.sas_verdict,
-            ex.request.headers, ex.request.body, captured.request.size, captured.request.sha256,
-            None if response is None else response.headers,
-            None if response is None else response.body,
-            None if facts is None else facts.size,
-            None if facts is None else facts.sha256,
-        ),
-        _MARSHAL,
+    record = (
+        VERSION, ex.id, ex.session, ex.started_at, ex.duration_ms, ex.method, ex.url,
+        ex.status, ex.reason, ex.error, ex.client, ex.proxy_status, ex.sas_verdict,
+        ex.request.headers, ex.request.body, captured.request.size, captured.request.sha256,
+        None if response is None else response.headers,
+        None if response is None else response.body,
+        None if facts is None else facts.size,
+        None if facts is None else facts.sha256,
+        captured.redacted,
     )  # fmt: skip
+    try:
+        return marshal.dumps(record, _MARSHAL)
+    except ValueError:  # a str or int subclass (multidict's istr, HTTPStatus), a bytearray
+        return marshal.dumps(_plain(record), _MARSHAL)
+
+
+def _plain(value: Any) -> Any:
+    """`value` with every str, int, float and bytes-like of a subclass made the plain type."""
+    if value is None or type(value) in (str, bytes, int, float, bool):
+        return value
+    if isinstance(value, tuple | list):
+        return tuple(_plain(item) for item in value)
+    for plain in (str, int, float):
+        if isinstance(value, plain):
+            return plain(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise ValueError(f"a journal record cannot hold {type(value).__name__}")
 
 
 def decode(data: bytes) -> Captured:
     """The captured exchange of a journal payload; `BadRecord` if it is not one."""
-    item = _load(data, 21)
+    item = _load(data, None)
     try:
         (
-            _, id_, session, started_at, duration_ms, method, url, status, reason, error,
+            version, id_, session, started_at, duration_ms, method, url, status, reason, error,
             client, proxy_status, sas_verdict, req_headers, req_body, req_size, req_sha,
-            resp_headers, resp_body, resp_size, resp_sha,
+            resp_headers, resp_body, resp_size, resp_sha, *flags,
         ) = item  # fmt: skip
         response = None
         if resp_headers is not None:
@@ -87,6 +113,7 @@ def decode(data: bytes) -> Captured:
             exchange,
             BodyFacts(int(req_size), req_sha),
             None if response is None else BodyFacts(int(resp_size), resp_sha),
+            redacted=version >= 2 and flags[0] is True,
         )
     except (TypeError, ValueError) as err:
         raise BadRecord(f"not a captured exchange: {err}") from err
@@ -98,11 +125,14 @@ def _headers(pairs: Any) -> tuple[tuple[str, str], ...]:
     return pairs
 
 
-def _load(data: bytes, size: int) -> tuple[Any, ...]:
+def _load(data: bytes, size: int | None) -> tuple[Any, ...]:
+    """The record's tuple; `size` None: an exchange, whose size its version says."""
     try:
         item = marshal.loads(data)
     except (EOFError, ValueError, TypeError) as err:
         raise BadRecord(f"not a journal record: {err}") from err
-    if not isinstance(item, tuple) or len(item) != size or item[0] != VERSION:
+    if not isinstance(item, tuple) or not item or item[0] not in _FIELDS:
+        raise BadRecord("not a journal record of this hubscope version")
+    if len(item) != (size if size is not None else _FIELDS[item[0]]):
         raise BadRecord("not a journal record of this hubscope version")
     return item

@@ -37,10 +37,18 @@ WRITER_BUSY_MS = 1000
 class SqliteTarget:
     """One write connection to a hubscope SQLite file."""
 
-    def __init__(self, path: Path, *, keys: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        keys: dict[str, str] | None = None,
+        add_rows: rows.AddRows | None = None,
+    ) -> None:
+        """`add_rows`: rows of other tables to store with each exchange (`rows.AddRows`)."""
         self.path = path
         self.name = str(path)
         self._keys = dict(keys or {})
+        self._add_rows = add_rows
         self._db: Database | None = None
         self._identity: tuple[int, int] | None = None
         self._sessions: list[SessionStart] = []
@@ -61,7 +69,7 @@ class SqliteTarget:
         self._guard(lambda: self._ensure(session))
 
     def prepare(self, batch: list[Captured]) -> list[store.Rows]:
-        return [rows.build_one(captured, self._keys) for captured in batch]
+        return [rows.build_one(captured, self._keys, self._add_rows) for captured in batch]
 
     def write(self, batch: list[Captured], prepared: Any, progress: dict[str, int]) -> Written:
         def fallback(index: int, why: str) -> store.Rows:

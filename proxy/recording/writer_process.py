@@ -28,7 +28,7 @@ from proxy.exchange import Exchange
 from proxy.recording import journal, records, stores
 from proxy.recording.follow import Follower, StoreFatal, StoreFull
 from proxy.recording.recorder import RecorderFailed
-from proxy.store import location, rows
+from proxy.store import location
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ class ProcessRecorder:
         """Append the exchange to the journal; it is safe on disk when this returns."""
         if self.failure is not None:
             raise RecorderFailed(self.failure)
-        payload = records.encode(rows.capture(exchange, self.body_cap))
+        payload = records.journal_payload(exchange, self.body_cap, self._keys)
         try:
             self.journal.append(journal.EXCHANGE, payload)
         except journal.JournalFull as error:

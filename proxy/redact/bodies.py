@@ -23,6 +23,7 @@ _BOMS = (
     (b"\xff\xfe", "utf-16-le"),
     (b"\xfe\xff", "utf-16-be"),
 )
+_BOM_STARTS = frozenset(bom[:1] for bom, _ in _BOMS)
 _WIDE = {
     "utf16": None, "utf16le": "utf-16-le", "utf16be": "utf-16-be",
     "utf32": None, "utf32le": "utf-32-le", "utf32be": "utf-32-be",
@@ -95,10 +96,13 @@ def _scrubbed(data: bytes, scrub: Scrub, codec: str, bom: bytes, errors: str) ->
 
 def charset(data: bytes, content_type: str | None) -> tuple[str, bytes]:
     """The codec `data` declares (by BOM or `charset=`), and the BOM to keep in front of it."""
-    for bom, by_bom in _BOMS:
-        if data.startswith(bom):
-            return (by_bom, bom) if by_bom != "utf-8" else ("utf-8", b"")
-    found = _CHARSET.search(content_type or "")
+    if data[:1] in _BOM_STARTS:
+        for bom, by_bom in _BOMS:
+            if data.startswith(bom):
+                return (by_bom, bom) if by_bom != "utf-8" else ("utf-8", b"")
+    if not content_type or "charset" not in content_type.lower():
+        return "utf-8", b""
+    found = _CHARSET.search(content_type)
     declared = re.sub(r"[-_]", "", found.group(1).lower()) if found else ""
     if declared not in _WIDE:
         return "utf-8", b""

@@ -8,7 +8,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlite_utils import Database
@@ -46,6 +46,9 @@ class Rows:
     exchanges: list[dict[str, Any]]
     devices: list[dict[str, Any]]
     device_tags: list[dict[str, Any]]
+    more: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Rows of other tables, by table (per-exchange findings at ingest, say): written
+    after the three above, in the same transaction."""
 
 
 @contextmanager
@@ -73,6 +76,8 @@ def write_rows(db: Database, rows: Rows) -> None:
     insert_many(db, "exchanges", rows.exchanges)
     insert_many(db, "devices", rows.devices)
     insert_many(db, "device_tags", rows.device_tags)
+    for table, more in rows.more.items():
+        insert_many(db, table, more)
 
 
 def insert_many(db: Database, table: str, rows: list[dict[str, Any]]) -> None:
@@ -222,6 +227,8 @@ def merge(batch: Sequence[Rows]) -> Rows:
         out.exchanges.extend(rows.exchanges)
         out.devices.extend(rows.devices)
         out.device_tags.extend(rows.device_tags)
+        for table, more in rows.more.items():
+            out.more.setdefault(table, []).extend(more)
     return out
 
 

@@ -49,3 +49,22 @@ def test_session_records_round_trip() -> None:
 def test_anything_else_is_a_bad_record(payload: bytes) -> None:
     with pytest.raises(records.BadRecord):
         records.decode(payload)
+
+
+def test_str_and_int_subclasses_are_stored_as_plain_values() -> None:
+    """Replay and import hand over headers as multidict's `istr` and statuses as
+    `HTTPStatus`; marshal refuses subclasses, so the record holds the plain values."""
+    from http import HTTPStatus
+
+    from multidict import istr
+
+    ex = Exchange(
+        id="x", session="s", started_at=1.0, duration_ms=1.0, method="GET", url="/h",
+        request=Message(headers=((istr("Content-Type"), "text/plain"),), body=bytearray(b"b")),  # type: ignore[arg-type]
+        status=HTTPStatus.OK, response=Message(headers=(), body=memoryview(b"r")),  # type: ignore[arg-type]
+    )  # fmt: skip
+    back = records.decode(records.encode(rows.capture(ex, 1 << 20))).exchange
+    assert back.request.headers == (("Content-Type", "text/plain"),)
+    assert type(back.request.headers[0][0]) is str and type(back.status) is int
+    assert back.status == 200 and back.request.body == b"b"
+    assert back.response is not None and back.response.body == b"r"

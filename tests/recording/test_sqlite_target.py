@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+from proxy import store
 from proxy.exchange import Exchange, Message
+from proxy.model import Decoded
 from proxy.recording.records import SessionStart
 from proxy.recording.sqlite_target import SqliteTarget
 from proxy.store import rows
@@ -52,3 +55,25 @@ def test_a_deleted_database_is_recreated_with_its_session(tmp_path: Path) -> Non
     assert message is not None and "was deleted while recording" in message
     names = [r[0] for r in sqlite3.connect(db).execute("select name from sessions")]
     assert names == ["s"]
+
+
+def test_add_rows_stores_rows_of_another_table_with_each_exchange(tmp_path: Path) -> None:
+    """The ingest hook (per-exchange findings, say): its rows go in with each exchange,
+    given the redacted exchange and its decoded record."""
+    path = tmp_path / "hook.db"
+    db = store.connect(path)
+    db.execute("create table at_ingest (exchange_id text primary key, operation text)")
+    db.conn.close()
+
+    def add_rows(ex: Exchange, decoded: Decoded | None) -> dict[str, list[dict[str, Any]]]:
+        operation = None if decoded is None else str(decoded.operation.name)
+        return {"at_ingest": [{"exchange_id": ex.id, "operation": operation}]}
+
+    target = SqliteTarget(path, add_rows=add_rows)
+    batch = [_captured(i) for i in range(3)]
+    written = target.write(batch, target.prepare(batch), {"seg": 1})
+    target.close()
+    assert written.stored == 3
+    stored = dict(sqlite3.connect(path).execute("select exchange_id, operation from at_ingest"))
+    expected = sqlite3.connect(path).execute("select id, operation from exchanges")
+    assert stored == dict(expected) and len(stored) == 3 and all(stored.values())

@@ -1,0 +1,99 @@
+"""The writer's cost per exchange, stage by stage, in one process (part of issue 15/16's record).
+
+Builds N exchanges of `bench/payloads.py`'s mix (as `bench/scale.py` does), then times
+each stage the proxy and the writer run, on CPU (`time.process_time`), one stage over the
+whole list at a time:
+
+    proxy side   submit's work: capture (cut, redact) + records.encode
+    writer       records.decode, redact (what the writer still does), decode, rows, SQLite
+
+    .venv/bin/python bench/writer_stages.py --n 6000 [--profile stage]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from scale import make_exchange  # noqa: E402
+
+from proxy import store  # noqa: E402
+from proxy.recording import records  # noqa: E402
+from proxy.recording.records import journal_payload  # noqa: E402
+from proxy.store import rows  # noqa: E402
+
+
+def timed(
+    label: str,
+    work: Callable[[], Any],
+    n: int,
+    out: dict[str, float],
+    profile: str,
+    rounds: int = 3,
+) -> Any:
+    """`work()`'s CPU per exchange, the best of `rounds` (the machine is shared)."""
+    profiler = cProfile.Profile() if profile == label else None
+    best = float("inf")
+    for _ in range(1 if profiler is not None else rounds):
+        start = time.process_time()
+        if profiler is not None:
+            profiler.enable()
+        result = work()
+        if profiler is not None:
+            profiler.disable()
+        best = min(best, time.process_time() - start)
+    out[label] = best / n * 1e6
+    if profiler is not None:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=6000)
+    parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--profile", default="")
+    args = parser.parse_args()
+    n, t0 = args.n, time.time()
+    exchanges = [make_exchange(i, t0) for i in range(n)]
+    us: dict[str, float] = {}
+    payloads = timed(
+        "proxy: capture + redact + encode",
+        lambda: [journal_payload(ex, 1 << 20, {}) for ex in exchanges], n, us, args.profile,
+    )  # fmt: skip
+    captured = timed(
+        "writer: records.decode", lambda: [records.decode(p) for p in payloads], n, us,
+        args.profile,
+    )  # fmt: skip
+    built = timed(
+        "writer: rows (decode, device and tag rows)",
+        lambda: [rows.build_one(c, {}) for c in captured], n, us, args.profile,
+    )  # fmt: skip
+    with tempfile.TemporaryDirectory() as work:
+        db = store.connect(Path(work) / "stages.db")
+
+        def write() -> None:
+            for at in range(0, n, args.batch):
+                store.write_batch(db, built[at : at + args.batch], progress={"seg": at})
+
+        timed("writer: SQLite", write, n, us, args.profile, rounds=1)
+        db.conn.close()
+    writer = sum(v for k, v in us.items() if k.startswith("writer"))
+    for label, value in us.items():
+        print(f"{label:<45} {value:8.1f} µs")
+    print(f"{'writer total':<45} {writer:8.1f} µs  (≤ {1e6 / writer:,.0f}/s on one core)")
+
+
+if __name__ == "__main__":
+    main()
