@@ -51,10 +51,11 @@ PY = ROOT / ".venv" / "bin" / "python"
 HUBSCOPE = ROOT / ".venv" / "bin" / "hubscope"
 MITMDUMP = Path(os.environ.get("MITMDUMP", ROOT / ".deps" / "mitm-venv" / "bin" / "mitmdump"))
 WRK = os.environ.get("WRK", "wrk")
-VARIANTS = ("direct", "rec", "norec", "mitmdump")
+VARIANTS = ("direct", "rec", "norec", "rec2", "mitmdump")
 LABELS = {
     "direct": "direct (no proxy)",
     "rec": "hubscope, recording on",
+    "rec2": "hubscope, recording on, --workers 2",
     "norec": "hubscope, --no-record",
     "mitmdump": "mitmdump -w",
 }
@@ -156,17 +157,25 @@ def proc_status(pid: int) -> dict[str, int]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of the process and of its live child processes (a writer process)."""
+    """utime + stime of the process and of all its live descendants (writer processes;
+    `--workers` processes and their writers)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    stats: dict[str, tuple[str, int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if stat.parent.name == str(pid) or fields[1] == str(pid):  # fields[1] is the ppid
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
+        stats[stat.parent.name] = (fields[1], int(fields[11]) + int(fields[12]))  # ppid, cpu
+    family = {str(pid)}
+    grew = True
+    while grew:
+        grew = False
+        for child, (parent, _) in stats.items():
+            if parent in family and child not in family:
+                family.add(child)
+                grew = True
+    return sum(cpu for name, (_, cpu) in stats.items() if name in family) / ticks
 
 
 # ---------------------------------------------------------------- wrk
@@ -217,6 +226,9 @@ def wrk(port: int, conns: int, seconds: float, lua: Path) -> dict[str, Any]:
 
 def variant_cmd(name: str, up: int, port: int, tag: str) -> tuple[list[str], Path | None]:
     upstream = f"http://127.0.0.1:{up}"
+    if name == "rec2":
+        cmd, db = variant_cmd("rec", up, port, tag)
+        return [*cmd, "--workers", "2"], db
     if name == "rec":
         db = WORK / f"{tag}.db"
         return [
@@ -304,7 +316,7 @@ def measure(name: str, up: int, lua: Path, rnd: int) -> dict[str, Any]:
         cpu_us_per_req=round((cpu1 - cpu0) * 1e6 / (c16["requests"] + c1["requests"]), 1),
         requests_sent=sent,
     )
-    if store is not None and name == "rec":
+    if store is not None and name in ("rec", "rec2"):
         conn = sqlite3.connect(store)
         rows = conn.execute("select count(*) from exchanges").fetchone()[0]
         conn.close()
@@ -479,6 +491,7 @@ def ratios(summary: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "rec_over_norec": get("rec", "rps_c16") / get("norec", "rps_c16"),
         "recording_cost": 1 - get("rec", "rps_c16") / get("norec", "rps_c16"),
         "cpu_rec_over_norec": get("rec", "cpu_us_per_req") / get("norec", "cpu_us_per_req"),
+        "workers2_over_rec": get("rec2", "rps_c16") / get("rec", "rps_c16"),
     }
 
 

@@ -25,6 +25,12 @@ class Message:
     body: bytes
     """The body exactly as sent (no decompression, no re-encoding)."""
 
+    full_size: int | None = None
+    """Set when `body` is only the start of a longer body the proxy streamed on: its size."""
+
+    full_sha256: str | None = None
+    """With `full_size`: the SHA-256 of the whole body as it was streamed."""
+
     def header(self, name: str) -> str | None:
         """The first value of a header, case-insensitively, or None."""
         lname = name.lower()

@@ -7,11 +7,48 @@ import signal
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
 SHUTDOWN_TIMEOUT = 30.0
 """Seconds in-flight requests get to finish after a stop signal."""
+
+
+RUNNER_OPTIONS: web.AppKey[dict[str, Any]] = web.AppKey("runner_options", dict)
+"""Options an app needs from the HTTP server under it (e.g. the proxy's `auto_decompress=False`)."""
+
+
+Wrap = Callable[[asyncio.Protocol], asyncio.Protocol]
+PROTOCOL_WRAPPER: web.AppKey[Wrap] = web.AppKey("protocol_wrapper", Callable)  # type: ignore[arg-type]
+"""A protocol every connection passes through before aiohttp's (the proxy's client guards)."""
+
+
+class _WrappingRunner(web.AppRunner):
+    """An AppRunner whose sites hand each connection to `wrap(aiohttp's handler)`."""
+
+    def __init__(self, app: web.Application, wrap: Wrap, **options: Any) -> None:
+        super().__init__(app, **options)
+        self._wrap = wrap
+
+    @property
+    def server(self) -> Any:
+        server = super().server
+        if server is None:
+            return None
+        wrap = self._wrap
+        return lambda: wrap(server())
+
+
+def runner(app: web.Application) -> web.AppRunner:
+    """The runner for `app`, with the server options the app asked for."""
+    options: dict[str, Any] = {"shutdown_timeout": SHUTDOWN_TIMEOUT, "access_log": None}
+    if RUNNER_OPTIONS in app:
+        asked: dict[str, Any] = app[RUNNER_OPTIONS]
+        options.update(asked)
+    if PROTOCOL_WRAPPER in app:
+        return _WrappingRunner(app, app[PROTOCOL_WRAPPER], **options)
+    return web.AppRunner(app, **options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +58,8 @@ class Listen:
     host: str
     port: int
     ssl_context: ssl.SSLContext | None = None
+    reuse_port: bool = False
+    """SO_REUSEPORT: several processes (`hubscope proxy --workers`) listen on one port."""
 
 
 def parse_listen(value: str, *, default_port: int) -> tuple[str, int]:
@@ -47,11 +86,17 @@ class Running:
 
 async def start(app: web.Application, where: Listen) -> Running:
     """Start `app` on `where`; returns once it accepts connections."""
-    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, where.host, where.port, ssl_context=where.ssl_context)
+    app_runner = runner(app)
+    await app_runner.setup()
+    site = web.TCPSite(
+        app_runner,
+        where.host,
+        where.port,
+        ssl_context=where.ssl_context,
+        reuse_port=where.reuse_port or None,
+    )
     await site.start()
-    return Running(runner=runner, port=site.port or where.port)
+    return Running(runner=app_runner, port=site.port or where.port)
 
 
 async def stop(running: Sequence[Running]) -> None:
@@ -64,6 +109,7 @@ def run(
     main: Callable[[asyncio.Event, asyncio.Event], Awaitable[list[Running]]],
     *,
     fatal_exit: int = 3,
+    fast_loop: bool = False,
 ) -> int:
     """Run `main` (which starts apps) until a signal, or until `fatal` is set; the exit code."""
 
@@ -82,4 +128,11 @@ def run(
             await stop(running)
         return fatal_exit if fatal.is_set() else 0
 
+    if fast_loop:
+        try:
+            import uvloop
+        except ImportError:  # the standard loop, a little slower
+            pass
+        else:
+            return uvloop.run(runner())
     return asyncio.run(runner())

@@ -1,7 +1,8 @@
-"""Findings on read: re-decode a stored exchange and run the spec rules over it.
+"""Findings of a stored exchange: those stored under the current rule set, else judged on read.
 
-Pure functions of the stored row, so they are cached by exchange id: a stored
-exchange never changes.
+The recorder stores each exchange's findings (`proxy/store/findings.py`); an exchange
+judged under an older rule set (or never) is decoded and judged here. Pure functions of
+the stored row, so they are cached by exchange id: a stored exchange never changes.
 """
 
 from __future__ import annotations
@@ -13,13 +14,19 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from proxy import store
+from proxy import audit, store
 from proxy.decode import decode_exchange
 from proxy.exchange import Exchange
 from proxy.model import Decoded
-from proxy.rules import RANK, Ctx, Finding, check_ctx, check_session_ctx
+from proxy.rules import RANK, SESSION_RULES, Ctx, Finding, check_ctx
+from proxy.store import findings as stored
 
+SESSION_RULE_IDS = frozenset(rule.id for rule in SESSION_RULES)
 CACHE_SIZE = 200_000
+STORED = "_findings"
+"""The list query's column of a row's stored findings, `severity rule` per line."""
+JUDGED = "_judged"
+"""The list query's column saying the row's findings are stored under the current rule set."""
 SESSION_LIMIT = 2_000
 """Sessions up to this many exchanges get their session rules run on a detail view."""
 
@@ -67,19 +74,27 @@ class Badge:
         )
 
 
-def analyse(row: dict[str, Any]) -> Analysis:
-    """Decode and judge one stored exchange row."""
+def analyse(row: dict[str, Any], db: Database | None = None) -> Analysis:
+    """Decode one stored exchange row; its findings as stored under the current rule set
+    (given `db`), else judged now."""
     exchange = store.exchange_from_row(row)
     decoded = decode_exchange(
         exchange.method, exchange.url, exchange.request, exchange.status, exchange.response
     )
-    ctx = Ctx(exchange, decoded, truncated=bool(row.get("request_truncated")))
+    if db is not None and stored.has_tables(db) and stored.judged(db, [exchange.id]):
+        found = stored.load(db, [exchange.id]).get(exchange.id, [])
+    else:
+        found = _judge(Ctx(exchange, decoded, truncated=bool(row.get("request_truncated"))))
+    found = sorted(found, key=lambda f: -RANK[f.severity])
+    return Analysis(exchange, decoded, tuple(found))
+
+
+def _judge(ctx: Ctx) -> list[Finding]:
     try:
         found = [f for f in check_ctx(ctx) if f.severity != "ok"]
     except Exception as error:  # a rule bug must not take the page down
-        found = [_rule_failure(exchange.id, error)]
-    found.sort(key=lambda f: -RANK[f.severity])
-    return Analysis(exchange, decoded, tuple(found))
+        found = [_rule_failure(ctx.id, error)]
+    return found
 
 
 def _rule_failure(exchange_id: str, error: Exception) -> Finding:
@@ -109,15 +124,27 @@ class Badges:
             if badge is not None:
                 self._cache.move_to_end(ident)
                 return badge
-        findings = analyse(row).findings
-        counts = Counter(f.severity for f in findings)
-        rules = tuple(dict.fromkeys((f.rule, f.severity) for f in findings))
-        badge = Badge(counts["error"], counts["warning"], counts["note"], rules)
+        if row.get(JUDGED):
+            badge = _stored_badge(row.get(STORED))
+        else:
+            findings = analyse(row).findings
+            counts = Counter(f.severity for f in findings)
+            rules = tuple(dict.fromkeys((f.rule, f.severity) for f in findings))
+            badge = Badge(counts["error"], counts["warning"], counts["note"], rules)
         with self._lock:
             self._cache[ident] = badge
             if len(self._cache) > self._size:
                 self._cache.popitem(last=False)
         return badge
+
+
+def _stored_badge(lines: str | None) -> Badge:
+    """The badge of stored findings (`severity rule` lines in rule order), worst first."""
+    pairs = [tuple(line.split(" ", 1)) for line in (lines or "").split("\n") if line]
+    pairs.sort(key=lambda pair: -RANK[pair[0]])
+    counts = Counter(severity for severity, _ in pairs)
+    rules = tuple(dict.fromkeys((rule, severity) for severity, rule in pairs))
+    return Badge(counts["error"], counts["warning"], counts["note"], rules)
 
 
 class SessionFindings:
@@ -140,17 +167,13 @@ class SessionFindings:
             cached = self._cache.get(session)
         if cached is not None and cached[0] == (count, last):
             return cached[1]
-        ctxs = []
-        for row in store.iter_exchange_rows(db, session):
-            exchange = store.exchange_from_row(row)
-            decoded = decode_exchange(
-                exchange.method, exchange.url, exchange.request, exchange.status,
-                exchange.response,
-            )  # fmt: skip
-            ctxs.append(Ctx(exchange, decoded, truncated=bool(row.get("request_truncated"))))
         found: dict[str, list[Finding]] = defaultdict(list)
-        for finding in check_session_ctx(ctxs):
-            found[finding.exchange_id].append(finding)
+
+        def keep(finding: Finding) -> None:
+            if finding.rule in SESSION_RULE_IDS:
+                found[finding.exchange_id].append(finding)
+
+        audit.run(db, session, on_finding=keep)  # stored findings, session rules streamed
         with self._lock:
             self._cache[session] = ((count, last), dict(found))
         return dict(found)

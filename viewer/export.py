@@ -60,8 +60,9 @@ def matching_rows(db: Database, filters: Filters) -> Iterator[dict[str, Any]]:
 
 
 def _check(column: str) -> bool:
-    """The per-term columns a findings filter selects (`c0`, `c1`, …)."""
-    return column[:1] == "c" and column[1:].isdigit()
+    """The per-term columns a findings filter selects (`c0`, `c1`, …, `_match`) and the
+    stored findings' columns (`_findings`, `_judged`)."""
+    return column[:1] == "_" or (column[:1] == "c" and column[1:].isdigit())
 
 
 def export_to(

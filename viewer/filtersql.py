@@ -2,9 +2,12 @@
 
 Each term becomes a per-row test (`probe`). A selective term at the top level may instead
 *drive* the query: its few matching rows are listed through an index and sorted, rather
-than the time index being walked and every row probed. `rule:` and `severity:` need the
-findings, which are computed on read: SQL then keeps a superset of the answer and
-`Plan.keep` decides each fetched row from its per-term columns and its findings.
+than the time index being walked and every row probed. `rule:` and `severity:` read the
+stored findings (`proxy/store/findings.py`) of exchanges judged under the current rule
+set; for any other exchange their SQL is NULL (unknown), which SQL's three-valued logic
+carries through `not`, `and` and `or`. SQL keeps the rows whose filter is true or unknown,
+and `Plan.keep` judges only the unknown ones on read, from their per-term columns and
+their findings. A database judged throughout is filtered by SQL alone, without limit.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
+from proxy.rules import RANK
 from viewer.filterlang import (
     PYTHON_KEYS,
     And,
@@ -56,11 +60,32 @@ def _glob_or_eq(column: str, name: str, value: str) -> str:
     return f"{column} glob :{name}" if "*" in value else f"{column} = :{name}"
 
 
-def term_sql(atom: Atom, n: str, *, indexed: bool = True) -> TermSql | None:
-    """The SQL of one term, parameters named `n…` (None for findings terms)."""
+_JUDGED = (
+    "exists (select 1 from findings_judged j where j.exchange_id = e.id and j.ruleset = :rs)"
+)
+
+
+def findings_sql(atom: Atom, n: str) -> TermSql:
+    """A `rule:` or `severity:` term over stored findings: NULL for an exchange not judged
+    under the current rule set (`:rs`), which only judging it on read can decide."""
+    if atom.key == "rule":
+        test, params = _glob_or_eq("f.rule", n, atom.value), {n: atom.value}
+    else:
+        worse = [s for s in ("error", "warning", "note") if RANK[s] >= RANK[atom.value]]
+        params = {f"{n}s{i}": s for i, s in enumerate(worse)}
+        test = f"f.severity in ({', '.join(':' + name for name in params)})"
+    found = f"exists (select 1 from findings f where f.exchange_id = e.id and {test})"
+    return TermSql(f"case when {_JUDGED} then {found} end", params)
+
+
+def term_sql(
+    atom: Atom, n: str, *, indexed: bool = True, judged: bool = False
+) -> TermSql | None:
+    """The SQL of one term, parameters named `n…`; for findings terms, SQL over stored
+    findings when the file has them (`judged`), else None (judged on read)."""
     key, v = atom.key, atom.value
     if key in PYTHON_KEYS:
-        return None
+        return findings_sql(atom, n) if judged else None
     if key == "status":
         bounds = status_range(v)
         if bounds is None:
@@ -131,6 +156,9 @@ def _tag(v: str, n: str) -> TermSql:
     )  # fmt: skip
 
 
+MATCH = "_match"
+"""The column holding the whole filter's SQL verdict (NULL: judge the row on read)."""
+
 Findings = Callable[[dict[str, Any]], tuple[frozenset[str], tuple[str, ...]]]
 """A row → (the severities of its findings, and worse implied; its failing rule ids)."""
 
@@ -156,6 +184,9 @@ class Plan:
         """Whether a fetched row matches the whole filter (SQL only gave a superset)."""
         if self.node is None or not self.needs_findings:
             return True
+        known = row.get(MATCH)
+        if known is not None:  # judged under the current rule set: SQL decided
+            return bool(known)
         return self._eval(self.node, row, findings)
 
     def _eval(self, node: Node, row: dict[str, Any], findings: Findings) -> bool:
@@ -172,19 +203,32 @@ class Plan:
         return any(self._eval(c, row, findings) for c in node.children)
 
 
-def _exact(node: Node, sqls: dict[int, TermSql | None]) -> str | None:
-    """The node as SQL, or None when it needs findings."""
+def _exact(node: Node, sqls: dict[int, TermSql | None], strict: bool = False) -> str | None:
+    """The node as SQL, or None when it needs findings judged on read.
+
+    Under a node holding findings terms (`strict`), other terms are made 0/1 so that only
+    the findings' NULL (not judged under the current rule set) stays unknown."""
     if isinstance(node, Atom):
         found = sqls[id(node)]
-        return found.probe if found else None
+        if found is None:
+            return None
+        bare = not strict or node.key in PYTHON_KEYS
+        return found.probe if bare else f"coalesce(({found.probe}), 0)"
+    strict = strict or _has_findings(node)
     if isinstance(node, Not):
-        inner = _exact(node.child, sqls)
-        return None if inner is None else f"not coalesce(({inner}), 0)"
-    parts = [_exact(c, sqls) for c in node.children]
+        inner = _exact(node.child, sqls, strict)
+        if inner is None:
+            return None
+        return f"not ({inner})" if strict else f"not coalesce(({inner}), 0)"
+    parts = [_exact(c, sqls, strict) for c in node.children]
     if any(p is None for p in parts):
         return None
     joiner = " and " if isinstance(node, And) else " or "
     return "(" + joiner.join(f"({p})" for p in parts if p) + ")"
+
+
+def _has_findings(node: Node) -> bool:
+    return any(a.key in PYTHON_KEYS for a in atoms(node))
 
 
 def _superset(node: Node, sqls: dict[int, TermSql | None]) -> str | None:
@@ -202,18 +246,26 @@ def _superset(node: Node, sqls: dict[int, TermSql | None]) -> str | None:
 
 
 def plan(
-    node: Node | None, count: Callable[[str, dict[str, Any]], int], *, indexed: bool = True
+    node: Node | None,
+    count: Callable[[str, dict[str, Any]], int],
+    *,
+    indexed: bool = True,
+    ruleset: str | None = None,
 ) -> Plan:
     """The SQL for `node`; `count(sql, params)` counts a term's rows up to DRIVE_CAP;
-    `indexed` says whether the file has the search index (else text terms read rows)."""
+    `indexed` says whether the file has the search index (else text terms read rows);
+    `ruleset`, when the file has stored findings, is the current rule set's fingerprint."""
     result = Plan(node=node)
     if node is None:
         return result
     sqls: dict[int, TermSql | None] = {}
+    judged = ruleset is not None
+    if judged and any(a.key in PYTHON_KEYS for a in atoms(node)):
+        result.params["rs"] = ruleset
     for i, atom in enumerate(atoms(node)):
         name = f"p{i}"
         result.names[id(atom)] = f"c{i}"
-        found = term_sql(atom, name, indexed=indexed)
+        found = term_sql(atom, name, indexed=indexed, judged=judged)
         sqls[id(atom)] = found
         if found:
             result.params.update(found.params)
@@ -230,12 +282,16 @@ def plan(
         if term is driver and found is not None and found.drive is not None:
             result.where.append(found.drive)
         elif (sql := _superset(term, sqls)) is not None:
-            result.where.append(sql)
+            unknown = any(a.key in PYTHON_KEYS for a in atoms(term))
+            result.where.append(f"coalesce(({sql}), 1)" if unknown else sql)
     if result.needs_findings:
         for atom in atoms(node):
             found = sqls[id(atom)]
-            if found is not None:
+            if found is not None and atom.key not in PYTHON_KEYS:
                 result.columns.append(
                     f"coalesce(({found.probe}), 0) as {result.names[id(atom)]}"
                 )
+        whole = _exact(node, sqls)
+        if whole is not None:
+            result.columns.append(f"({whole}) as {MATCH}")
     return result

@@ -93,7 +93,7 @@ def _filters(request: web.Request) -> Filters:
 
 
 def _detail(db: Database, row: dict[str, Any], sessions: SessionFindings) -> DetailView:
-    result = analyse(row)
+    result = analyse(row, db)
     marked = [f for f in result.findings if f.severity != "note"]  # notes are folded
     by_exchange = sessions.of(db, row["session"])
     ex = result.exchange
@@ -220,7 +220,9 @@ def _session(db: Database, name: str) -> SessionView | None:
         return SessionView(counts, [], [], audited=False, charts=pictures, replay_pairs=pairs,
                            replays=replays)  # fmt: skip
     report = audit.run(db, name)
-    by_rule = Counter((f.rule, f.severity) for f in report.findings)
+    by_rule: Counter[tuple[str, Severity]] = Counter()
+    for (_, rule), bucket in report.buckets.items():
+        by_rule[(rule, bucket.first.severity)] += bucket.count
     rules = sorted(((rule, severity, n) for (rule, severity), n in by_rule.items()),
                    key=lambda r: (-RANK[r[1]], -r[2], r[0]))  # fmt: skip
     groups = sorted(audit.groups(report), key=lambda g: (-RANK[g.severity], -g.count, g.rule))

@@ -11,13 +11,15 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from viewer.analysis import Badge, Badges
+from proxy.store import findings as stored
+from viewer.analysis import JUDGED, STORED, Badge, Badges
 from viewer.filters import Filters, make_cursor
 from viewer.filtersql import DRIVE_CAP, Findings, Plan, plan
 from viewer.search import has_index
 
 SCAN_BUDGET = 600
-"""Rows judged per request when filtering on findings (they are not in SQL)."""
+"""Rows judged on read per request when filtering on findings: only exchanges not judged
+under the current rule set are (a database recorded by this version has none)."""
 
 DEVICE_KEYS = ("handle", "registration_id", "installation_id")
 TIMELINE_LIMIT = 1000
@@ -63,7 +65,10 @@ def select_rows(
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Matching rows in order: keys first, so only the rows shown are read whole."""
     clause = f"where {' and '.join(where)}" if where else ""
-    extra = "".join(f", {c}" for c in columns or [])
+    columns = [*(columns or []), *stored_columns(db)]
+    if columns and "rs" not in params and any(":rs" in c for c in columns):
+        params = {**params, "rs": stored.ruleset()}
+    extra = "".join(f", {c}" for c in columns)
     sql = f"select e.rowid as rowid{extra} from exchanges e {clause} order by {order} limit {limit}"
     cursor = db.conn.execute(sql, params)
     names = [d[0] for d in cursor.description]
@@ -78,6 +83,19 @@ def select_rows(
     return [found[k["rowid"]] | k for k in keyed if k["rowid"] in found]
 
 
+def stored_columns(db: Database) -> list[str]:
+    """The row's stored findings (`severity rule` lines, in rule order) and whether they
+    were judged under the current rule set, when the file has them."""
+    if not stored.has_tables(db):
+        return []
+    return [
+        "(select group_concat(f.severity || ' ' || f.rule, char(10)) from findings f"
+        f" where f.exchange_id = e.id) as {STORED}",
+        f"exists (select 1 from findings_judged j where j.exchange_id = e.id"
+        f" and j.ruleset = :rs) as {JUDGED}",
+    ]
+
+
 def count_capped(db: Database, sql: str, params: dict[str, Any]) -> int:
     """How many rows `sql` yields, counted up to DRIVE_CAP."""
     return int(db.conn.execute(f"select count(*) from ({sql} limit {DRIVE_CAP}) as capped", params)
@@ -85,8 +103,9 @@ def count_capped(db: Database, sql: str, params: dict[str, Any]) -> int:
 
 
 def plan_for(db: Database, filters: Filters) -> Plan:
+    ruleset = stored.ruleset() if stored.has_tables(db) else None
     return plan(filters.node, lambda sql, params: count_capped(db, sql, params),
-                indexed=has_index(db.conn))  # fmt: skip
+                indexed=has_index(db.conn), ruleset=ruleset)  # fmt: skip
 
 
 def findings_of(badges: Badges) -> Findings:

@@ -22,6 +22,7 @@ def setup_routes(app: web.Application, static: Path) -> None:
     app.router.add_get("/problems", views.problems, name="problems")
     app.router.add_get("/sessions", views.sessions, name="sessions")
     app.router.add_get("/sessions/{name:.+}", views.session, name="session")
+    app.router.add_get("/rules/{id}", views.rule, name="rule")
     app.router.add_get("/api/exchanges", api.exchanges)
     app.router.add_get("/api/exchanges/{id}", api.exchange)
     app.router.add_get("/api/exchanges/{id}/raw/{side}", api.raw)

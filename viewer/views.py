@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from viewer import explore, loaders, queries, targets
+from viewer import explore, loaders, queries, rulepage, targets
 from viewer.state import reader_key
 
 
@@ -65,3 +65,9 @@ async def sessions(request: web.Request) -> dict[str, Any]:
 async def session(request: web.Request) -> dict[str, Any]:
     view = await loaders.load_session(request)
     return {"view": view, "title": f"Session {view.counts['session']['name']}"}
+
+
+@aiohttp_jinja2.template("rule.html")
+async def rule(request: web.Request) -> dict[str, Any]:
+    found = rulepage.load_rule(request)
+    return {"rule": found, "title": f"Rule {found.id}"}

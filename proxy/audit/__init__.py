@@ -4,7 +4,15 @@ May import the store, the decoders, the rules and the vocabulary; the viewer and
 use it.
 """
 
-from proxy.audit.report import Group, groups, render, render_json, render_markdown, render_text
+from proxy.audit.report import (
+    Group,
+    JsonStream,
+    groups,
+    render,
+    render_json,
+    render_markdown,
+    render_text,
+)
 from proxy.audit.run import Audit, FailOn, Format, count, run
 
 __all__ = [
@@ -12,6 +20,7 @@ __all__ = [
     "FailOn",
     "Format",
     "Group",
+    "JsonStream",
     "count",
     "groups",
     "render",

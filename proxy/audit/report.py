@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from proxy.audit.run import Audit, Format
 from proxy.rules import RANK, Finding, rules
 
 EXAMPLES = 3
+_dump = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,37 +31,50 @@ class Group:
 
 def groups(audit: Audit) -> list[Group]:
     """Findings grouped by operation and rule, worst severity and biggest count first."""
-    buckets: dict[tuple[str, str], list[Finding]] = defaultdict(list)
-    for finding in audit.findings:
-        op = audit.operations.get(finding.exchange_id, "unknown")
-        buckets[(op, finding.rule)].append(finding)
     general = {r.id: r.expected for r in rules()}
     out = []
-    for (op, rule), found in buckets.items():
-        first = found[0]
-        distinct: dict[str, Finding] = {}
-        for finding in found:
-            distinct.setdefault(finding.actual, finding)
-        examples = tuple(distinct.values())[:EXAMPLES]
+    for (op, rule), bucket in audit.buckets.items():
+        first = bucket.first
+        examples = tuple(bucket.examples.values())[:EXAMPLES]
         expected = general.get(rule, first.expected)
         out.append(
-            Group(op, rule, first.severity, len(found), expected, first.spec, first.source,
+            Group(op, rule, first.severity, bucket.count, expected, first.spec, first.source,
                   first.url, first.docs, examples)
         )  # fmt: skip
     out.sort(key=lambda g: (g.operation, -RANK[g.severity], -g.count, g.rule))
     return out
 
 
+class JsonStream:
+    """`--format json` written as the audit runs: each finding printed when it is found.
+
+    `{"findings": [{exchange_id, rule, severity, …}, …], "exchanges": N}`; the count comes
+    last because it is known last.
+    """
+
+    def __init__(self, write: Callable[[str], object]) -> None:
+        self._write = write
+        self._first = True
+        write('{"findings": [')
+
+    def finding(self, finding: Finding) -> None:
+        self._write(("" if self._first else ", ") + _dump(finding.as_json()))
+        self._first = False
+
+    def end(self, audit: Audit) -> None:
+        self._write(f'], "exchanges": {audit.exchanges}}}\n')
+
+
 def render_json(audit: Audit) -> str:
-    """`{"exchanges": N, "findings": [{exchange_id, rule, severity, …}, …]}`."""
-    findings = [f.as_json() for f in audit.findings]
+    """The report as JSON: the examples it holds (stream with `JsonStream` for every finding)."""
+    findings = [f.as_json() for f in audit.examples()]
     return json.dumps({"exchanges": audit.exchanges, "findings": findings}, ensure_ascii=False)
 
 
 def _summary(audit: Audit) -> str:
     counts = audit.counts()
     parts = ", ".join(f"{counts[s]} {s}s" for s in ("error", "warning", "note"))
-    return f"{audit.exchanges} exchanges, {len(audit.findings)} findings ({parts})"
+    return f"{audit.exchanges} exchanges, {audit.total} findings ({parts})"
 
 
 def render_text(audit: Audit) -> str:
@@ -77,7 +91,7 @@ def render_text(audit: Audit) -> str:
         lines.append(f"          see:  {group.url or group.source}" + (
             f" · {group.docs}" if group.docs else ""))  # fmt: skip
         lines += [f"          - {f.exchange_id}: {_example(f, group)}" for f in group.examples]
-    if not audit.findings:
+    if not audit.total:
         lines.append("no findings")
     return "\n".join(lines)
 

@@ -9,8 +9,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import aiohttp
 from aiohttp import web
 
+from proxy import serve
+from proxy.capture import quiet
 from proxy.capture.forward import Forwarder
-from proxy.capture.limits import BodyBudget
+from proxy.capture.guards import ClientGuards, default_max_clients
+from proxy.capture.limits import BodyBudget, UpstreamSlots
 from proxy.capture.resign import Resigner
 from proxy.capture.routes import ForwardRoutes
 from proxy.capture.settings import ProxySettings
@@ -20,6 +23,7 @@ log = logging.getLogger(__name__)
 
 forwarder_key = web.AppKey("forwarder", Forwarder)
 recorder_key = web.AppKey("recorder", ProcessRecorder)
+guards_key = web.AppKey("guards", ClientGuards)
 routes_key = web.AppKey("routes", ForwardRoutes)
 """Set in forward mode only: the CONNECT front door opens tunnels the forwarder routes by."""
 
@@ -39,7 +43,14 @@ def make_app(
     settings: ProxySettings, *, on_fatal: Callable[[str], None] | None = None
 ) -> web.Application:
     """The proxy: one catch-all route, one ClientSession, one recorder."""
+    quiet.install()
     app = web.Application(client_max_size=settings.max_body, middlewares=[_connect_too])
+    # The body is forwarded as it came: aiohttp's server would inflate a gzip request body.
+    app[serve.RUNNER_OPTIONS] = {"auto_decompress": False}
+    max_clients = settings.max_clients or default_max_clients(settings.max_upstream)
+    guards = ClientGuards(header_timeout=settings.header_timeout, max_clients=max_clients)
+    app[serve.PROTOCOL_WRAPPER] = guards.wrap
+    app[guards_key] = guards
     routes = None
     if settings.forward:
         routes = ForwardRoutes(settings.intercept, dict(settings.map_remote))
@@ -60,7 +71,7 @@ def make_app(
             )
             recorder.start()
             app[recorder_key] = recorder
-        connector = aiohttp.TCPConnector(ssl=upstream_ssl(settings), limit=0)
+        connector = aiohttp.TCPConnector(ssl=upstream_ssl(settings), limit=settings.max_upstream)
         timeout = aiohttp.ClientTimeout(
             total=settings.timeout, sock_connect=settings.connect_timeout
         )
@@ -76,6 +87,10 @@ def make_app(
             routes=routes,
             resigner=resigner,
             budget=budget,
+            guards=guards,
+            slots=UpstreamSlots(settings.max_upstream, settings.upstream_wait),
+            body_cap=settings.body_cap,
+            body_timeout=settings.body_timeout,
         )
         try:
             yield

@@ -15,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from typing import cast
 
 from aiohttp import web
 
 from proxy import serve
-from proxy.capture.app import routes_key
+from proxy.capture.app import guards_key, routes_key
 from proxy.capture.routes import ForwardRoutes
 from proxy.tls.authority import TlsError
 from proxy.tls.hosts import HostCertificates
@@ -36,7 +37,12 @@ CONNECT = b"CONNECT "
 
 def _answer(transport: asyncio.Transport, status: int, text: str) -> None:
     """A plain-text answer to a CONNECT that cannot be served, then close."""
-    reason = {400: "Bad Request", 431: "Request Header Fields Too Large", 502: "Bad Gateway"}
+    reason = {
+        400: "Bad Request",
+        408: "Request Timeout",
+        431: "Request Header Fields Too Large",
+        502: "Bad Gateway",
+    }
     body = (text + "\n").encode()
     transport.write(
         f"HTTP/1.1 {status} {reason.get(status, 'Error')}\r\nContent-Type: text/plain; "
@@ -67,8 +73,8 @@ class _Pipe(asyncio.Protocol):
         self.site = site
         self.transport: asyncio.Transport | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+    def connection_made(self, base: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, base)  # uvloop's transports are not subclasses
         self.transport = transport
         self.site.pipes.add(transport)
 
@@ -99,10 +105,32 @@ class _Front(asyncio.Protocol):
         self.site = site
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
+        self.timer: asyncio.TimerHandle | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+    def connection_made(self, base: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, base)  # uvloop's transports are not subclasses
         self.transport = transport
+        loop = asyncio.get_running_loop()
+        self.timer = loop.call_later(self.site.header_timeout, self._expired)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+
+    def _disarm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _expired(self) -> None:
+        """The first request (a CONNECT, or a plain one) did not arrive in time: 408."""
+        self.timer = None
+        if self.transport is not None and not self.transport.is_closing():
+            _answer(
+                self.transport,
+                408,
+                f"hubscope: the request header did not arrive within "
+                f"{self.site.header_timeout:g} s (--header-timeout)",
+            )
 
     def data_received(self, data: bytes) -> None:
         assert self.transport is not None
@@ -117,6 +145,7 @@ class _Front(asyncio.Protocol):
             if len(self.buffer) > MAX_HEAD:
                 _answer(self.transport, 431, "hubscope: CONNECT header over 8 KiB")
             return
+        self._disarm()
         self.transport.pause_reading()
         head, rest = bytes(self.buffer[:end]), bytes(self.buffer[end + 4 :])
         self.buffer.clear()
@@ -126,6 +155,7 @@ class _Front(asyncio.Protocol):
 
     def _to_app(self) -> None:
         assert self.transport is not None
+        self._disarm()  # the app's guards take over the deadline
         app = self.site.app_protocol()
         if app is None:
             self.transport.close()
@@ -147,8 +177,11 @@ class ForwardSite(HandOverSite):
         routes: ForwardRoutes,
         certificates: HostCertificates,
         connect_timeout: float = 10.0,
+        reuse_port: bool = False,
+        header_timeout: float = 30.0,
     ) -> None:
-        super().__init__(runner, host, port)
+        super().__init__(runner, host, port, reuse_port=reuse_port or None)
+        self.header_timeout = header_timeout
         self.routes = routes
         self.certificates = certificates
         self.connect_timeout = connect_timeout
@@ -229,7 +262,7 @@ async def start(
     app: web.Application, where: serve.Listen, *, certificates: HostCertificates | None = None
 ) -> serve.Running:
     """Start the forward proxy `app` (made with `forward=True`) on `where`."""
-    runner = web.AppRunner(app, shutdown_timeout=serve.SHUTDOWN_TIMEOUT, access_log=None)
+    runner = serve.runner(app)
     await runner.setup()
     site = ForwardSite(
         runner,
@@ -237,6 +270,8 @@ async def start(
         where.port,
         routes=app[routes_key],
         certificates=certificates or HostCertificates(),
+        reuse_port=where.reuse_port,
+        header_timeout=app[guards_key].header_timeout,
     )
     try:
         await site.start()

@@ -16,8 +16,10 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-from proxy.capture.headers import REQUEST_DROPPED, RESPONSE_DROPPED, forwardable
-from proxy.capture.limits import BodyBudget, read_body
+from proxy.capture.answers import Relayed, relay
+from proxy.capture.guards import ClientGuards, CutOff
+from proxy.capture.headers import REQUEST_DROPPED, forwardable
+from proxy.capture.limits import BodyBudget, BodyTimeout, UpstreamSlots, read_body
 from proxy.capture.resign import AudienceAdvice, Resigner
 from proxy.capture.routes import ForwardRoutes, Target, reverse_refusal
 from proxy.exchange import Clock, Exchange, Headers, Message, new_id
@@ -26,6 +28,9 @@ from proxy.recording.recorder import ExchangeSink, RecorderFailed
 log = logging.getLogger(__name__)
 
 LARGE_BODY = 1 << 20
+
+KEPT_PAST_CAP = 4096
+"""Bytes of a streamed answer kept past the body cap, so redaction sees a secret the cut splits."""
 
 SKIP_AUTO_HEADERS = frozenset({"User-Agent", "Accept", "Accept-Encoding", "Content-Type"})
 """aiohttp would add these when the client did not send them; a transparent proxy must not."""
@@ -49,6 +54,10 @@ class Forwarder:
         routes: ForwardRoutes | None = None,
         resigner: Resigner | None = None,
         budget: BodyBudget | None = None,
+        guards: ClientGuards | None = None,
+        body_timeout: float | None = None,
+        slots: UpstreamSlots | None = None,
+        body_cap: int = 1 << 20,
     ) -> None:
         self.upstream = URL(upstream.rstrip("/"))
         self.base = str(self.upstream)
@@ -59,12 +68,29 @@ class Forwarder:
         self.routes = routes
         self.resigner = resigner
         self.advice = None if routes is not None else AudienceAdvice(upstream, resigner)
+        self.guards = guards
+        self.body_timeout = body_timeout
+        self.slots = slots or UpstreamSlots(100, 5.0)
+        self.keep = body_cap + KEPT_PAST_CAP
+        if guards is not None:
+            guards.on_cut_off = self.cut_off
 
     def target(self, raw_path: str) -> URL:
         """The upstream URL: path and query exactly as the client sent them."""
         return URL(self.base + raw_path, encoded=True)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        guards = self.guards
+        if guards is None:
+            return await self._handle(request)
+        transport = request.transport
+        guards.headers_done(transport)
+        try:
+            return await self._handle(request)
+        finally:
+            guards.answered(transport)
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         if self.recorder is not None and not self.recorder.healthy:
             return _plain(503, f"hubscope is not forwarding: {self.recorder.failure}")
         if self.budget.too_large(request.content_length):
@@ -88,9 +114,11 @@ class Forwarder:
                 return _refuse(request, found)
             route = found
         try:
-            body = await read_body(request, self.budget.max_body)
+            body = await read_body(request, self.budget.max_body, self.body_timeout)
         except web.HTTPRequestEntityTooLarge:
             return self._too_large(request, clock, None)
+        except BodyTimeout as error:
+            return self._timed_out(request, clock, str(route.addressed or route.url), error)
         url = route.url
         sent = Message(headers=_text_headers(request.raw_headers), body=body)
         outgoing, verdict = sent.headers, None
@@ -109,8 +137,14 @@ class Forwarder:
             client=_peer(request),
             sas_verdict=verdict,
         )
+        response: web.StreamResponse
+        if not await self.slots.acquire():
+            response, exchange = _failed(exchange, 503, self.slots.busy_text())
+            if route.record:
+                self._record(exchange, clock)
+            return response
         try:
-            response, answer = await self._send(request.method, url, outgoing, body, route.host)
+            relayed = await self._send(request, url, outgoing, body, route.host)
         except TimeoutError:
             text = f"hubscope: upstream {url.host} did not answer within the timeout ({url})"
             response, exchange = _failed(exchange, 504, text)
@@ -118,38 +152,39 @@ class Forwarder:
             text = f"hubscope: upstream {url.host} failed: {type(error).__name__}: {error}"
             response, exchange = _failed(exchange, 502, text)
         else:
+            response, answer = relayed.response, relayed.message
             exchange = replace(
-                exchange, status=response.status, reason=response.reason, response=answer
+                exchange,
+                status=response.status,
+                reason=response.reason,
+                response=answer,
+                error=relayed.error,
             )
+            if relayed.error is not None:
+                log.warning("%s %s: %s", request.method, url.path, relayed.error)
             if response.status == 401 and self.advice is not None:
                 self.advice.refused(sent.headers, request.host, answer.body)
+        finally:
+            self.slots.release()
         if route.record:
             self._record(exchange, clock)
         return response
 
     async def _send(
-        self, method: str, url: URL, outgoing: Headers, body: bytes, host: str | None
-    ) -> tuple[web.Response, Message]:
+        self, request: web.Request, url: URL, outgoing: Headers, body: bytes, host: str | None
+    ) -> Relayed:
         headers = forwardable(outgoing, REQUEST_DROPPED)
         if host is not None:
             headers["Host"] = host
         async with self.client.request(
-            method,
+            request.method,
             url,
             headers=headers,
-            data=_payload(body, method),
+            data=_payload(body, request.method),
             skip_auto_headers=SKIP_AUTO_HEADERS,
             allow_redirects=False,
         ) as upstream:
-            body = await upstream.read()
-            raw = _text_headers(upstream.raw_headers)
-            response = web.Response(
-                status=upstream.status,
-                reason=upstream.reason,
-                body=body,
-                headers=forwardable(raw, RESPONSE_DROPPED),
-            )
-            return response, Message(headers=raw, body=body)
+            return await relay(request, upstream, keep=self.keep)
 
     def _too_large(self, request: web.Request, clock: Clock, size: int | None) -> web.Response:
         """413, not forwarded, and recorded (headers only) so the refusal can be seen."""
@@ -164,6 +199,37 @@ class Forwarder:
         response.force_close()
         self._record(exchange, clock)
         return response
+
+    def _timed_out(
+        self, request: web.Request, clock: Clock, url: str, error: BodyTimeout
+    ) -> web.Response:
+        """408, not forwarded, recorded with the part of the body that arrived."""
+        sent = Message(headers=_text_headers(request.raw_headers), body=error.received)
+        exchange = Exchange(
+            id=new_id(), session=self.session, started_at=clock.started_at, duration_ms=0.0,
+            method=request.method, url=url, request=sent, client=_peer(request),
+        )  # fmt: skip
+        response, exchange = _failed(exchange, 408, str(error))
+        response.force_close()
+        self._record(exchange, clock)
+        return response
+
+    def cut_off(self, cut: CutOff) -> None:
+        """Record a request whose header did not arrive in time (it was never forwarded)."""
+        clock = Clock()
+        url = cut.target
+        if self.routes is None and url[:1] == "/":
+            url = str(self.target(url))
+        elif self.routes is not None and url[:1] == "/":
+            tunnel = self.routes.tunnels.get(cut.address)
+            if tunnel is not None:
+                url = f"https://{tunnel[0]}:{tunnel[1]}{url}"
+        exchange = Exchange(
+            id=new_id(), session=self.session, started_at=clock.started_at, duration_ms=0.0,
+            method=cut.method, url=url, request=Message(headers=cut.headers, body=b""),
+            client=cut.peer, error=cut.reason, proxy_status=408,
+        )  # fmt: skip
+        self._record(exchange, clock)
 
     def _record(self, exchange: Exchange, clock: Clock) -> None:
         if self.recorder is None:

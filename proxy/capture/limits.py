@@ -66,8 +66,50 @@ class BodyBudget:
         )
 
 
-async def read_body(request: web.Request, max_body: int) -> bytes:
-    """The whole request body, or `HTTPRequestEntityTooLarge` past `max_body`.
+class UpstreamSlots:
+    """At most `size` requests at the upstream at once; the rest wait up to `wait` seconds."""
+
+    def __init__(self, size: int, wait: float) -> None:
+        self.size = size
+        self.wait = wait
+        self._free = asyncio.Semaphore(size)
+
+    async def acquire(self) -> bool:
+        """True with a slot held (give it back with `release`), False when none came in time."""
+        if not self._free.locked():
+            await self._free.acquire()
+            return True
+        try:
+            async with asyncio.timeout(self.wait):
+                await self._free.acquire()
+        except TimeoutError:
+            return False
+        return True
+
+    def release(self) -> None:
+        self._free.release()
+
+    def busy_text(self) -> str:
+        return (
+            f"hubscope: all {self.size} upstream connections stayed busy for {self.wait:g} s "
+            "(--max-upstream); not forwarded"
+        )
+
+
+class BodyTimeout(Exception):
+    """The client stopped sending its body; what had arrived is kept for the record."""
+
+    def __init__(self, received: bytes, seconds: float) -> None:
+        super().__init__(
+            f"hubscope: the client sent {len(received)} bytes of its body, then nothing for "
+            f"{seconds:g} s (--body-timeout)"
+        )
+        self.received = received
+
+
+async def read_body(request: web.Request, max_body: int, timeout: float | None = None) -> bytes:
+    """The whole request body, or `HTTPRequestEntityTooLarge` past `max_body`, or
+    `BodyTimeout` when the client pauses longer than `timeout` between two reads.
 
     Not `request.read()`: aiohttp keeps what that returns on the request object, which
     its keep-alive connection keeps alive after the answer, so every idle connection
@@ -75,8 +117,16 @@ async def read_body(request: web.Request, max_body: int) -> bytes:
     """
     chunks: list[bytes] = []
     size = 0
+    content = request.content
     while True:
-        chunk = await request.content.readany()
+        if content.is_eof() or timeout is None:
+            chunk = await content.readany()
+        else:
+            try:
+                async with asyncio.timeout(timeout):
+                    chunk = await content.readany()
+            except TimeoutError:
+                raise BodyTimeout(b"".join(chunks), timeout) from None
         if not chunk:
             return b"".join(chunks)
         size += len(chunk)

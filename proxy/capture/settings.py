@@ -36,6 +36,22 @@ class ProxySettings:
     """Seconds to wait for the upstream's complete answer before answering 504."""
 
     connect_timeout: float = 10.0
+    header_timeout: float = 30.0
+    """Seconds a client has to send a whole request header (from its first byte, or from
+    connecting); then `408`, the connection closed, the request recorded if its line came."""
+
+    body_timeout: float = 30.0
+    """Seconds a request body may pause between two reads before the client gets `408`."""
+
+    max_upstream: int = 100
+    """Connections to upstreams open at once (the pool's bound)."""
+
+    upstream_wait: float = 5.0
+    """Seconds a request waits for an upstream connection when all are busy; then `503`."""
+
+    max_clients: int | None = None
+    """Client connections open at once; None: what the open-file limit leaves room for."""
+
     ca_file: Path | None = None
     """An extra CA bundle to trust for the upstream (tests, private endpoints)."""
 

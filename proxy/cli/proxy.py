@@ -19,6 +19,7 @@ from proxy.capture.resign import FIXES
 from proxy.capture.routes import INTERCEPTED, parse_map_remote
 from proxy.capture.settings import ProxySettings
 from proxy.cli.database import STORE_HELP, Store, guarded
+from proxy.cli.workers import run_workers, worker_index
 from proxy.recording.recorder import RecorderFailed
 from proxy.recording.stores import instance_name
 from proxy.store import location
@@ -165,9 +166,46 @@ def setup_logging(verbose: bool) -> None:
     help="Seconds to wait for the upstream (then 504).",
 )
 @click.option(
+    "--max-upstream",
+    default=100,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Upstream connections open at once; more requests wait --upstream-wait, then 503.",
+)
+@click.option(
+    "--upstream-wait",
+    default=5.0,
+    show_default=True,
+    help="Seconds a request waits for a free upstream connection (then 503, recorded).",
+)
+@click.option(
+    "--header-timeout",
+    default=30.0,
+    show_default=True,
+    help="Seconds a client has to send a request header (then 408, recorded).",
+)
+@click.option(
+    "--body-timeout",
+    default=30.0,
+    show_default=True,
+    help="Seconds a request body may pause (then 408, recorded).",
+)
+@click.option(
+    "--max-clients",
+    type=click.IntRange(min=1),
+    help="Client connections open at once [default: what the open-file limit leaves room for].",
+)
+@click.option(
     "--ca-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Extra CA to trust for the upstream.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Proxy processes sharing the port (SO_REUSEPORT), each with its own recorder.",
 )
 @tls_options
 @click.option("-v", "--verbose", is_flag=True)
@@ -186,7 +224,13 @@ def proxy_command(
     max_body: int,
     max_in_flight: int,
     timeout: float,
+    max_upstream: int,
+    upstream_wait: float,
+    header_timeout: float,
+    body_timeout: float,
+    max_clients: int | None,
     ca_file: Path | None,
+    workers: int,
     tls: bool,
     tls_listen: str | None,
     tls_hosts: tuple[str, ...],
@@ -218,6 +262,11 @@ def proxy_command(
         max_body=max_body,
         max_in_flight=max_in_flight,
         timeout=timeout,
+        max_upstream=max_upstream,
+        upstream_wait=upstream_wait,
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        max_clients=max_clients,
         ca_file=ca_file,
         keys=keys,
         forward=forward,
@@ -225,6 +274,12 @@ def proxy_command(
         map_remote=pairs,
         instance=instance_name(f"{host}:{port}"),
     )
+    if workers > 1:
+        _run_workers(workers, port, settings.session, tls=bool(tls or tls_listen or tls_hosts))
+        return
+    index = worker_index()
+    banner = index in (None, 0)
+    where = serve.Listen(host, port, reuse_port=index is not None)
     https = None if forward else listener.prepare(tls, tls_listen, tls_hosts)
     certificates = _certificates() if forward else None
 
@@ -236,23 +291,37 @@ def proxy_command(
 
         app = make_app(settings, on_fatal=on_fatal)
         if certificates is not None:
-            running = await connect.start(app, serve.Listen(host, port), certificates=certificates)
-            print_forward_banner(settings, host, running.port, certificates)
+            running = await connect.start(app, where, certificates=certificates)
+            if banner:
+                print_forward_banner(settings, host, running.port, certificates)
             return [running]
-        running, tls_port = await listener.start(app, serve.Listen(host, port), https)
-        print_banner(settings, host, running.port)
-        if https is not None and tls_port is not None:
+        running, tls_port = await listener.start(app, where, https)
+        if banner:
+            print_banner(settings, host, running.port)
+        if banner and https is not None and tls_port is not None:
             listener.echo_banner(https, tls_port)
         return [running]
 
     try:
-        code = serve.run(main)
+        # uvloop for plain HTTP; TLS handshakes (--tls, --forward) stay on asyncio's loop,
+        # whose start_tls the handshake diagnostics (proxy/tls/site.py) are built on.
+        code = serve.run(main, fast_loop=certificates is None and https is None)
     except RecorderFailed as error:
         raise click.ClickException(f"recording failed: {error}") from None
     except OSError as error:
         raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
     if code:
         raise click.ClickException("stopped: the recorder could not write (see the log above)")
+
+
+def _run_workers(count: int, port: int, session: str, *, tls: bool) -> None:
+    if port == 0:
+        raise click.UsageError("--workers needs a fixed port in --listen (not 0)")
+    if tls:
+        raise click.UsageError("--workers does not serve --tls yet: use one process for HTTPS")
+    code = run_workers(count, sys.argv[1:], session)
+    if code:
+        raise click.ClickException(f"a worker stopped with exit code {code}")
 
 
 def _certificates() -> HostCertificates:

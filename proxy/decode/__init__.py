@@ -1,6 +1,7 @@
 """Decode recorded Notification Hubs bodies into normalized records; never raises.
 
-May import only the vocabulary (`proxy.model`, `proxy.exchange`, `proxy.operations`).
+May import only the vocabulary (`proxy.model`, `proxy.exchange`, `proxy.operations`,
+`proxy.inflate`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from proxy.decode.registrations import decode_atom, is_atom
 from proxy.decode.sends import Send, decode_send
 from proxy.decode.xml import MAX_BODY_BYTES, DecodeError, charset_of, local_name, parse_xml
 from proxy.exchange import Message
+from proxy.inflate import codings, inflate
 from proxy.model import Decoded, DecodedBody, Op, Operation
 from proxy.operations import classify
 
@@ -183,17 +185,10 @@ def _decode_exchange(
 ) -> Decoded:
     operation = classify(method, url, if_match=request.header("If-Match"), joined_query=True)
     notes: list[str] = []
-    decoded_request = decode_body(
-        request.body, request.header("Content-Type"), operation=operation, direction="request"
-    )
+    decoded_request = _decode_message(request, operation, "request")
     decoded_response = None
     if response is not None:
-        decoded_response = decode_body(
-            response.body,
-            response.header("Content-Type"),
-            operation=operation,
-            direction="response",
-        )
+        decoded_response = _decode_message(response, operation, "response")
     notes += [f"request: {n}" for n in decoded_request.notes]
     if decoded_response is not None:
         notes += [f"response: {n}" for n in decoded_response.notes]
@@ -206,6 +201,25 @@ def _decode_exchange(
         response=decoded_response,
         notes=tuple(notes),
     )
+
+
+def _decode_message(message: Message, operation: Operation, direction: Direction) -> DecodedBody:
+    """Decode a message's body as its sender meant it: a compressed body is inflated first.
+
+    The proxy forwards and stores bodies exactly as received, so a gzip request body
+    reaches the decoder compressed; inflation is bounded (`proxy.inflate`).
+    """
+    content_type = message.header("Content-Type")
+    encoding = message.header("Content-Encoding")
+    if not codings(encoding) or not message.body:
+        return decode_body(message.body, content_type, operation=operation, direction=direction)
+    inflated = inflate(message.body, encoding, limit=MAX_BODY_BYTES)
+    if inflated.error is not None:
+        return DecodedBody(
+            format="other",
+            decode_error=f"the {direction} body could not be inflated: {inflated.error}",
+        )
+    return decode_body(inflated.body, content_type, operation=operation, direction=direction)
 
 
 def _id_notes(operation: Operation, request: DecodedBody) -> list[str]:

@@ -8,7 +8,7 @@ May import only the vocabulary: rules judge records, they never read a store.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from proxy.exchange import Exchange
 from proxy.model import Decoded
@@ -29,6 +29,7 @@ from proxy.rules import (  # noqa: F401  (importing a topic module registers its
 from proxy.rules.context import Ctx
 from proxy.rules.findings import RANK, SEVERITIES, Breach, Finding, Severity
 from proxy.rules.registry import RULES, SESSION_RULES, Rule, SessionRule, rules_for
+from proxy.rules.streaming import SessionJudge
 
 __all__ = [
     "RANK",
@@ -39,6 +40,7 @@ __all__ = [
     "Ctx",
     "Finding",
     "Rule",
+    "SessionJudge",
     "SessionRule",
     "Severity",
     "check",
@@ -79,11 +81,11 @@ def check_session(items: Sequence[tuple[Exchange, Decoded]]) -> list[Finding]:
     return check_session_ctx(ctxs)
 
 
-def check_session_ctx(ctxs: Sequence[Ctx]) -> list[Finding]:
-    found: list[Finding] = []
-    for rule in SESSION_RULES:
-        found.extend(rule.judge(ctxs))
-    return found
+def check_session_ctx(ctxs: Iterable[Ctx]) -> list[Finding]:
+    """Session rules over contexts in time order, in one pass (see `SessionJudge`)."""
+    judge = SessionJudge()
+    found = [finding for ctx in ctxs for finding in judge.feed(ctx)]
+    return found + judge.end()
 
 
 def rules() -> list[Rule | SessionRule]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from proxy.model import Op
 from proxy.rules import citations
@@ -12,7 +13,17 @@ from proxy.rules.findings import Breach, Finding, Severity
 
 Check = Callable[[Ctx], Iterable[Breach]]
 Applies = Callable[[Ctx], bool]
-SessionCheck = Callable[[Sequence[Ctx]], Iterable[tuple[str, Breach]]]
+
+
+class SessionState(Protocol):
+    """One session rule's state over one session: fed exchanges in time order, then ended."""
+
+    def feed(self, ctx: Ctx) -> Iterable[tuple[str, Breach]]: ...
+
+    def end(self) -> Iterable[tuple[str, Breach]]: ...
+
+
+SessionStart = Callable[[], SessionState]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,20 +63,25 @@ class Rule:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionRule:
-    """An expectation on a sequence of exchanges; findings name the exchange at fault."""
+    """An expectation on a sequence of exchanges; findings name the exchange at fault.
+
+    `start()` gives a fresh state that is fed the session's exchanges one by one (its
+    memory bounded per handle or id, never the whole session)."""
 
     id: str
     severity: Severity
     spec: str
     source: str
     expected: str
-    check: SessionCheck
+    start: SessionStart
 
-    def judge(self, ctxs: Sequence[Ctx]) -> list[Finding]:
-        return [
-            make_finding(self, exchange_id, breach, self.severity)
-            for exchange_id, breach in self.check(ctxs)
-        ]
+    def judge(self, ctxs: Iterable[Ctx]) -> list[Finding]:
+        state = self.start()
+        found = [self.finding(i, b) for ctx in ctxs for i, b in state.feed(ctx)]
+        return found + [self.finding(i, b) for i, b in state.end()]
+
+    def finding(self, exchange_id: str, breach: Breach) -> Finding:
+        return make_finding(self, exchange_id, breach, self.severity)
 
 
 def make_finding(
@@ -138,17 +154,20 @@ def rule(
     return register
 
 
+S = TypeVar("S", bound=SessionStart)
+
+
 def session_rule(
     id: str, *, severity: Severity, spec: str, source: str, expected: str
-) -> Callable[[SessionCheck], SessionCheck]:
-    """Register the decorated check as session rule `id`."""
+) -> Callable[[S], S]:
+    """Register the decorated state class (or factory) as session rule `id`."""
 
-    def register(check: SessionCheck) -> SessionCheck:
+    def register(start: S) -> S:
         SESSION_RULES.append(
             SessionRule(
-                id=id, severity=severity, spec=spec, source=source, expected=expected, check=check
+                id=id, severity=severity, spec=spec, source=source, expected=expected, start=start
             )
         )
-        return check
+        return start
 
     return register

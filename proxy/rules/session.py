@@ -1,11 +1,16 @@
-"""Session rules: expectations over a sequence of exchanges (ids, duplicates, versions)."""
+"""Session rules: expectations over a sequence of exchanges (ids, duplicates, versions).
+
+Each rule is a small state fed one exchange at a time, in time order: what it remembers
+is keyed by handle or registration id in a `BoundedMap`, never the session itself.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from urllib.parse import unquote, urlsplit
 
 from proxy.model import Op
+from proxy.rules.bounded import BoundedMap
 from proxy.rules.context import REGISTRATION_WRITES, Ctx
 from proxy.rules.findings import Breach
 from proxy.rules.registry import session_rule
@@ -33,17 +38,25 @@ def _id_from_location(ctx: Ctx) -> str | None:
     source="seeds/create-registration-id.md",
     expected="a later PUT registrations/{id} with the id the service handed out",
 )
-def _id_unused(ctxs: Sequence[Ctx]) -> Iterator[tuple[str, Breach]]:
-    pending: dict[str, Ctx] = {}
-    for ctx in ctxs:
+class IdUnused:
+    def __init__(self) -> None:
+        self.pending: BoundedMap[str, str] = BoundedMap()
+        """Id handed out → the exchange that created it, until a PUT uses it."""
+
+    def feed(self, ctx: Ctx) -> Iterator[tuple[str, Breach]]:
         if ctx.op is Op.CREATE_REGISTRATION_ID and not _failed(ctx):
             new_id = _id_from_location(ctx)
             if new_id:
-                pending[new_id] = ctx
+                self.pending[new_id] = ctx.id
         elif ctx.op in (Op.CREATE_OR_UPDATE_REGISTRATION, Op.UPDATE_REGISTRATION):
-            pending.pop(ctx.decoded.operation.resource_id or "", None)
-    for new_id, ctx in pending.items():
-        yield ctx.id, Breach(actual=f"id {new_id} never used by a PUT", pointer="header:Location")
+            self.pending.pop(ctx.decoded.operation.resource_id or "", None)
+        return iter(())
+
+    def end(self) -> Iterator[tuple[str, Breach]]:
+        for new_id, exchange_id in self.pending.items():
+            yield exchange_id, Breach(
+                actual=f"id {new_id} never used by a PUT", pointer="header:Location"
+            )
 
 
 @session_rule(
@@ -53,17 +66,20 @@ def _id_unused(ctxs: Sequence[Ctx]) -> Iterator[tuple[str, Breach]]:
     source=f"{SPEC} §3.2",
     expected="one registration per push handle and template (create an id once, then PUT)",
 )
-def _duplicates(ctxs: Sequence[Ctx]) -> Iterator[tuple[str, Breach]]:
-    seen: dict[tuple[str, str, str], str] = {}
-    for ctx in ctxs:
+class Duplicates:
+    def __init__(self) -> None:
+        self.seen: BoundedMap[tuple[str, str, str], str] = BoundedMap()
+        """(handle, description type, template name) → the exchange that first created it."""
+
+    def feed(self, ctx: Ctx) -> Iterator[tuple[str, Breach]]:
         if ctx.op is not Op.CREATE_REGISTRATION or _failed(ctx):
-            continue
+            return
         for device in ctx.request_devices:
             if not device.handle:
                 continue
             name = device.templates[0].name or "" if device.templates else ""
             key = (device.handle.lower(), device.source_type, name)
-            first = seen.setdefault(key, ctx.id)
+            first = self.seen.setdefault(key, ctx.id)
             if first != ctx.id:
                 yield (
                     ctx.id,
@@ -72,6 +88,12 @@ def _duplicates(ctxs: Sequence[Ctx]) -> Iterator[tuple[str, Breach]]:
                         pointer=device.source_type,
                     ),
                 )
+
+    def end(self) -> Iterator[tuple[str, Breach]]:
+        return iter(())
+
+
+Client = tuple[str, str]
 
 
 @session_rule(
@@ -82,15 +104,19 @@ def _duplicates(ctxs: Sequence[Ctx]) -> Iterator[tuple[str, Breach]]:
     source=f"{SPEC} §3.4",
     expected="If-Match with the ETag read, when another client changed the registration since",
 )
-def _lost_update(ctxs: Sequence[Ctx]) -> Iterator[tuple[str, Breach]]:
-    latest: dict[str, tuple[int, Client]] = {}
-    """Registration id → newest version seen and the client whose call produced it."""
-    seen: dict[tuple[str, Client], int] = {}
-    """(registration id, client) → the version that client last saw."""
-    for ctx in ctxs:
-        rid, me = ctx.decoded.operation.resource_id, client_of(ctx)
+class LostUpdate:
+    def __init__(self) -> None:
+        self.latest: BoundedMap[str, tuple[int, Client]] = BoundedMap()
+        """Registration id → newest version seen and the client whose call produced it."""
+        self.seen: BoundedMap[tuple[str, Client], int] = BoundedMap()
+        """(registration id, client) → the version that client last saw."""
+
+    def feed(self, ctx: Ctx) -> Iterator[tuple[str, Breach]]:
+        rid, me = ctx.decoded.operation.resource_id, None
+        if ctx.op is Op.CREATE_OR_UPDATE_REGISTRATION and rid:
+            me = client_of(ctx)
         if ctx.op is Op.CREATE_OR_UPDATE_REGISTRATION and rid and me is not None:
-            mine, newest = seen.get((rid, me)), latest.get(rid)
+            mine, newest = self.seen.get((rid, me)), self.latest.get(rid)
             if mine is not None and newest is not None and newest[0] > mine and newest[1] != me:
                 yield (
                     ctx.id,
@@ -100,17 +126,20 @@ def _lost_update(ctxs: Sequence[Ctx]) -> Iterator[tuple[str, Breach]]:
                         pointer="header:If-Match",
                     ),
                 )
-        if _failed(ctx) or me is None:
-            continue
+        if _failed(ctx) or not ctx.response_devices:
+            return
+        me = me or client_of(ctx)
+        if me is None:
+            return
         for device in ctx.response_devices:
             version = _int(device.etag)
             if device.registration_id and version is not None:
-                seen[(device.registration_id, me)] = version
-                if version > latest.get(device.registration_id, (-1, None))[0]:
-                    latest[device.registration_id] = (version, me)
+                self.seen[(device.registration_id, me)] = version
+                if version > self.latest.get(device.registration_id, (-1, None))[0]:
+                    self.latest[device.registration_id] = (version, me)
 
-
-Client = tuple[str, str]
+    def end(self) -> Iterator[tuple[str, Breach]]:
+        return iter(())
 
 
 def client_of(ctx: Ctx) -> Client | None:
@@ -134,18 +163,26 @@ def _int(value: str | None) -> int | None:
     source="hubscope issue 4 (session rules)",
     expected="one api-version for the whole session",
 )
-def _mixed_versions(ctxs: Sequence[Ctx]) -> Iterator[tuple[str, Breach]]:
-    first: str | None = None
-    reported: set[str] = set()
-    for ctx in ctxs:
+class MixedVersions:
+    def __init__(self) -> None:
+        self.first: str | None = None
+        self.reported: set[str] = set()
+        """api-version values are few (a handful exist), so this set stays small."""
+
+    def feed(self, ctx: Ctx) -> Iterator[tuple[str, Breach]]:
         version = ctx.decoded.operation.api_version
         if not version:
-            continue
-        if first is None:
-            first = version
-        elif version != first and version not in reported:
-            reported.add(version)
-            yield ctx.id, Breach(actual=f"{version} after {first}", pointer="query:api-version")
+            return
+        if self.first is None:
+            self.first = version
+        elif version != self.first and version not in self.reported:
+            self.reported.add(version)
+            yield ctx.id, Breach(
+                actual=f"{version} after {self.first}", pointer="query:api-version"
+            )
+
+    def end(self) -> Iterator[tuple[str, Breach]]:
+        return iter(())
 
 
 @session_rule(
@@ -155,27 +192,30 @@ def _mixed_versions(ctxs: Sequence[Ctx]) -> Iterator[tuple[str, Breach]]:
     source=f"{SPEC} §7.6",
     expected="a push handle managed either by registrations or by an installation, not both",
 )
-def _both(ctxs: Sequence[Ctx]) -> Iterator[tuple[str, Breach]]:
-    registered: set[str] = set()
-    installed: set[str] = set()
-    reported: set[str] = set()
-    for ctx in ctxs:
+class Both:
+    def __init__(self) -> None:
+        self.registered: BoundedMap[str, None] = BoundedMap()
+        self.installed: BoundedMap[str, None] = BoundedMap()
+        self.reported: BoundedMap[str, None] = BoundedMap()
+
+    def feed(self, ctx: Ctx) -> Iterator[tuple[str, Breach]]:
         if _failed(ctx):
-            continue
+            return
         mine, other = (
-            (registered, installed) if ctx.op in REGISTRATION_WRITES
-            else (installed, registered) if ctx.op is Op.CREATE_OR_OVERWRITE_INSTALLATION
+            (self.registered, self.installed) if ctx.op in REGISTRATION_WRITES
+            else (self.installed, self.registered)
+            if ctx.op is Op.CREATE_OR_OVERWRITE_INSTALLATION
             else (None, None)
         )  # fmt: skip
         if mine is None or other is None:
-            continue
+            return
         for device in ctx.request_devices:
             handle = (device.handle or "").lower()
             if not handle:
                 continue
-            mine.add(handle)
-            if handle in other and handle not in reported:
-                reported.add(handle)
+            mine[handle] = None
+            if handle in other and handle not in self.reported:
+                self.reported[handle] = None
                 yield (
                     ctx.id,
                     Breach(
@@ -185,3 +225,6 @@ def _both(ctxs: Sequence[Ctx]) -> Iterator[tuple[str, Breach]]:
                         pointer=device.source_type,
                     ),
                 )
+
+    def end(self) -> Iterator[tuple[str, Breach]]:
+        return iter(())

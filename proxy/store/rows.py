@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 from proxy import redact, sas
 from proxy.exchange import Exchange, Headers, Message
 from proxy.model import Decoded, Device
+from proxy.store import findings
 from proxy.store.write import Rows
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,14 @@ def capture(ex: Exchange, body_cap: int) -> Captured:
 
 def _cut(msg: Message, body_cap: int) -> tuple[BodyFacts, Message]:
     body = msg.body
+    if msg.full_size is not None and msg.full_size > len(body):  # streamed; its start is here
+        content_type = msg.header("Content-Type")
+        streamed_encoding = ", ".join(v for n, v in msg.headers if n.lower() == "content-encoding")
+        kept = redact.body(
+            body, content_type=content_type, content_encoding=streamed_encoding or None
+        )
+        facts = BodyFacts(msg.full_size, msg.full_sha256)
+        return facts, Message(headers=msg.headers, body=kept[:body_cap])
     if len(body) <= body_cap:
         return BodyFacts(len(body), None), msg
     encodings = [v for n, v in msg.headers if n.lower() == "content-encoding"]
@@ -106,6 +115,8 @@ def build(batch: Iterable[Exchange], *, body_cap: int, keys: dict[str, str]) -> 
         out.exchanges.extend(one.exchanges)
         out.devices.extend(one.devices)
         out.device_tags.extend(one.device_tags)
+        for table, more in one.more.items():
+            out.more.setdefault(table, []).extend(more)
     return out
 
 
@@ -133,6 +144,7 @@ def _build_one(captured: Captured, keys: dict[str, str], add_rows: AddRows | Non
     out = Rows(exchanges=[row], devices=[], device_tags=[])
     if decoded is not None:
         add_device_rows(out, ex.id, decoded, notes)
+    findings.add_rows(out, ex, decoded, truncated=bool(row.get("request_truncated")))
     if add_rows is not None:
         out.more.update(add_rows(ex, decoded))
     if notes:

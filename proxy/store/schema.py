@@ -347,6 +347,26 @@ def m007_journal_progress(db: Database) -> None:
 
 
 @migrations()
+def m008_findings(db: Database) -> None:
+    """Per-exchange findings judged once (at ingest or by the first audit), and under which
+    rule set each exchange was judged (`proxy/store/findings.py`)."""
+    db.execute(
+        "create table if not exists findings ("
+        "exchange_id text not null, position integer not null, rule text not null,"
+        " severity text not null, actual text, pointer text, expected text, spec text,"
+        " source text, primary key (exchange_id, position))"
+    )
+    db.execute("create index if not exists idx_findings_rule on findings (rule, exchange_id)")
+    db.execute(
+        "create index if not exists idx_findings_severity on findings (severity, exchange_id)"
+    )
+    db.execute(
+        "create table if not exists findings_judged ("
+        "exchange_id text primary key, ruleset text not null)"
+    )
+
+
+@migrations()
 def m010_instance(db: Database) -> None:
     """Which proxy instance (host/pid/listen address) recorded each exchange; its twin is in
     `proxy/store/pg/schema.py`."""

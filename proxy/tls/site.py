@@ -12,6 +12,7 @@ import logging
 import ssl
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 from aiohttp import web
 
@@ -120,7 +121,7 @@ class _Accept(asyncio.Protocol):
         self.upgrading = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
         transport.pause_reading()  # the ClientHello is for start_tls, not for us
         self.task = asyncio.get_running_loop().create_task(self.upgrade(transport))
         self.site.handshakes.add(self.task)

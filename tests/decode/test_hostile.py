@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 import time
 from pathlib import Path
@@ -225,3 +226,26 @@ def test_parser_alone_never_reads_the_file(
     result = decode(xxe_bodies(path)[variant])
     assert marker not in repr(result)
     assert result.decode_error is not None
+
+
+def test_a_compressed_body_is_decoded_as_its_sender_meant_it() -> None:
+    body = gzip.compress(registration("ab12").encode())
+    request = Message(headers=(("Content-Encoding", "gzip"),), body=body)
+    decoded = decode_exchange("POST", "/h/registrations", request, 201, None)
+    assert decoded.request.decode_error is None
+    assert decoded.request.devices[0].handle == "ab12"
+
+
+def test_a_compressed_bomb_is_bounded_and_said() -> None:
+    bomb = gzip.compress(registration("A" * (MAX_BODY_BYTES + 1)).encode())
+    request = Message(headers=(("Content-Encoding", "gzip"),), body=bomb)
+    decoded = decode_exchange("POST", "/h/registrations", request, 201, None)
+    assert decoded.request.decode_error is not None
+    assert "could not be inflated" in decoded.request.decode_error
+    assert "too large" in decoded.request.decode_error
+
+
+def test_an_unknown_encoding_is_a_decode_error() -> None:
+    request = Message(headers=(("Content-Encoding", "br"),), body=b"\x0b\x02\x80")
+    decoded = decode_exchange("POST", "/h/registrations", request, 201, None)
+    assert decoded.request.decode_error is not None and "br" in decoded.request.decode_error

@@ -30,6 +30,7 @@ from sqlite_utils import Database
 from proxy import audit, serve, store
 from proxy.cli import cli
 from proxy.localhub import HubSettings, start_hub
+from proxy.rules import Finding
 from proxy.targets import load
 from tests.sdk import run_node_script
 from tests.servers import HUBSCOPE, REPO, start_proxy
@@ -91,7 +92,9 @@ def opened(path: Path) -> Iterator[Database]:
 def findings(path: Path, rule: str) -> list[str]:
     """The exchanges the audit flags with `rule`."""
     with opened(path) as db:
-        return [f.exchange_id for f in audit.run(db, SESSION).findings if f.rule == rule]
+        found: list[Finding] = []
+        audit.run(db, SESSION, on_finding=found.append)
+        return [f.exchange_id for f in found if f.rule == rule]
 
 
 def sends_recorded(path: Path) -> list[dict[str, Any]]:

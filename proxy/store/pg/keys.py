@@ -8,4 +8,6 @@ CONFLICT_KEYS = {
     "device_tags": "device_id, tag",
     "replay_links": "replay_exchange_id",
     "journal_progress": "segment",
+    "findings": "exchange_id, position",
+    "findings_judged": "exchange_id",
 }

@@ -161,6 +161,19 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     (
+        "m008_findings",
+        (
+            """create table if not exists findings (
+                exchange_id text not null, position bigint not null, rule text not null,
+                severity text not null, actual text, pointer text, expected text, spec text,
+                source text, primary key (exchange_id, position))""",
+            "create index if not exists idx_findings_rule on findings (rule, exchange_id)",
+            "create index if not exists idx_findings_severity on findings (severity, exchange_id)",
+            """create table if not exists findings_judged (
+                exchange_id text primary key, ruleset text not null)""",
+        ),
+    ),
+    (
         "m010_instance",
         (
             "alter table exchanges add column if not exists instance text",

@@ -1,0 +1,38 @@
+"""The client guards' pure parts (the deadlines run in tests/reliability/test_slow_clients.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+
+from proxy.capture.guards import RESERVED_FILES, _parse_head, default_max_clients, timeout_answer
+
+
+class _Transport(asyncio.Transport):
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return ("127.0.0.1", 5555) if name == "peername" else default
+
+
+def test_a_partial_header_keeps_its_request_line_and_complete_lines() -> None:
+    head = b"PUT /hub/installations/1 HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nX-Ha"
+    cut = _parse_head(head, _Transport(), "why")
+    assert cut is not None
+    assert (cut.method, cut.target, cut.peer) == ("PUT", "/hub/installations/1", "127.0.0.1:5555")
+    assert cut.headers == (("Host", "h"), ("Content-Type", "application/json"))
+    assert cut.address == ("127.0.0.1", 5555)
+
+
+def test_half_a_request_line_is_not_a_request() -> None:
+    assert _parse_head(b"GET /hub/registr", _Transport(), "why") is None
+    assert _parse_head(b"\x16\x03\x01 binary\r\n", _Transport(), "why") is None
+
+
+def test_client_bound_leaves_room_for_the_upstream_pool() -> None:
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert default_max_clients(100) == max(8, soft - RESERVED_FILES - 100)
+
+
+def test_the_proxys_own_answer_closes_the_connection() -> None:
+    raw = timeout_answer(408, "too slow")
+    assert raw.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+    assert b"Connection: close\r\n" in raw and raw.endswith(b"\r\n\r\ntoo slow\n")
