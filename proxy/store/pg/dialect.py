@@ -27,7 +27,7 @@ _TOKEN = re.compile(
     r"|:([A-Za-z_][A-Za-z0-9_]*)"  # a named parameter
     r"|\[([A-Za-z_][A-Za-z0-9_ ]*)\]"  # an SQLite-quoted name
     r"|\b(sqlite_master)\b"  # the catalogue: PostgreSQL's tables under SQLite's name
-    r"|\b(char|instr)(?=\s*\()"  # SQLite's names of chr() and strpos()
+    r"|\b(char|instr|json_array)(?=\s*\()"  # SQLite's names of chr(), strpos(), …
     r"|(%)"
 )
 _CATALOGUE = (
@@ -120,11 +120,13 @@ def translated(sql: str) -> Translated:
     return Translated(_casts(_TOKEN.sub(swap, sql)), frozenset(globs))
 
 
-_FUNCTIONS = {"char": "chr", "instr": "strpos"}
+_FUNCTIONS = {"char": "chr", "instr": "strpos", "json_array": "json_build_array"}
 _CAST = re.compile(r"cast\s*\(", re.I)
 _AS_TEXT = re.compile(r"\s+as\s+text\s*$", re.I)
 _AS_INTEGER = re.compile(r"\s+as\s+integer\s*$", re.I)
 _MIN_MAX = re.compile(r"(min|max)\s*\(", re.I)
+_GROUP_CONCAT = re.compile(r"group_concat\s*\(", re.I)
+_GROUP_ARRAY = re.compile(r"json_group_array\s*\(", re.I)
 _CONTAINS = re.compile(r"strpos\s*\(", re.I)
 _POSITIVE = re.compile(r"\s*>\s*0\b")
 _FROM_SUBQUERY = re.compile(r"from\s*\((?=\s*select\b)", re.I)
@@ -169,6 +171,20 @@ def _casts(sql: str) -> str:
                 out.append(f"{sql[i : found.end()]}{_casts(inner)})")
             i = close + 1
             continue
+        found = _GROUP_CONCAT.match(sql, i) if at_word else None
+        if found:  # SQLite's group_concat(x[, separator])
+            close = _closing(sql, found.end())
+            parts = [_casts(part) for part in _arguments(sql[found.end() : close])]
+            separator = parts[1] if len(parts) > 1 else "','"
+            out.append(f"string_agg(({parts[0]})::text, {separator})")
+            i = close + 1
+            continue
+        found = _GROUP_ARRAY.match(sql, i) if at_word else None
+        if found:  # SQLite's JSON text of a group; '[]' for none, as SQLite answers
+            close = _closing(sql, found.end())
+            out.append(f"coalesce(json_agg({_casts(sql[found.end() : close])})::text, '[]')")
+            i = close + 1
+            continue
         found = _CONTAINS.match(sql, i) if at_word else None
         if found:
             close = _closing(sql, found.end())
@@ -203,9 +219,10 @@ def _casts(sql: str) -> str:
             close = _closing(sql, sql.index("(", i) + 1)
             inner_close = _closing(sql, found.end())
             rest = sql[inner_close + 1 : close]
-            if re.fullmatch(r"\s*,\s*0\s*", rest):
+            default = re.fullmatch(r"\s*,\s*([01])\s*", rest)
+            if default:
                 test = _casts(sql[found.end() : inner_close])
-                out.append(f"coalesce(({test}), false)")
+                out.append(f"coalesce(({test}), {'true' if default[1] == '1' else 'false'})")
                 i = close + 1
                 continue
         out.append(char)
