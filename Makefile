@@ -8,7 +8,7 @@ NODE_SDK := $(DEPS)/node/node_modules/@azure/notification-hubs/package.json
 CHROMIUM := /usr/bin/chromium
 MITMDUMP := $(DEPS)/mitm-venv/bin/mitmdump
 
-.PHONY: run test lint pytest install system-deps node-deps mitm-deps clean bench mutation
+.PHONY: run test lint pytest install system-deps postgres-deps node-deps mitm-deps clean bench mutation
 
 run: $(STAMP)
 	$(BIN)/hubscope demo
@@ -22,10 +22,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
-# Debian packages the tests need: Chromium for the viewer's browser tests.
-system-deps: $(CHROMIUM)
+# Debian packages the tests need: Chromium for the viewer's browser tests, PostgreSQL for
+# the store's second backend (the tests start a throwaway server of it as `nobody`).
+system-deps: $(CHROMIUM) postgres-deps
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+postgres-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 # The official JS SDK, pinned, in an ignored folder: the end-to-end client tests run it.
 node-deps: $(NODE_SDK)

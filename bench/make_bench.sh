@@ -2,7 +2,8 @@
 # `make bench`: install what the benchmark needs into its own folders, then run it.
 #   mitmproxy (+ py-spy) → .deps/mitm-venv (pip, PyPI)
 #   wrk                  → Debian package, if missing
-# Then bench/run.py prints the table and writes bench/results/*.json.
+# Then bench/run.py prints the table and writes bench/results/*.json, and bench/pg_fleet.py
+# measures four proxies recording into one PostgreSQL (BENCH_FLEET_EACH requests each).
 # BENCH_QUICK=1 gives a ~2-minute run; see bench/run.py for the other knobs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,4 +30,7 @@ if ! command -v wrk >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
 fi
 
-exec .venv/bin/python bench/run.py "$@"
+.venv/bin/python bench/run.py "$@"
+# Staging scale (issue 21): four proxies × 16 connections into one PostgreSQL.
+.venv/bin/python bench/pg_fleet.py --each "${BENCH_FLEET_EACH:-5000}" \
+    --json "bench/results/pg-fleet-$(date -u +%Y%m%d-%H%M%S).json"

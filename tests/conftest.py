@@ -12,7 +12,12 @@ from proxy import serve
 from tests.corpus import CORPUS
 from tests.servers import start_app
 
-pytest_plugins = ["tests.hubclient", "tests.replaying", "tests.targets.recorder"]
+pytest_plugins = [
+    "tests.hubclient",
+    "tests.postgres",
+    "tests.replaying",
+    "tests.targets.recorder",
+]
 """Fixtures shared across folders: `hub` (a running stand-in hub) and `target` (a shimmed one)."""
 
 __all__ = ["CORPUS"]

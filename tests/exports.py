@@ -8,7 +8,7 @@ through the proxy into a fresh database, and keeps the hub running for curl and 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ rows = replay_rows
 
 @dataclass
 class Capture:
-    db: Path
+    db: Path | str
     session: str
     hub: RunningHub
     statuses: list[int]
@@ -51,8 +51,7 @@ class Capture:
         return self.hub.connection_string(FULL_RULE)
 
 
-@pytest.fixture(name="capture")
-async def capture_fixture(tmp_path: Path) -> AsyncIterator[Capture]:
+async def _capture(db: Path | str) -> AsyncIterator[Capture]:
     key = generate_key()
     hub = await start_hub(
         HubSettings.build(
@@ -60,8 +59,7 @@ async def capture_fixture(tmp_path: Path) -> AsyncIterator[Capture]:
         )
     )
     try:
-        db = tmp_path / "hubscope.db"
-        proxy = await start_proxy(hub.url, db, session=SESSION)
+        proxy = await start_proxy(hub.url, db, session=SESSION)  # type: ignore[arg-type]
         try:
             statuses = await run_client(f"http://127.0.0.1:{proxy.port}", FULL_RULE, key)
         finally:
@@ -69,6 +67,19 @@ async def capture_fixture(tmp_path: Path) -> AsyncIterator[Capture]:
         yield Capture(db=db, session=SESSION, hub=hub, statuses=statuses)
     finally:
         await hub.stop()
+
+
+@pytest.fixture(name="capture")
+async def capture_fixture(tmp_path: Path) -> AsyncIterator[Capture]:
+    async for captured in _capture(tmp_path / "hubscope.db"):
+        yield captured
+
+
+@pytest.fixture(name="capture_both")
+async def capture_both_fixture(new_store: Callable[[str], Path | str]) -> AsyncIterator[Capture]:
+    """`capture`, once into SQLite and once into PostgreSQL (`backend`, tests/postgres.py)."""
+    async for captured in _capture(new_store("hubscope")):
+        yield captured
 
 
 def sessions(db: Path) -> list[dict[str, Any]]:
@@ -90,7 +101,7 @@ def differences(original: list[dict[str, Any]], copy: list[dict[str, Any]]) -> l
     ]
 
 
-async def export(db: Path, *args: str) -> Result:
+async def export(db: Path | str, *args: str) -> Result:
     result = await invoke("export", "--db", str(db), *args)
     assert result.exit_code == 0, result.output
     return result

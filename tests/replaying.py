@@ -20,6 +20,7 @@ from proxy import sas, serve, store
 from proxy.cli import cli
 from proxy.localhub import FULL_RULE, HubSettings, RunningHub, start_hub
 from proxy.localhub.settings import generate_key
+from proxy.store import location
 from tests.servers import start_app, start_proxy
 
 HUB = "myhub"
@@ -151,15 +152,18 @@ async def run_client(base: str, key_name: str, key: str) -> list[int]:
 
 @dataclass
 class Recorded:
-    db: Path
+    db: Path | str
     session: str
     statuses: list[int]
     hub_key: str
 
 
-async def record_session(tmp_path: Path, session: str = "orig", **proxy: Any) -> Recorded:
-    """A session recorded through the real proxy against local hub A."""
-    db = tmp_path / "hubscope.db"
+async def record_session(
+    tmp_path: Path, session: str = "orig", *, db: Path | str | None = None, **proxy: Any
+) -> Recorded:
+    """A session recorded through the real proxy against local hub A (into `db`, a file
+    in `tmp_path` unless given: a `postgresql://` URL records there)."""
+    db = tmp_path / "hubscope.db" if db is None else db
     key = generate_key()
     hub = await start_hub(
         HubSettings.build(
@@ -304,8 +308,8 @@ async def replay_json(rec: Recorded, tgt: Target, *extra: str) -> tuple[Result, 
     return result, json.loads(result.output)
 
 
-def replay_rows(db: Path, session: str) -> list[dict[str, Any]]:
-    conn = store.connect(db, readonly=True)
+def replay_rows(db: Path | str, session: str) -> list[dict[str, Any]]:
+    conn = location.open_db(db, readonly=True)
     try:
         return list(store.iter_exchange_rows(conn, session))
     finally:

@@ -428,6 +428,24 @@ RUNS: dict[str, Runner | Elsewhere | NotRun] = {
         run_decode_file,
     "hubscope decode - < body.xml": run_decode_stdin,
     "hubscope decode --db hubscope.db [--session S]": run_decode_db,
+    "hubscope push --db hubscope.db --to postgresql://hubscope@db.internal:5432/hubscope "
+    "[--session S]": Elsewhere(
+        "tests/cli/test_push.py", r'push\("--db", str\(local\), "--to", postgres_url, "--session"'
+    ),
+    "hubscope proxy --upstream https://mynamespace.servicebus.windows.net --listen 0.0.0.0:8080 "
+    "--db postgresql://hubscope_writer@db.internal:5432/hubscope --session staging": Elsewhere(
+        "tests/recording/test_pg_target.py",
+        r'"proxy",\s*"--upstream",\s*hub.url,.*"--db",\s*postgres_url,\s*"--session",\s*"staging"',
+    ),
+    "hubscope view --db postgresql://hubscope_reader@db.internal:5432/hubscope --listen "
+    '0.0.0.0:8081 --token "$HUBSCOPE_VIEW_TOKEN"': Elsewhere(
+        "tests/store/pg/test_grants.py", r'"view", "--db", reader, "--listen",.*"--token"'
+    ),
+    "hubscope audit --db postgresql://hubscope_reader@db.internal:5432/hubscope --session staging "
+    "--fail-on error": Elsewhere(
+        "tests/store/pg/test_grants.py",
+        r'\["audit", "--db", reader, "--session", "staging", "--fail-on", "error"\]',
+    ),
 }  # fmt: skip
 
 

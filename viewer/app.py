@@ -13,6 +13,7 @@ import jinja2
 from aiohttp import web
 
 from proxy import serve
+from proxy.store import location
 from viewer import security
 from viewer.analysis import Badges, SessionFindings
 from viewer.db import Reader, prepare
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 def make_app(settings: ViewerSettings | str | Path, *, token: str | None = None) -> web.Application:
     """The viewer app over one database file (`make_app(path, token=…)` also works)."""
     if not isinstance(settings, ViewerSettings):
-        settings = ViewerSettings(db=Path(settings), token=token)
+        settings = ViewerSettings(db=location.parse(settings), token=token)
     app = web.Application(middlewares=[api_errors, security.guard(settings.token)])
     app[settings_key] = settings
     app[badges_key] = Badges()
@@ -107,5 +108,5 @@ async def start_viewer(
     db: str | Path, *, token: str | None = None, host: str = "127.0.0.1", port: int = 0
 ) -> serve.Running:
     """Start a viewer in this event loop (tests, the demo); stop it with `serve.stop([...])`."""
-    app = make_app(ViewerSettings(db=Path(db), token=token))
+    app = make_app(ViewerSettings(db=location.parse(db), token=token))
     return await serve.start(app, serve.Listen(host, port))

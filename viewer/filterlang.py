@@ -31,6 +31,7 @@ KEYS = {
     "reg": "a registration id",
     "inst": "an installation id",
     "session": "a session name",
+    "instance": "the proxy that stored it: host/pid/listen address (* matches any run)",
     "hub": "a hub name",
     "code": "a Notification Hubs error code from an <Error> body, e.g. 404",
     "rule": "a rule id, e.g. common.api-version (response.* for a family)",

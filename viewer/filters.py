@@ -27,7 +27,7 @@ __all__ = ["SEVERITIES", "STATUS_CLASSES", "FilterError", "Filters", "parse", "p
 
 MAX_LIMIT = 500
 ONE_KEY = ("session", "operation", "method", "status", "platform", "tag", "registration_id",
-           "installation_id", "handle", "findings", "since", "until")  # fmt: skip
+           "installation_id", "handle", "findings", "since", "until", "instance")  # fmt: skip
 """Query parameters that each set one term (as in links from before the filter language)."""
 
 

@@ -97,8 +97,8 @@ def term_sql(
                        f"select 1 from exchanges where status {between}")  # fmt: skip
     if key in ("method", "hub"):
         return TermSql(f"e.{key} = :{n}", {n: v})
-    if key in ("op", "session"):
-        column = "e.operation" if key == "op" else "e.session"
+    if key in ("op", "session", "instance"):
+        column = {"op": "e.operation", "session": "e.session", "instance": "e.instance"}[key]
         return TermSql(_glob_or_eq(column, n, v), {n: v})
     if key == "code":
         return TermSql(f"+e.error_code = :{n}", {n: v}, f"e.error_code = :{n}",

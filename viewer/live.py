@@ -1,4 +1,5 @@
-"""Live updates: one task polls the database for new rows; each open list streams them (SSE)."""
+"""Live updates: one task watches the database for new rows (polled, or on PostgreSQL
+announced by LISTEN/NOTIFY); each open list streams them (SSE)."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ class Live:
                     await self.reader.run(queries.warm, self.badges, previous, latest)
                 except Exception:
                     log.exception("judging new rows failed")
-            await asyncio.sleep(POLL_SECONDS)
+            await self.reader.changed(POLL_SECONDS)
 
     async def close(self) -> None:
         self.closed = True

@@ -98,7 +98,7 @@ def stored_columns(db: Database) -> list[str]:
 
 def count_capped(db: Database, sql: str, params: dict[str, Any]) -> int:
     """How many rows `sql` yields, counted up to DRIVE_CAP."""
-    return int(db.conn.execute(f"select count(*) from ({sql} limit {DRIVE_CAP})", params)
+    return int(db.conn.execute(f"select count(*) from ({sql} limit {DRIVE_CAP}) as capped", params)
                .fetchone()[0])  # fmt: skip
 
 

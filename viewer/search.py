@@ -124,9 +124,9 @@ def progress(db: sqlite3.Connection) -> tuple[int, int]:
 class Indexer:
     """Fills `exchanges_fts` with rows recorded since the last run, in short transactions."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.disabled: str | None = None
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path) if isinstance(path, Path) else path
+        self.disabled: str | None = None if isinstance(path, Path) else "a PostgreSQL store"
         """Why indexing stopped for good (a read-only file); search then reads rows."""
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
@@ -138,7 +138,7 @@ class Indexer:
 
     def step(self, batch: int = BATCH) -> int:
         """Index up to `batch` rows; how many were indexed (0: caught up or disabled)."""
-        if self.disabled:
+        if self.disabled or not isinstance(self.path, Path):
             return 0
         if not os.access(self.path, os.W_OK) or not os.access(self.path.parent, os.W_OK):
             self.disabled = "the database file is read-only here"

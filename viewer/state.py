@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from proxy.store.location import describe
 from viewer.analysis import Badges, SessionFindings
 from viewer.db import Reader
 from viewer.live import Live
@@ -17,14 +18,16 @@ from viewer.live import Live
 class ViewerSettings:
     """What the viewer needs: the database and, when it is reachable beyond loopback, a token."""
 
-    db: Path
+    db: Path | str
+    """A file, or a `postgresql://` URL (never shown with its password)."""
     token: str | None = None
     index: bool = True
     """Keep the search index filled (False: never write to the file for it)."""
 
     def __repr__(self) -> str:  # the token must never reach logs
         token = "set" if self.token else None
-        return f"ViewerSettings(db={self.db!r}, token={token}, index={self.index})"
+        db = describe(self.db)
+        return f"ViewerSettings(db={db!r}, token={token}, index={self.index})"
 
 
 reader_key = web.AppKey("reader", Reader)

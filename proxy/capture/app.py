@@ -67,6 +67,7 @@ def make_app(
                 body_cap=settings.body_cap,
                 keys=settings.keys,
                 on_fatal=on_fatal,
+                instance=settings.instance,
             )
             recorder.start()
             app[recorder_key] = recorder
@@ -97,7 +98,7 @@ def make_app(
             await client.close()
             if recorder is not None:
                 recorder.close()
-                log.info("recorded %d exchanges to %s", recorder.written, settings.db)
+                log.info("recorded %d exchanges to %s", recorder.written, recorder.shown)
 
     app.cleanup_ctx.append(resources)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from proxy.store.location import describe
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProxySettings:
@@ -14,8 +16,11 @@ class ProxySettings:
     """Base URL of the real hub, e.g. `https://mynamespace.servicebus.windows.net`; in forward
     mode only what the session's `upstream` column says."""
 
-    db: Path | None = Path("hubscope.db")
-    """Where exchanges are recorded; None turns recording off."""
+    db: Path | str | None = Path("hubscope.db")
+    """Where exchanges are recorded (a file, or a `postgresql://` URL); None turns recording off."""
+
+    instance: str | None = None
+    """Which proxy this is (host/pid/listen address), stored with each exchange it records."""
 
     session: str = ""
     body_cap: int = 1 << 20
@@ -69,6 +74,6 @@ class ProxySettings:
     """(host, URL) pairs: intercepted traffic for host goes to URL, keeping the client's Host."""
 
     def __repr__(self) -> str:  # keys must never reach logs
-        return (
-            f"ProxySettings(upstream={self.upstream!r}, db={self.db!r}, session={self.session!r})"
-        )
+        db = None if self.db is None else describe(self.db)  # nor a database password
+        return f"ProxySettings(upstream={self.upstream!r}, db={db!r}, session={self.session!r})"
+

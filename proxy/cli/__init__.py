@@ -20,6 +20,7 @@ from proxy.cli.export import export_command
 from proxy.cli.hub import hub_command
 from proxy.cli.import_ import import_command
 from proxy.cli.proxy import proxy_command
+from proxy.cli.push import push_command
 from proxy.cli.replay import replay_command
 from proxy.cli.resend import resend_command
 from proxy.cli.targets import targets_command
@@ -56,3 +57,4 @@ cli.add_command(export_command)
 cli.add_command(curl_command)
 cli.add_command(resend_command)
 cli.add_command(targets_command)
+cli.add_command(push_command)

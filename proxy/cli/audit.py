@@ -13,17 +13,18 @@ from sqlite_utils import Database
 from proxy import audit, store
 from proxy.audit import FailOn, Format, JsonStream, render
 from proxy.cli import progress
-from proxy.cli.database import guarded, require_session
+from proxy.cli.database import STORE_HELP, Store, guarded, require_session
+from proxy.store.location import Location, label
 
 
 @click.command("audit")
 @click.option(
     "--db",
     "db_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=Store(exists=True),
     default=Path("hubscope.db"),
     show_default=True,
-    help="The database `hubscope proxy` recorded into.",
+    help=f"The database `hubscope proxy` recorded into. {STORE_HELP}",
 )
 @click.option("--session", metavar="S", help="Audit only this session (default: all).")
 @click.option(
@@ -49,20 +50,20 @@ from proxy.cli.database import guarded, require_session
 )
 @guarded("db_path", readonly=True)
 def audit_command(
-    db_path: Path, session: str | None, fmt: str, fail_on: str, read_only: bool
+    db_path: Location, session: str | None, fmt: str, fail_on: str, read_only: bool
 ) -> None:
     """Check recorded exchanges against the Notification Hubs spec and report findings.
 
     Exit status: 0 when nothing reaches --fail-on, 1 when something does, 2 on usage errors.
     """
-    writer = None if read_only else _writer(db_path)
+    writer = None if read_only or not isinstance(db_path, Path) else _writer(db_path)
     db = store.connect(db_path, readonly=True)
     stream = None
     try:
         require_session(db, session, db_path)
         if fmt == "json":
             stream = JsonStream(sys.stdout.write)
-        with progress.bar(f"auditing {db_path.name}", audit.count(db, session)) as advance:
+        with progress.bar(f"auditing {label(db_path)}", audit.count(db, session)) as advance:
             result = audit.run(
                 db, session, on_progress=advance, save_to=writer,
                 on_finding=stream.finding if stream is not None else None,

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import click
 
 from proxy import store
+from proxy.cli.database import Store
 from proxy.cli.replay import signer_from
 from proxy.replay.load import Recorded
 from proxy.replay.resend import ExchangeNotFound, load_exchange
+from proxy.store.location import Location
 
 NO_KEY = (
     "# The token above is a placeholder: hubscope never stores signatures. For a runnable\n"
@@ -24,7 +25,7 @@ NO_KEY = (
 )
 
 
-def load(db: Path, exchange_id: str) -> Recorded:
+def load(db: Location, exchange_id: str) -> Recorded:
     conn = store.connect(db, readonly=True)
     try:
         return load_exchange(conn, exchange_id)
@@ -40,7 +41,7 @@ def load(db: Path, exchange_id: str) -> Recorded:
     "--db",
     default="hubscope.db",
     show_default=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=Store(exists=True),
 )
 @click.option(
     "--connection-string",
@@ -52,7 +53,7 @@ def load(db: Path, exchange_id: str) -> Recorded:
 @click.option("--target", metavar="URL", help="Send to this hub [default: the endpoint of CS].")
 @click.option("--ttl", default=3600, show_default=True, help="Seconds the token stays valid.")
 def curl_command(
-    exchange_id: str, db: Path, connection_string: str | None, target: str | None, ttl: int
+    exchange_id: str, db: Location, connection_string: str | None, target: str | None, ttl: int
 ) -> None:
     """Print EXCHANGE_ID's request as a curl command (an id prefix of 6+ characters works).
 

@@ -11,10 +11,12 @@ import click
 
 from proxy import store
 from proxy.cli import progress
-from proxy.cli.database import guarded, require_session
+from proxy.cli.database import Store, guarded, require_session
 from proxy.decode import decode_body
 from proxy.model import DecodedBody
 from proxy.operations import classify
+from proxy.store import location
+from proxy.store.location import Location
 from proxy.store.redecode import redecode
 
 
@@ -42,13 +44,13 @@ def read_body(file: str) -> bytes:
     return path.read_bytes()
 
 
-def redecode_database(db_path: Path, session: str | None) -> int:
+def redecode_database(db_path: Location, session: str | None) -> int:
     db = store.connect(db_path)
     try:
         require_session(db, session, db_path)
         where, args = ("where session = ?", [session]) if session else ("", [])
         total = db.execute(f"select count(*) from exchanges {where}", args).fetchone()[0]
-        with progress.bar(f"re-decoding {db_path.name}", total) as advance:
+        with progress.bar(f"re-decoding {location.label(db_path)}", total) as advance:
             return redecode(db, session, on_batch=advance)
     finally:
         db.conn.close()
@@ -63,7 +65,7 @@ def redecode_database(db_path: Path, session: str | None) -> int:
 @click.option(
     "--db",
     "db_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=Store(exists=True),
     help="Re-decode every exchange stored in this database instead.",
 )
 @click.option("--session", help="With --db: only this session.")
@@ -74,7 +76,7 @@ def decode_command(
     method: str,
     url: str,
     response: bool,
-    db_path: Path | None,
+    db_path: Location | None,
     session: str | None,
 ) -> None:
     """Decode FILE (an Atom, JSON or error body; - reads stdin) and print the records as JSON.
@@ -84,7 +86,7 @@ def decode_command(
     """
     if db_path is not None:
         count = redecode_database(db_path, session)
-        click.echo(f"re-decoded {count} exchanges in {db_path}")
+        click.echo(f"re-decoded {count} exchanges in {location.describe(db_path)}")
         return
     if file is None:
         raise click.UsageError("give a FILE to decode (- for stdin), or --db PATH")

@@ -11,10 +11,11 @@ from typing import IO
 
 import click
 
-from proxy import store
-from proxy.cli.database import catch_up
+from proxy.cli.database import STORE_HELP, Refused, Store, catch_up
 from proxy.io.export import FORMATS, Format
 from proxy.io.mask import parse_kinds
+from proxy.store import NotAHubscopeDatabase, location
+from proxy.store.location import Location
 
 
 def _format(fmt: str | None, output: Path | None) -> Format:
@@ -27,7 +28,8 @@ def _format(fmt: str | None, output: Path | None) -> Format:
     "--db",
     default="hubscope.db",
     show_default=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=Store(exists=True),
+    help=STORE_HELP,
 )
 @click.option("--session", help="Only this session.")
 @click.option(
@@ -54,7 +56,7 @@ def _format(fmt: str | None, output: Path | None) -> Format:
     help="Replace these with stable pseudonyms (any of handles, tags, ids; or all).",
 )
 def export_command(
-    db: Path,
+    db: Location,
     session: str | None,
     expression: str | None,
     fmt: str | None,
@@ -79,7 +81,10 @@ def export_command(
         raise click.BadParameter(str(error), param_hint="--mask") from None
     chosen = _format(fmt, output)
     catch_up(db)
-    conn = store.connect(db, readonly=True)
+    try:
+        conn = location.open_db(db, readonly=True)
+    except NotAHubscopeDatabase as error:
+        raise Refused(str(error)) from None
     try:
         if session and not list(conn.query("select 1 from sessions where name = ?", [session])):
             raise click.BadParameter(f"no session named {session!r}", param_hint="--session")

@@ -7,8 +7,10 @@ from pathlib import Path
 import click
 
 from proxy.cli import progress
-from proxy.cli.database import guarded
+from proxy.cli.database import Store, guarded
 from proxy.io.imports import ImportFailed, import_file, sniff
+from proxy.store import location
+from proxy.store.location import Location
 
 
 @click.command("import")
@@ -19,11 +21,11 @@ from proxy.io.imports import ImportFailed, import_file, sniff
     "--db",
     default="hubscope.db",
     show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=Store(),
 )
 @click.option("--session", help="Put every file into this session [default: one per file].")
 @guarded(init=True)
-def import_command(files: tuple[Path, ...], db: Path, session: str | None) -> None:
+def import_command(files: tuple[Path, ...], db: Location, session: str | None) -> None:
     """Import FILEs (HAR, hubscope JSON Lines, test-proxy recordings) as sessions of kind import.
 
     Every file's format is told before anything is imported: a file hubscope cannot read
@@ -36,7 +38,7 @@ def import_command(files: tuple[Path, ...], db: Path, session: str | None) -> No
         raise click.ClickException(str(error)) from None
     done = []
     try:
-        with progress.bar(f"importing into {db.name}", len(files)) as advance:
+        with progress.bar(f"importing into {location.label(db)}", len(files)) as advance:
             for path in files:
                 done.append(import_file(db, path, session=session))
                 advance(1)

@@ -18,9 +18,12 @@ from proxy.capture.app import make_app
 from proxy.capture.resign import FIXES
 from proxy.capture.routes import INTERCEPTED, parse_map_remote
 from proxy.capture.settings import ProxySettings
-from proxy.cli.database import guarded
+from proxy.cli.database import STORE_HELP, Store, guarded
 from proxy.cli.workers import run_workers, worker_index
 from proxy.recording.recorder import RecorderFailed
+from proxy.recording.stores import instance_name
+from proxy.store import location
+from proxy.store.location import Location
 from proxy.tls import listener, trust
 from proxy.tls.authority import TlsError
 from proxy.tls.hosts import HostCertificates
@@ -135,12 +138,7 @@ def setup_logging(verbose: bool) -> None:
     help="With --forward: send traffic for HOST to URL instead, keeping the app's Host.",
 )
 @click.option("--listen", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT")
-@click.option(
-    "--db",
-    default="hubscope.db",
-    show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-)
+@click.option("--db", default="hubscope.db", show_default=True, type=Store(), help=STORE_HELP)
 @click.option("--session", help="Session name [default: proxy-YYYYMMDD-HHMMSS, one per run].")
 @click.option("--no-record", is_flag=True, help="Forward only; record nothing (for benchmarks).")
 @click.option(
@@ -219,7 +217,7 @@ def proxy_command(
     intercept: tuple[str, ...],
     map_remote: tuple[str, ...],
     listen: str,
-    db: Path,
+    db: Location,
     session: str | None,
     no_record: bool,
     body_cap: int,
@@ -274,6 +272,7 @@ def proxy_command(
         forward=forward,
         intercept=intercept,
         map_remote=pairs,
+        instance=instance_name(f"{host}:{port}"),
     )
     if workers > 1:
         _run_workers(workers, port, settings.session, tls=bool(tls or tls_listen or tls_hosts))
@@ -335,7 +334,8 @@ def _certificates() -> HostCertificates:
 def _recording(settings: ProxySettings) -> str:
     if settings.db is None:
         return "  recording      off"
-    return f"  recording to   {settings.db} (session {settings.session})"
+    where = location.describe(settings.db)
+    return f"  recording to   {where} (session {settings.session}, as {settings.instance})"
 
 
 def print_banner(settings: ProxySettings, host: str, port: int) -> None:

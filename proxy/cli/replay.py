@@ -6,7 +6,6 @@ import asyncio
 import json
 import signal
 import time
-from pathlib import Path
 
 import click
 from rich.console import Console
@@ -14,7 +13,7 @@ from rich.progress import Progress
 
 from proxy import sas, store
 from proxy.cli import progress
-from proxy.cli.database import Refused, guarded, require_session
+from proxy.cli.database import Refused, Store, guarded, require_session
 from proxy.model import Op
 from proxy.recording.recorder import Recorder
 from proxy.replay import report
@@ -23,6 +22,7 @@ from proxy.replay.remap import Remapper
 from proxy.replay.run import Outcome, Prepared, Result, prepare, replay
 from proxy.replay.target import Unreachable, check
 from proxy.signing import Signer
+from proxy.store.location import Location
 
 OPERATIONS = [str(op) for op in Op]
 
@@ -56,7 +56,7 @@ def signer_from(connection_string: str) -> tuple[Signer, str]:
     return Signer(cs.key_name, cs.key), cs.base_url
 
 
-def replay_session_name(db: Path, session: str) -> str:
+def replay_session_name(db: Location, session: str) -> str:
     """`replay-of-S-YYYYMMDD-HHMMSS`, with a counter if that name is taken."""
     base = f"replay-of-{session}-{time.strftime('%Y%m%d-%H%M%S')}"
     conn = store.connect(db)
@@ -77,7 +77,7 @@ def replay_session_name(db: Path, session: str) -> str:
 async def _run(
     items: list[Recorded],
     *,
-    db: Path,
+    db: Location,
     session: str,
     name: str,
     remapper: Remapper,
@@ -136,7 +136,7 @@ async def _run(
     "--db",
     default="hubscope.db",
     show_default=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=Store(exists=True),
 )
 @click.option("--session", required=True, help="The recorded session to replay.")
 @click.option("--target", metavar="URL", help="The hub to send to [default: the endpoint of CS].")
@@ -169,7 +169,7 @@ async def _run(
 @click.option("--name", help="Name of the replay session [default: replay-of-S-TIME].")
 @guarded(readonly=True)
 def replay_command(
-    db: Path,
+    db: Location,
     session: str,
     target: str | None,
     connection_string: str,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 
 import click
 from rich.columns import Columns
@@ -14,9 +13,11 @@ from rich.table import Table
 from rich.text import Text
 
 from proxy.cli.curl import load
+from proxy.cli.database import Store
 from proxy.cli.replay import signer_from
 from proxy.exchange import Exchange
 from proxy.replay.resend import EditError, Resent, apply_edit, edit_text, resend, signed
+from proxy.store.location import Location
 
 BODY_LINES = 40
 EDIT_HELP = (
@@ -62,7 +63,7 @@ def show(done: Resent, console: Console) -> None:
     "--db",
     default="hubscope.db",
     show_default=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=Store(exists=True),
 )
 @click.option("--target", metavar="URL", help="The hub to send to [default: the endpoint of CS].")
 @click.option(
@@ -78,7 +79,7 @@ def show(done: Resent, console: Console) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def resend_command(
     exchange_id: str,
-    db: Path,
+    db: Location,
     target: str | None,
     connection_string: str,
     edit: bool,

@@ -9,7 +9,9 @@ from pathlib import Path
 import click
 
 from proxy import store
+from proxy.cli.database import Store
 from proxy.decode.sends import FORMATS
+from proxy.store.location import Location, describe
 from proxy.targets import (
     Hub,
     InvalidTarget,
@@ -56,7 +58,7 @@ def _hub(recording: Recording, wanted: str | None) -> Hub | None:
 @click.option(
     "--db",
     "db_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=Store(exists=True),
     default=Path("hubscope.db"),
     show_default=True,
     help="The database `hubscope proxy` recorded into.",
@@ -83,7 +85,7 @@ def _hub(recording: Recording, wanted: str | None) -> Hub | None:
 )
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def targets_command(
-    db_path: Path,
+    db_path: Location,
     session: str | None,
     hub: str | None,
     at_text: str | None,
@@ -100,7 +102,7 @@ def targets_command(
     try:
         db = store.connect(db_path, readonly=True)
     except sqlite3.DatabaseError as error:
-        raise click.UsageError(f"cannot read {db_path}: {error}") from None
+        raise click.UsageError(f"cannot read {describe(db_path)}: {error}") from None
     try:
         if not db["exchanges"].exists():
             raise click.UsageError(f"{db_path} has no exchanges table; is it a hubscope database?")
@@ -108,7 +110,7 @@ def targets_command(
             raise click.UsageError(f"no session {session!r} in {db_path}")
         recording = load(db, session, until=at)
     except sqlite3.DatabaseError as error:
-        raise click.UsageError(f"cannot read {db_path}: {error}") from None
+        raise click.UsageError(f"cannot read {describe(db_path)}: {error}") from None
     finally:
         db.conn.close()
     chosen = _hub(recording, hub)

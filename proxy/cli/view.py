@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from pathlib import Path
 
 import click
 
 from proxy import serve
-from proxy.cli.database import catch_up
+from proxy.cli.database import Store, catch_up
 from proxy.cli.replay import signer_from
 from proxy.signing import Signer
+from proxy.store.location import Location, describe
 
 
 def check_exposure(host: str, token: str | None) -> None:
@@ -35,7 +35,7 @@ def check_exposure(host: str, token: str | None) -> None:
     "--db",
     default="hubscope.db",
     show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=Store(),
     help="The database the proxy records into.",
 )
 @click.option("--listen", default="127.0.0.1:8081", show_default=True, metavar="HOST:PORT")
@@ -57,7 +57,7 @@ def check_exposure(host: str, token: str | None) -> None:
     help="Never write the search index into the file (search then reads the rows).",
 )
 def view_command(
-    db: Path,
+    db: Location,
     listen: str,
     token: str | None,
     connection_string: str | None,
@@ -89,7 +89,7 @@ def view_command(
         running = await serve.start(app, serve.Listen(host, port))
         shown = f"[{host}]" if ":" in host else host
         url = f"http://{shown}:{running.port}/"
-        click.echo(f"hubscope view of {db} on {url}")
+        click.echo(f"hubscope view of {describe(db)} on {url}")
         if token:
             click.echo(f"  open {url}?token=… (the token you gave); API: Authorization: Bearer …")
         click.echo(f"  {resending}")

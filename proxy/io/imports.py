@@ -18,6 +18,7 @@ from proxy.exchange import Exchange
 from proxy.io import har_read, jsonl, sdk_recordings
 from proxy.io.sdk_recordings import Imported, RecordingError, free_name
 from proxy.recording.recorder import Recorder
+from proxy.store.location import Location
 
 HEAD_BYTES = 1 << 16
 
@@ -50,7 +51,7 @@ def _upstream(items: list[Exchange]) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _record(db_path: Path, name: str, items: Iterable[Exchange], upstream: str | None) -> int:
+def _record(db_path: Location, name: str, items: Iterable[Exchange], upstream: str | None) -> int:
     recorder = Recorder(db_path, session=name, upstream=upstream)
     recorder.start(kind="import")
     count = 0
@@ -64,7 +65,7 @@ def _record(db_path: Path, name: str, items: Iterable[Exchange], upstream: str |
 
 
 def _new_session(
-    db_path: Path, wanted: str | None, base: str, note: str, upstream: str | None
+    db_path: Location, wanted: str | None, base: str, note: str, upstream: str | None
 ) -> str:
     db = store.connect(db_path)
     try:
@@ -75,7 +76,7 @@ def _new_session(
     return name
 
 
-def import_file(db_path: Path, path: Path, *, session: str | None = None) -> Imported:
+def import_file(db_path: Location, path: Path, *, session: str | None = None) -> Imported:
     """Write one file into `db_path` as a session of kind `import`."""
     kind = sniff(path)
     if kind == "recording":
@@ -98,7 +99,7 @@ def import_file(db_path: Path, path: Path, *, session: str | None = None) -> Imp
     return _import_lines(db_path, path, session, base)
 
 
-def _import_lines(db_path: Path, path: Path, session: str | None, base: str) -> Imported:
+def _import_lines(db_path: Location, path: Path, session: str | None, base: str) -> Imported:
     try:
         with path.open(encoding="utf-8-sig") as handle:
             items = list(jsonl.read(handle, ""))

@@ -24,6 +24,7 @@ from sqlite_utils import Database
 from proxy import store
 from proxy.exchange import Exchange, Headers, Message, new_id
 from proxy.store import rows
+from proxy.store.location import Location
 
 BATCH = 500
 BODY_CAP = 1 << 20
@@ -169,7 +170,7 @@ def free_name(db: Database, base: str) -> str:
 
 
 def import_file(
-    db_path: Path,
+    db_path: Location,
     path: Path,
     *,
     session: str | None = None,

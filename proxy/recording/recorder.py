@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Protocol
 
 from proxy.exchange import Exchange
-from proxy.recording import journal, records
-from proxy.recording.follow import Follower
+from proxy.recording import journal, records, stores
+from proxy.recording.follow import Follower, Target
 from proxy.recording.records import SessionStart
-from proxy.recording.sqlite_target import SqliteTarget
+from proxy.store import location
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +58,11 @@ class Recorder:
         keys: dict[str, str] | None = None,
         on_fatal: Callable[[str], None] | None = None,
     ) -> None:
-        self.db_path = Path(db_path)
+        self.db_path = location.parse(db_path)
         self.session = session
         self.upstream = upstream
         self.body_cap = body_cap
-        self.journal = journal.JournalWriter(journal.journal_dir(self.db_path))
+        self.journal = journal.JournalWriter(stores.journal_dir_for(self.db_path))
         self._keys = dict(keys or {})
         self._on_fatal = on_fatal
         self._thread: threading.Thread | None = None
@@ -75,11 +75,11 @@ class Recorder:
         """Open the database (migrating it), create the session, start the journal run
         and the thread that stores it."""
         session = SessionStart(self.session, kind, self.upstream, replay_of)
-        target = SqliteTarget(self.db_path, keys=self._keys)
+        target = stores.open_target(self.db_path, keys=self._keys)
         try:
             target.ensure_session(session)
         except Exception:
-            target.close()
+            stores.close(target)
             raise
         self.journal.open(records.encode_session(session))
         run = journal.run_named(self.journal.directory, self.journal.run)
@@ -119,7 +119,7 @@ class Recorder:
             raise RecorderFailed(self.failure)
 
     def _follow(
-        self, follower: Follower, target: SqliteTarget, run: journal.Run, lock: int
+        self, follower: Follower, target: Target, run: journal.Run, lock: int
     ) -> None:
         try:
             follower.follow(run, lock_fd=lock, live=lambda: self._live)
@@ -129,12 +129,12 @@ class Recorder:
             except OSError:
                 pass
             text = str(error)
-            if str(self.db_path) not in text:
-                text = f"cannot write to {self.db_path}: {text}"
+            if location.describe(self.db_path) not in text:
+                text = f"cannot write to {location.describe(self.db_path)}: {text}"
             self._fail(text)
         finally:
             self.rejected = follower.rejected
-            target.close()
+            stores.close(target)
 
     def _stored(self, total: int) -> None:
         self.written = total

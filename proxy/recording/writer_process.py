@@ -25,10 +25,10 @@ from typing import Any
 
 from proxy import redact, store
 from proxy.exchange import Exchange
-from proxy.recording import journal, records
+from proxy.recording import journal, records, stores
 from proxy.recording.follow import Follower, StoreFatal, StoreFull
 from proxy.recording.recorder import RecorderFailed
-from proxy.recording.sqlite_target import SqliteTarget
+from proxy.store import location
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def _child(control: Connection, report: Connection, args: dict[str, Any]) -> Non
             parent["live"] = False
         return parent["live"]
 
-    target = SqliteTarget(Path(args["db_path"]), keys=args["keys"])
+    target = stores.open_target(args["db_path"], keys=args["keys"], instance=args["instance"])
     follower = Follower(
         directory,
         target,
@@ -84,7 +84,7 @@ def _child(control: Connection, report: Connection, args: dict[str, Any]) -> Non
     except (StoreFull, StoreFatal) as error:
         send(("fatal", str(error)))
     finally:
-        target.close()
+        stores.close(target)
         send(("done", follower.stored))
 
 
@@ -100,12 +100,14 @@ class ProcessRecorder:
         body_cap: int = 1 << 20,
         keys: dict[str, str] | None = None,
         on_fatal: Callable[[str], None] | None = None,
+        instance: str | None = None,
     ) -> None:
-        self.db_path = Path(db_path)
+        self.db_path = location.parse(db_path)
         self.session = session
         self.upstream = upstream
         self.body_cap = body_cap
-        self.journal = journal.JournalWriter(journal.journal_dir(self.db_path))
+        self.instance = instance or stores.instance_name()
+        self.journal = journal.JournalWriter(stores.journal_dir_for(self.db_path))
         self._keys = dict(keys or {})
         self._on_fatal = on_fatal
         self._reserve = 2 * body_cap + RECORD_SLACK
@@ -120,6 +122,11 @@ class ProcessRecorder:
         """Exchanges the writer stored (this run's and any it caught up from earlier runs)."""
         self._written_before = 0
         self._deaths = 0
+
+    @property
+    def shown(self) -> str:
+        """The database as it may be printed (a URL without its password)."""
+        return location.describe(self.db_path)
 
     @property
     def writer_pid(self) -> int:
@@ -141,6 +148,8 @@ class ProcessRecorder:
     def start(self, *, kind: str = "proxy", replay_of: str | None = None) -> None:
         """Open (migrate) the database, start the journal run and the writer process."""
         try:
+            if location.is_postgres(self.db_path):
+                raise _Later()  # the writer migrates it and makes the session from the journal
             db = store.connect(self.db_path)
             db.conn.execute("PRAGMA busy_timeout = 1000")  # a lock is the writer's to wait out
             try:
@@ -149,6 +158,8 @@ class ProcessRecorder:
                 )
             finally:
                 db.conn.close()
+        except _Later:
+            pass
         except Exception as error:
             if store.classify(error) != "busy":
                 raise
@@ -185,7 +196,7 @@ class ProcessRecorder:
                 log.warning(
                     "the store has not taken the rest of the journal after %.0f s; it stays in "
                     "%s and the next `hubscope proxy --db %s` stores it",
-                    waited, self.journal.directory, self.db_path,
+                    waited, self.journal.directory, location.describe(self.db_path),
                 )  # fmt: skip
                 self._process.kill()
                 break
@@ -203,6 +214,7 @@ class ProcessRecorder:
         from_child, report = self._context.Pipe(duplex=False)
         args = {
             "db_path": str(self.db_path), "keys": self._keys, "skip_first": skip_first,
+            "instance": self.instance,
             "journal": str(self.journal.directory), "run": self.journal.run,
         }  # fmt: skip
         self._process = self._context.Process(
@@ -251,6 +263,10 @@ class ProcessRecorder:
             log.critical("hubscope recorder stopped: %s", message)
             if self._on_fatal is not None:
                 self._on_fatal(message)
+
+
+class _Later(Exception):
+    """A server's store is opened by the writer process, where a lost connection is waited out."""
 
 
 __all__ = ["ProcessRecorder"]

@@ -9,7 +9,6 @@ session `resend-of-{original session}` (kind `replay`), linked to the original i
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import aiohttp
 from sqlite_utils import Database
@@ -22,6 +21,7 @@ from proxy.replay.load import Recorded, decode
 from proxy.replay.remap import AUTHORIZATION, Remapper
 from proxy.replay.run import Outcome, Prepared, prepare, send, write_links
 from proxy.signing import Signer, shape_of
+from proxy.store.location import Location
 from proxy.store.read import AmbiguousExchangeId, exchange_row
 
 
@@ -133,7 +133,7 @@ def session_for(original: str) -> str:
 
 
 async def resend(
-    db_path: Path, item: Recorded, sent: Prepared, signer: Signer, *, timeout: float = 60.0
+    db_path: Location, item: Recorded, sent: Prepared, signer: Signer, *, timeout: float = 60.0
 ) -> Resent:
     """Send, record the answer as a new exchange, link it to the original, compare."""
     session = session_for(item.exchange.session)

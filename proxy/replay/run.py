@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from dataclasses import replace as copy
-from pathlib import Path
 
 import aiohttp
 from yarl import URL
@@ -22,6 +21,7 @@ from proxy.replay.compare import Comparison, Difference, compare
 from proxy.replay.load import Recorded, decode
 from proxy.replay.remap import AUTHORIZATION, Remapper
 from proxy.signing import Signer, shape_of
+from proxy.store.location import Location
 
 _AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 MIN_EXPIRED_S = 600
@@ -168,7 +168,7 @@ async def pause(
 async def replay(
     items: list[Recorded],
     *,
-    db_path: Path,
+    db_path: Location,
     session: str,
     replay_session: str,
     remapper: Remapper,
@@ -271,7 +271,7 @@ def auth_notes(item: Recorded, status: int | None, original_error: str | None) -
     return []
 
 
-def write_links(db_path: Path, outcomes: list[Outcome]) -> None:
+def write_links(db_path: Location, outcomes: list[Outcome]) -> None:
     """One `replay_links` row per replayed exchange, for the viewer's side-by-side view."""
     rows = [
         {

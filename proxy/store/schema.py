@@ -207,7 +207,12 @@ def connect(path: str | Path, *, readonly: bool = False, init: bool = False) -> 
 
     Raises NotAHubscopeDatabase, having written nothing, for a file that is not one
     (`init=True` adds hubscope's tables to an SQLite file that holds others).
+    A `postgresql://` URL opens that database instead (`proxy/store/location.py`).
     """
+    if isinstance(path, str) and path.lower().startswith(("postgresql://", "postgres://")):
+        from proxy.store.location import open_db
+
+        return open_db(path, readonly=readonly)
     check(path, init=init, readonly=readonly)
     if readonly:
         conn = sqlite3.connect(
@@ -359,3 +364,11 @@ def m008_findings(db: Database) -> None:
         "create table if not exists findings_judged ("
         "exchange_id text primary key, ruleset text not null)"
     )
+
+
+@migrations()
+def m010_instance(db: Database) -> None:
+    """Which proxy instance (host/pid/listen address) recorded each exchange; its twin is in
+    `proxy/store/pg/schema.py`."""
+    db.table("exchanges").add_column("instance", str)
+    db.table("exchanges").create_index(["instance"], if_not_exists=True)

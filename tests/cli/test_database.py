@@ -67,6 +67,7 @@ COMMANDS = {
     "replay": lambda db: ["replay", "--db", db, "--session", "s", "--connection-string", CS],
     "import": lambda db: ["import", str(RECORDING), "--db", db],
     "export": lambda db: ["export", "--db", db],
+    "push": lambda db: ["push", "--db", db, "--to", "postgresql://nobody@127.0.0.1:9/none"],
     "curl": lambda db: ["curl", "abcdef", "--db", db],
     "resend": lambda db: ["resend", "abcdef", "--db", db, "--connection-string", CS],
     "targets": lambda db: ["targets", "--db", db],

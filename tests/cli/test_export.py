@@ -8,7 +8,7 @@ import os
 import stat
 from pathlib import Path
 
-from tests.exports import Capture, capture_fixture, export, rows  # noqa: F401
+from tests.exports import Capture, capture_both_fixture, capture_fixture, export, rows  # noqa: F401
 from tests.replaying import invoke
 
 
@@ -16,7 +16,8 @@ def _ops(text: str) -> list[tuple[str, int | None]]:
     return [(x["operation"], x["status"]) for x in map(json.loads, text.splitlines())]
 
 
-async def test_filters_select_like_the_viewer_list(capture: Capture) -> None:
+async def test_filters_select_like_the_viewer_list(capture_both: Capture) -> None:
+    capture = capture_both
     stored = rows(capture.db, capture.session)
     wanted = [(r["operation"], r["status"]) for r in stored if r["method"] == "GET"]
     for expression in ("method=GET", "method:GET", "session:orig and method:GET"):
@@ -42,7 +43,8 @@ async def test_output_file_format_from_suffix_and_permissions(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".x.")] == []
 
 
-async def test_usage_errors(capture: Capture) -> None:
+async def test_usage_errors(capture_both: Capture) -> None:
+    capture = capture_both
     for args, message in [
         (["--session", "nope"], "no session named 'nope'"),
         (["--filter", "colour:red"], "unknown name 'colour'"),

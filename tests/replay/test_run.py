@@ -29,9 +29,10 @@ from tests.servers import start_proxy
 
 
 async def test_replay_to_another_hub_is_same_with_ids_and_etags_remapped(
-    tmp_path: Path, target: Callable[..., Any]
+    tmp_path: Path, target: Callable[..., Any], new_store: Callable[[str], Path | str]
 ) -> None:
-    rec = await record_session(tmp_path)
+    """On SQLite and on PostgreSQL (`new_store`): recorded, replayed and linked in one store."""
+    rec = await record_session(tmp_path, db=new_store("hubscope"))
     assert all(s < 300 for s in rec.statuses), rec.statuses
     tgt = await target(etag_offset=100)
     result, report = await replay_json(rec, tgt)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,15 +34,16 @@ def extra_exchanges() -> list:
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    path = tmp_path / "hubscope.db"
+def db_path(new_store: Callable[[str], Path | str]) -> Path | str:
+    """Every test here runs on SQLite and on PostgreSQL (`new_store`, tests/postgres.py)."""
+    path = new_store("hubscope")
     sample.record(path, sample.scenario("demo", T0))
     sample.record(path, extra_exchanges())
     return path
 
 
 @pytest.fixture
-async def client(aiohttp_client, db_path: Path) -> TestClient:
+async def client(aiohttp_client, db_path: Path | str) -> TestClient:
     return await aiohttp_client(make_app(db_path))
 
 
@@ -226,7 +228,7 @@ async def test_pages_render(client: TestClient) -> None:
         assert resp.headers["Content-Type"].startswith("text/html")
 
 
-async def test_events_stream_new_rows(client: TestClient, db_path: Path) -> None:
+async def test_events_stream_new_rows(client: TestClient, db_path: Path | str) -> None:
     latest = (await (await client.get("/api/exchanges")).json())["latest"]
     resp = await client.get(f"/api/events?platform=fcmv1&after={latest}")
     assert resp.headers["Content-Type"].startswith("text/event-stream")
@@ -286,7 +288,7 @@ async def test_detail_page_highlights_read_only_elements(client: TestClient) -> 
     assert "&lt;ETag&gt;1&lt;/ETag&gt;" in html
 
 
-async def test_events_resume_from_last_event_id(client: TestClient, db_path: Path) -> None:
+async def test_events_resume_from_last_event_id(client: TestClient, db_path: Path | str) -> None:
     resp = await client.get("/api/events?after=0", headers={"Last-Event-ID": "10"})
     event = b""
     async with asyncio.timeout(10):

@@ -1,0 +1,81 @@
+"""Which target a `--db` is followed into, where its journal lives, and who is recording.
+
+A file gets `SqliteTarget` and its journal beside it; a `postgresql://` URL gets
+`PgTarget` and a journal in the per-user folder (`$HUBSCOPE_HOME`, else
+`$XDG_STATE_HOME/hubscope`, else `~/.local/state/hubscope`), one per database, shared
+by the proxies of this machine that record into it. Either way each exchange row
+names the proxy instance that stored it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from proxy.recording import journal
+from proxy.recording.follow import Target
+from proxy.recording.pg_target import PgTarget
+from proxy.recording.sqlite_target import SqliteTarget
+from proxy.store import Rows, location
+from proxy.store.location import Location
+from proxy.store.rows import Captured
+
+
+def instance_name(listen: str | None = None, *, pid: int | None = None) -> str:
+    """`host/pid/listen address`: which proxy recorded an exchange."""
+    name = f"{socket.gethostname()}/{os.getpid() if pid is None else pid}"
+    return f"{name}/{listen}" if listen else name
+
+
+def journal_dir_for(where: Location) -> Path:
+    if not location.is_postgres(where):
+        return journal.journal_dir(Path(where))
+    parts = urlsplit(str(where))
+    slug = f"{parts.username or ''}@{parts.hostname or 'local'}-{parts.port or 5432}-{parts.path}"
+    folder = os.environ.get("HUBSCOPE_HOME") or ""
+    base = (
+        Path(folder)
+        if folder
+        else Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "hubscope"
+    )
+    return base / "journals" / re.sub(r"[^A-Za-z0-9@._-]+", "_", slug).strip("_")
+
+
+class _Stamped:
+    """A SQLite target whose exchange rows also name the instance that stored them."""
+
+    def __init__(self, target: SqliteTarget, instance: str) -> None:
+        self._target = target
+        self.instance = instance
+        self.name = target.name
+
+    def prepare(self, batch: list[Captured]) -> list[Rows]:
+        prepared = self._target.prepare(batch)
+        for one in prepared:
+            for row in one.exchanges:
+                row["instance"] = self.instance
+        return prepared
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target, name)
+
+
+def open_target(
+    where: str | Path, *, keys: dict[str, str] | None = None, instance: str | None = None
+) -> Target:
+    """The target for a `--db` value (not opened yet: the first write opens it)."""
+    parsed = location.parse(where)
+    if isinstance(parsed, str):
+        return PgTarget(parsed, keys=keys, instance=instance)
+    target = SqliteTarget(parsed, keys=keys)
+    return target if instance is None else _Stamped(target, instance)
+
+
+def close(target: Target) -> None:
+    closing = getattr(target, "close", None)
+    if closing is not None:
+        closing()

@@ -1,0 +1,35 @@
+"""The store on PostgreSQL: the same tables as on SQLite, for many proxies and a team.
+
+`--db postgresql://user@host:port/dbname` selects it. The schema is migrated from an
+explicit list that mirrors `proxy/store/schema.py` migration for migration; readers get
+a DB-API-shaped adapter (`PgDatabase`) that answers the SQL the SQLite code already
+writes (`?` and `:name` parameters, `[quoted]` names), so commands read both backends
+through one code path; the writer (`write.py`) inserts idempotently, so N proxies and
+repeated pushes store every exchange exactly once. The password (from the URL,
+`PGPASSWORD` or `~/.pgpass`, as libpq reads them) is never printed: `display()` and
+`scrub()` take it out of what is shown.
+
+Uses psycopg 3. May import the vocabulary and `proxy.store`'s own modules; nothing above.
+"""
+
+from proxy.store.pg import write
+from proxy.store.pg.db import PgConnection, PgDatabase
+from proxy.store.pg.dialect import translate
+from proxy.store.pg.listen import Listener
+from proxy.store.pg.schema import MIGRATIONS, applied, connect, migrate
+from proxy.store.pg.url import display, is_url, scrub
+
+__all__ = [
+    "MIGRATIONS",
+    "Listener",
+    "PgConnection",
+    "PgDatabase",
+    "applied",
+    "connect",
+    "display",
+    "is_url",
+    "migrate",
+    "scrub",
+    "translate",
+    "write",
+]

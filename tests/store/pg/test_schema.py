@@ -1,0 +1,70 @@
+"""The PostgreSQL schema: the twin of every SQLite migration, applied once, under a lock."""
+
+from __future__ import annotations
+
+import threading
+
+import psycopg
+import pytest
+
+from proxy.store import pg, schema
+from proxy.store.pg.schema import MIGRATIONS, applied, migrate
+
+
+def test_every_sqlite_migration_has_its_twin_in_order() -> None:
+    sqlite = [m.name for m in schema.migrations._migrations]
+    assert [name for name, _ in MIGRATIONS] == sqlite, (
+        "a migration in proxy/store/schema.py needs its twin in proxy/store/pg/schema.py "
+        "MIGRATIONS: the same name, in the same place, doing the same in PostgreSQL's words"
+    )
+
+
+def test_migrating_twice_applies_each_once(postgres_url: str) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        assert migrate(conn) == [name for name, _ in MIGRATIONS]
+        assert migrate(conn) == []
+        assert applied(conn) == [name for name, _ in MIGRATIONS]
+        columns = {
+            row[0]
+            for row in conn.execute(
+                "select column_name from information_schema.columns where table_name = 'exchanges'"
+            )
+        }
+    assert {"id", "session", "request_body", "decode_notes", "instance", "operation"} <= columns
+
+
+def test_proxies_starting_at_once_migrate_once(postgres_url: str) -> None:
+    results: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            with psycopg.connect(postgres_url, autocommit=True) as conn:
+                results.append(migrate(conn))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    every = sorted(name for done in results for name in done)
+    assert every == sorted(name for name, _ in MIGRATIONS)  # each applied by exactly one
+
+
+def test_a_reader_refuses_a_database_without_hubscope_tables(postgres_url: str) -> None:
+    with pytest.raises(schema.NotAHubscopeDatabase, match="not a hubscope database") as caught:
+        pg.connect(postgres_url, readonly=True)
+    assert pg.url.password(postgres_url) or "-" not in str(caught.value)
+
+
+def test_a_reader_cannot_write(postgres_url: str) -> None:
+    pg.connect(postgres_url).close()
+    db = pg.connect(postgres_url, readonly=True)
+    try:
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            db.execute("insert into sessions (name) values ('x')")
+    finally:
+        db.close()
