@@ -56,7 +56,7 @@ def audit_command(
 
     Exit status: 0 when nothing reaches --fail-on, 1 when something does, 2 on usage errors.
     """
-    writer = None if read_only or not isinstance(db_path, Path) else _writer(db_path)
+    writer = None if read_only else _writer(db_path)
     db = store.connect(db_path, readonly=True)
     stream = None
     try:
@@ -80,9 +80,15 @@ def audit_command(
         raise SystemExit(1)
 
 
-def _writer(path: Path) -> Database | None:
-    """A connection that stores what the audit judged, when the file can be written."""
-    if not (os.access(path, os.W_OK) and os.access(path.resolve().parent, os.W_OK)):
+def _writer(path: Location) -> Database | None:
+    """A connection that stores what the audit judged, when the store can be written.
+
+    A PostgreSQL role that may only read gets no writer (connecting or migrating fails),
+    and the audit judges on read as it does for a read-only file.
+    """
+    if isinstance(path, Path) and not (
+        os.access(path, os.W_OK) and os.access(path.resolve().parent, os.W_OK)
+    ):
         return None
     try:
         return store.connect(path)
