@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from proxy.store import pg
+from proxy.store import findings, pg
 from proxy.store.read import iter_exchange_rows
 
 PAGE = 1000
@@ -76,8 +76,31 @@ def _copy_page(source: Database, destination: Database, exchanges: list[dict[str
     return _insert_all(
         destination,
         [("exchanges", exchanges), ("devices", devices), ("device_tags", tags),
-         ("replay_links", links)],
+         ("replay_links", links), *_judged(source, destination, ids)],
     )[0]  # fmt: skip
+
+
+def _judged(
+    source: Database, destination: Database, ids: list[str]
+) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The stored findings of the exchanges new to the destination (judged once, kept).
+
+    Exchanges already there keep the findings they have, so no exchange ends up with two
+    rule sets' findings mixed.
+    """
+    if not (findings.has_tables(source) and findings.has_tables(destination)):
+        return []
+    marks = ", ".join("?" * len(ids))
+    present = {r["id"] for r in destination.query(
+        f"select id from exchanges where id in ({marks})", ids)}  # fmt: skip
+    new = [i for i in ids if i not in present]
+    if not new:
+        return []
+    marks = ", ".join("?" * len(new))
+    return [
+        (table, list(source.query(f"select * from {table} where exchange_id in ({marks})", new)))
+        for table in ("findings", "findings_judged")
+    ]
 
 
 def _insert_all(

@@ -23,12 +23,15 @@ def recorded(path: Path, session: str, count: int) -> Path:
     return path
 
 
+TABLES = ("sessions", "exchanges", "devices", "device_tags", "findings", "findings_judged")
+
+
 def counts(where: Path | str) -> dict[str, int]:
     db = location.open_db(where, readonly=True)
     try:
         return {
             table: int(db.execute(f"select count(*) from {table}").fetchone()[0])
-            for table in ("sessions", "exchanges", "devices", "device_tags")
+            for table in TABLES
         }
     finally:
         db.conn.close()
@@ -52,7 +55,8 @@ def test_a_push_copies_everything_and_a_second_adds_nothing(
     first = run(local, team)
     assert (first.exchanges, first.exchanges_added, first.sessions_added) == (5, 5, 1)
     assert counts(team) == counts(local)
-    assert counts(local) == {"sessions": 1, "exchanges": 5, "devices": 5, "device_tags": 10}
+    assert counts(local) == {"sessions": 1, "exchanges": 5, "devices": 5, "device_tags": 10,
+                             "findings": 10, "findings_judged": 5}  # fmt: skip
     again = run(local, team)
     assert (again.exchanges, again.exchanges_added, again.sessions_added) == (5, 0, 0)
     assert counts(team) == counts(local)
