@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
 
 from proxy import store
+from proxy.store import push, write_transaction
 from viewer import sample
 from viewer.app import make_app
 
@@ -55,6 +57,37 @@ def triage_db(triage_master: Path, tmp_path: Path) -> Path:
     path = tmp_path / "triage.db"
     shutil.copyfile(triage_master, path)
     return path
+
+
+def on_backend(path: Path, new_store: Callable[[str], Path | str]) -> Path | str:
+    """This file's store on the test's backend: the file, or pushed into a new PostgreSQL."""
+    target = new_store("copy")
+    if isinstance(target, Path):
+        return path
+    source, destination = store.connect(path, readonly=True), store.connect(target)
+    try:
+        push.push(source, destination)
+    finally:
+        source.conn.close()
+        destination.conn.close()
+    return target
+
+
+@pytest.fixture
+def triage_store(triage_db: Path, new_store: Callable[[str], Path | str]) -> Path | str:
+    """The triage database on SQLite and on PostgreSQL (`backend`, tests/postgres.py)."""
+    return on_backend(triage_db, new_store)
+
+
+def execute(where: Path | str, *statements: str) -> None:
+    """Change a store behind the viewer's back, in SQLite's words (either backend)."""
+    db = store.connect(where)
+    try:
+        with write_transaction(db):
+            for statement in statements:
+                db.conn.execute(statement)
+    finally:
+        db.conn.close()
 
 
 @pytest.fixture

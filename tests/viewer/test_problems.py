@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from proxy import store
 from proxy.rules import citations, rules
+from tests.viewer.conftest import execute
 from viewer import problems
 from viewer.analysis import Badges
+from viewer.app import make_app
 from viewer.filters import parse
 
 
-def test_findings_filters_count_what_they_judge(triage_db: Path, monkeypatch) -> None:
-    db = store.connect(triage_db, readonly=True)
+def test_findings_filters_count_what_they_judge(triage_store: Path | str, monkeypatch) -> None:
+    db = store.connect(triage_store, readonly=True)
     try:
         found = problems.problems(db, parse({"f": "severity:error"}), Badges())
         assert [(g["status"], g["code"], g["count"]) for g in found.by_status] == [
@@ -29,11 +30,8 @@ def test_findings_filters_count_what_they_judge(triage_db: Path, monkeypatch) ->
         assert stored.complete and stored.judged == 26
     finally:
         db.conn.close()
-    conn = sqlite3.connect(triage_db)
-    conn.execute("update findings_judged set ruleset = 'older'")
-    conn.commit()
-    conn.close()
-    db = store.connect(triage_db, readonly=True)
+    execute(triage_store, "update findings_judged set ruleset = 'older'")
+    db = store.connect(triage_store, readonly=True)
     try:
         partial = problems.problems(db, parse({}), Badges())  # judged on read, up to BUDGET
         assert not partial.complete and partial.judged == 10
@@ -45,7 +43,8 @@ def test_findings_filters_count_what_they_judge(triage_db: Path, monkeypatch) ->
         db.conn.close()
 
 
-async def test_rules_link_to_their_page_and_their_spec(triage) -> None:
+async def test_rules_link_to_their_page_and_their_spec(aiohttp_client, triage_store) -> None:
+    triage = await aiohttp_client(make_app(triage_store))
     page = await (await triage.get("/problems")).text()
     fcm = citations.url(next(r for r in rules() if r.id == "registration.fcm-root").source)
     assert fcm and f'href="{fcm}"' in page
