@@ -68,6 +68,7 @@ def make_app(
                 keys=settings.keys,
                 on_fatal=on_fatal,
                 instance=settings.instance,
+                also=settings.also_db,
             )
             recorder.start()
             app[recorder_key] = recorder

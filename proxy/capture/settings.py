@@ -19,6 +19,9 @@ class ProxySettings:
     db: Path | str | None = Path("hubscope.db")
     """Where exchanges are recorded (a file, or a `postgresql://` URL); None turns recording off."""
 
+    also_db: Path | str | None = None
+    """A second store the same journal is followed into (`--also-db`), at its own pace."""
+
     instance: str | None = None
     """Which proxy this is (host/pid/listen address), stored with each exchange it records."""
 

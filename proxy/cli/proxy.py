@@ -139,6 +139,12 @@ def setup_logging(verbose: bool) -> None:
 )
 @click.option("--listen", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT")
 @click.option("--db", default="hubscope.db", show_default=True, type=Store(), help=STORE_HELP)
+@click.option(
+    "--also-db",
+    type=Store(),
+    help="Also record into this store (e.g. the team's postgresql://), from the same journal: "
+    "--db keeps every exchange while it is away.",
+)
 @click.option("--session", help="Session name [default: proxy-YYYYMMDD-HHMMSS, one per run].")
 @click.option("--no-record", is_flag=True, help="Forward only; record nothing (for benchmarks).")
 @click.option(
@@ -218,6 +224,7 @@ def proxy_command(
     map_remote: tuple[str, ...],
     listen: str,
     db: Location,
+    also_db: Location | None,
     session: str | None,
     no_record: bool,
     body_cap: int,
@@ -257,6 +264,7 @@ def proxy_command(
     settings = ProxySettings(
         upstream=target,
         db=None if no_record else db,
+        also_db=None if no_record else also_db,
         session=session or default_session(),
         body_cap=body_cap,
         max_body=max_body,
@@ -335,6 +343,8 @@ def _recording(settings: ProxySettings) -> str:
     if settings.db is None:
         return "  recording      off"
     where = location.describe(settings.db)
+    if settings.also_db is not None:
+        where += f" and {location.describe(settings.also_db)}"
     return f"  recording to   {where} (session {settings.session}, as {settings.instance})"
 
 

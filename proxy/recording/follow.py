@@ -173,14 +173,19 @@ class Follower:
                 raise
         return self.stored - before
 
-    def follow(self, run: Run, *, lock_fd: int, live: Callable[[], bool]) -> None:
-        """Store `run` until its end frame, or until `live()` is false and nothing is left."""
+    def follow(self, run: Run, *, lock_fd: int | None, live: Callable[[], bool]) -> None:
+        """Store `run` until its end frame, or until `live()` is false and nothing is left.
+
+        The run is then removed, unless `lock_fd` is None: another follower of the same
+        run (a second store) still needs it, and its owner removes it.
+        """
         self._start()
         try:
             self._follow(run, live)
         finally:
             self._stop()
-        journal.remove_run(journal.run_named(run.directory, run.name), lock_fd)
+        if lock_fd is not None:
+            journal.remove_run(journal.run_named(run.directory, run.name), lock_fd)
 
     def _follow(self, run: Run, live: Callable[[], bool]) -> None:
         self._load_positions()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import sys
 import threading
@@ -75,17 +76,74 @@ def _child(control: Connection, report: Connection, args: dict[str, Any]) -> Non
         on_stored=lambda total: send(("stored", total)),
         skip_first=args["skip_first"],
     )
+    also = None
+    if args.get("also"):
+        also = stores.open_target(args["also"], keys=args["keys"], instance=args["instance"])
     try:
-        run = journal.run_named(directory, run_name)
-        lock = journal.hold(run, exclusive=False)
-        follower.catch_up(skip=run_name)
-        if lock is not None:
-            follower.follow(run, lock_fd=lock, live=live)
+        if also is None:
+            run = journal.run_named(directory, run_name)
+            lock = journal.hold(run, exclusive=False)
+            follower.catch_up(skip=run_name)
+            if lock is not None:
+                follower.follow(run, lock_fd=lock, live=live)
+        else:
+            both = [follower, Follower(directory, also, skip_first=args["skip_first"])]
+            _follow_both(both, directory, run_name, live)
     except (StoreFull, StoreFatal) as error:
         send(("fatal", str(error)))
     finally:
         stores.close(target)
+        if also is not None:
+            stores.close(also)
         send(("done", follower.stored))
+
+
+def _follow_both(
+    followers: list[Follower], directory: Path, run_name: str, live: Callable[[], bool]
+) -> None:
+    """Follow each run into every store at once, each at its own pace from its own positions;
+    a run is removed once every store has it, so a store that is away only holds it longer."""
+    asked = threading.Lock()
+
+    def shared_live() -> bool:
+        with asked:  # the control pipe is read by one thread at a time
+            return live()
+
+    def together(run: journal.Run, still: Callable[[], bool]) -> None:
+        errors: list[BaseException] = []
+
+        def one(follower: Follower) -> None:
+            try:
+                follower.follow(run, lock_fd=None, live=still)
+            except BaseException as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=one, args=(f,), daemon=True) for f in followers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+
+    for old in journal.runs(directory):
+        if old.name == run_name:
+            continue
+        fd = journal.hold(old, exclusive=True)
+        if fd is None:
+            continue  # a live proxy (or its writer) is on it
+        log.info("storing %s left in the journal by an earlier run", old.name)
+        try:
+            together(old, lambda: False)
+        except BaseException:
+            os.close(fd)
+            raise
+        journal.remove_run(journal.run_named(directory, old.name), fd)
+    run = journal.run_named(directory, run_name)
+    lock = journal.hold(run, exclusive=False)
+    if lock is not None:
+        together(run, shared_live)
+        journal.remove_run(journal.run_named(directory, run_name), lock)
 
 
 class ProcessRecorder:
@@ -101,8 +159,11 @@ class ProcessRecorder:
         keys: dict[str, str] | None = None,
         on_fatal: Callable[[str], None] | None = None,
         instance: str | None = None,
+        also: str | Path | None = None,
     ) -> None:
+        """`also`: a second store (`--also-db`) the same journal is followed into."""
         self.db_path = location.parse(db_path)
+        self.also = location.parse(also) if also is not None else None
         self.session = session
         self.upstream = upstream
         self.body_cap = body_cap
@@ -215,6 +276,7 @@ class ProcessRecorder:
         args = {
             "db_path": str(self.db_path), "keys": self._keys, "skip_first": skip_first,
             "instance": self.instance,
+            "also": None if self.also is None else str(self.also),
             "journal": str(self.journal.directory), "run": self.journal.run,
         }  # fmt: skip
         self._process = self._context.Process(
