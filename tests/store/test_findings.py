@@ -4,6 +4,7 @@ judged again when the rule set changes, redacted like everything stored."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote
@@ -34,7 +35,21 @@ def sessions() -> dict[str, list[Exchange]]:
     }
 
 
-def ingest(path: Path, by_session: dict[str, list[Exchange]]) -> Path:
+NewStore = Callable[[str], Path | str]
+"""`new_store` (tests/postgres.py): the tests taking it run on SQLite and on PostgreSQL."""
+
+
+def change(where: Path | str, *statements: str) -> None:
+    db = store.connect(where)
+    try:
+        with store.write_transaction(db):
+            for statement in statements:
+                db.conn.execute(statement)
+    finally:
+        db.conn.close()
+
+
+def ingest(path: Path | str, by_session: dict[str, list[Exchange]]) -> Path | str:
     """Rows built and written as the recorder builds and writes them."""
     db = store.connect(path)
     for name, exchanges in by_session.items():
@@ -44,7 +59,9 @@ def ingest(path: Path, by_session: dict[str, list[Exchange]]) -> Path:
     return path
 
 
-def collect(path: Path, *, save: bool = False) -> tuple[audit.Audit, Counter[tuple[str, ...]]]:
+def collect(
+    path: Path | str, *, save: bool = False
+) -> tuple[audit.Audit, Counter[tuple[str, ...]]]:
     found: list[Finding] = []
     reader = store.connect(path, readonly=True)
     writer = store.connect(path) if save else None
@@ -88,14 +105,11 @@ def test_the_audit_reads_stored_findings_and_they_equal_a_fresh_judgement(
     )
 
 
-def test_a_stale_rule_set_is_judged_again_and_stored(tmp_path: Path) -> None:
-    path = ingest(tmp_path / "stale.db", {"s": [reg(el("BaiduChannelId", "c"),
-                                                    root="BaiduRegistrationDescription")[0]]})
-    db = Database(str(path))
-    db.execute("update findings_judged set ruleset = 'an-older-rule-set'")
-    db.execute("update findings set actual = 'what an older rule said'")
-    db.conn.commit()
-    db.conn.close()
+def test_a_stale_rule_set_is_judged_again_and_stored(new_store: NewStore) -> None:
+    path = ingest(new_store("stale"), {"s": [reg(el("BaiduChannelId", "c"),
+                                                 root="BaiduRegistrationDescription")[0]]})
+    change(path, "update findings_judged set ruleset = 'an-older-rule-set'",
+           "update findings set actual = 'what an older rule said'")  # fmt: skip
     result, found = collect(path)  # read-only: judged again, nothing written
     assert result.judged == 1 and not any("older rule" in k[4] for k in found)
     assert collect(path)[0].judged == 1
@@ -104,12 +118,9 @@ def test_a_stale_rule_set_is_judged_again_and_stored(tmp_path: Path) -> None:
     assert again.judged == 0 and found_again == found
 
 
-def test_the_audit_reports_what_is_stored_for_the_current_rule_set(tmp_path: Path) -> None:
-    path = ingest(tmp_path / "current.db", {"s": [reg(TOKEN_EL, el("Tags", "a"))[0]]})
-    db = Database(str(path))
-    db.execute("update findings set actual = 'as stored'")
-    db.conn.commit()
-    db.conn.close()
+def test_the_audit_reports_what_is_stored_for_the_current_rule_set(new_store: NewStore) -> None:
+    path = ingest(new_store("current"), {"s": [reg(TOKEN_EL, el("Tags", "a"))[0]]})
+    change(path, "update findings set actual = 'as stored'")
     _, found = collect(path)
     assert [k[4] for k in found] == ["as stored"]
 
@@ -125,13 +136,13 @@ def test_an_old_database_without_the_findings_tables_is_judged_on_read(tmp_path:
     assert result.judged == 1 and {k[1] for k in found} == {"registration.element-order-optional"}
 
 
-def test_stored_findings_hold_no_signature(tmp_path: Path) -> None:
+def test_stored_findings_hold_no_signature(new_store: NewStore) -> None:
     bad = sas.make_token(f"https://{HOST}/myhub", "k", "not-the-key", now=NOW)
     signature = bad.split("sig=")[1].split("&")[0]
     ex = reg(TOKEN_EL, headers={"Authorization": bad})[0]
-    path = ingest(tmp_path / "sig.db", {"s": [ex]})
-    db = Database(str(path))
+    db = store.connect(ingest(new_store("sig"), {"s": [ex]}), readonly=True)
     stored_rows = list(db.query("select * from findings"))
+    db.conn.close()
     assert any(r["rule"] == "sas.signature" for r in stored_rows)
     assert signature not in repr(stored_rows) and unquote(signature) not in repr(stored_rows)
 
