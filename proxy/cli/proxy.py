@@ -250,6 +250,8 @@ def proxy_command(
     HTTPS_PROXY pointing at the proxy and hubscope's CA trusted.
     """
     setup_logging(verbose)
+    if also_db is not None and str(also_db) == str(db):
+        raise click.UsageError("--also-db names the --db store again: give a second store")
     pairs: tuple[tuple[str, str], ...] = ()
     if forward:  # keys only check signatures here: tokens pass untouched
         target, pairs = forward_options(

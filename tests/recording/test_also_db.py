@@ -81,3 +81,15 @@ async def test_both_stores_hold_every_exchange_once_and_an_outage_costs_nothing(
     assert (local_count(local), local_count(local, distinct)) == (50, 50)
     assert count(url, "select count(*) from sessions where name = 'shared'") == 1
     assert journal.runs(journal.journal_dir(local)) == []
+
+
+def test_the_same_store_twice_is_a_usage_error(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from proxy.cli import cli
+
+    same = str(tmp_path / "one.db")
+    result = CliRunner().invoke(
+        cli, ["proxy", "--upstream", "http://127.0.0.1:9", "--db", same, "--also-db", same]
+    )
+    assert result.exit_code == 2 and "second store" in result.output
