@@ -35,7 +35,7 @@ def long_options(command: str) -> list[str]:
 
 @pytest.mark.parametrize("option", long_options("proxy"))
 def test_the_proxy_table_has_every_option(option: str) -> None:
-    cells = re.findall(r"^\| ((?:[^|\\]|\\.)+) \|", section("proxy"), re.MULTILINE)  # `a\|b`
+    cells = re.findall(r"^\| ((?:[^|\\]|\\.)+) \|", section("proxy"), re.MULTILINE)
     names = {n.split()[0] for cell in cells for n in re.findall(r"`([^`]+)`", cell)}
     assert option in names
 

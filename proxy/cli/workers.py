@@ -37,11 +37,18 @@ def worker_argv(argv: Sequence[str], session: str) -> list[str]:
 def run_workers(count: int, argv: Sequence[str], session: str) -> int:
     """Start `count` workers and wait for them; the first non-zero exit code, or 0."""
     procs: list[subprocess.Popen[bytes]] = []
+    passed_on: set[int] = set()
 
     def pass_on(signum: int, _frame: FrameType | None) -> None:
+        passed_on.add(signum)
         for proc in procs:
             if proc.poll() is None:
                 proc.send_signal(signum)
+
+    def failed(proc: subprocess.Popen[bytes]) -> bool:
+        # A worker still starting when the stop signal came dies of it before its own
+        # handler is installed: it had answered nothing, so that is an orderly stop.
+        return proc.returncode not in (None, 0) and -proc.returncode not in passed_on
 
     previous = {sig: signal.signal(sig, pass_on) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -56,11 +63,11 @@ def run_workers(count: int, argv: Sequence[str], session: str) -> int:
         code = 0
         while any(proc.poll() is None for proc in procs):
             for proc in procs:
-                if proc.returncode not in (None, 0) and code == 0:
-                    code = proc.returncode
+                if failed(proc) and code == 0:
+                    code = proc.returncode or 1
                     pass_on(signal.SIGTERM, None)  # one failed: stop the others
             time.sleep(0.2)
-        return code or next((p.returncode for p in procs if p.returncode), 0)
+        return code or next((p.returncode for p in procs if failed(p)), 0)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

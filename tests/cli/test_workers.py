@@ -67,3 +67,19 @@ def test_workers_need_a_fixed_port() -> None:
     )
     assert result.exit_code != 0
     assert "--workers needs a fixed port" in result.output
+
+
+async def test_stopping_workers_that_are_still_starting_is_an_orderly_stop(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    """SIGTERM before a worker has installed its handler kills it (-15): nothing was answered."""
+    proc = await spawn_hubscope(
+        "proxy", "--upstream", upstream.url, "--listen", f"127.0.0.1:{free_port()}",
+        "--db", str(tmp_path / "w.db"), "--workers", "2",
+    )  # fmt: skip
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), 60)
+    assert b"2 worker processes" in line, line  # the parent's line, before workers import
+    proc.send_signal(signal.SIGTERM)
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, (line + out).decode()
