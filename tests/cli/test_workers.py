@@ -21,6 +21,21 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in text.split()]
 
 
+def listeners(port: int) -> int:
+    """How many sockets listen on 127.0.0.1:port (SO_REUSEPORT: one per worker)."""
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    local = f"0100007F:{port:04X}"
+    return sum(1 for line in lines if line.split()[1] == local and line.split()[3] == "0A")
+
+
+async def wait_for_listeners(port: int, count: int) -> None:
+    for _ in range(600):  # a worker imports and starts in ~1 s; 60 s under load
+        if listeners(port) >= count:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{listeners(port)} of {count} workers listen on {port}")
+
+
 def cmdline(pid: int) -> str:
     return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
 
@@ -38,6 +53,8 @@ async def test_two_workers_share_the_port_and_the_session(
         await wait_for_port(port, proc)
         workers = [c for c in children(proc.pid) if "--workers 1" in cmdline(c)]
         assert len(workers) == 2, [cmdline(c) for c in children(proc.pid)]
+        # Both must listen before the stop: a worker still starting dies of SIGTERM quietly.
+        await wait_for_listeners(port, 2)
         statuses = []
         for i in range(40):  # a new connection each time: the kernel spreads them
             connector = aiohttp.TCPConnector(force_close=True)
