@@ -118,9 +118,7 @@ class Recorder:
         if self.failure is not None:
             raise RecorderFailed(self.failure)
 
-    def _follow(
-        self, follower: Follower, target: Target, run: journal.Run, lock: int
-    ) -> None:
+    def _follow(self, follower: Follower, target: Target, run: journal.Run, lock: int) -> None:
         try:
             follower.follow(run, lock_fd=lock, live=lambda: self._live)
         except Exception as error:  # disk full, not a database: fatal; the journal keeps the rest
