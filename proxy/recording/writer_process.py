@@ -239,9 +239,16 @@ class ProcessRecorder:
 
     def submit(self, exchange: Exchange) -> None:
         """Append the exchange to the journal; it is safe on disk when this returns."""
+        self.append(self.payload(exchange))
+
+    def payload(self, exchange: Exchange) -> bytes:
+        """The exchange as its journal record (cut, checked, redacted); safe on any thread."""
+        return records.journal_payload(exchange, self.body_cap, self._keys)
+
+    def append(self, payload: bytes) -> None:
+        """Write a `payload()` to the journal; it is safe on disk when this returns."""
         if self.failure is not None:
             raise RecorderFailed(self.failure)
-        payload = records.journal_payload(exchange, self.body_cap, self._keys)
         try:
             self.journal.append(journal.EXCHANGE, payload)
         except journal.JournalFull as error:
