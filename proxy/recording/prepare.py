@@ -41,11 +41,12 @@ SLICE = 250
 
 
 def default_workers() -> int:
-    """`$HUBSCOPE_WRITER_WORKERS`, else one per core."""
+    """`$HUBSCOPE_WRITER_WORKERS`, else one per core but one: that core is the proxy's
+    and the writer's own (on one core, rows are built in the writer)."""
     value = os.environ.get(WORKERS_ENV, "")
     if value.isdigit():
         return int(value)
-    return os.cpu_count() or 1
+    return max(0, (os.cpu_count() or 1) - 1)
 
 
 class Pending(Protocol):

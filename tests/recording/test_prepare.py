@@ -11,6 +11,8 @@ import time
 from itertools import cycle, islice
 from pathlib import Path
 
+import pytest
+
 from proxy.exchange import Exchange, Message
 from proxy.recording import journal, prepare, records
 from proxy.recording.follow import Follower
@@ -140,3 +142,13 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
+
+
+def test_one_worker_per_core_but_one_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(prepare.WORKERS_ENV, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert prepare.default_workers() == 7
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert prepare.default_workers() == 0, "one core: rows are built in the writer"
+    monkeypatch.setenv(prepare.WORKERS_ENV, "3")
+    assert prepare.default_workers() == 3
