@@ -12,6 +12,7 @@ from pathlib import Path
 from aiohttp import web
 
 from proxy import serve, store
+from proxy.capture.answers import BUFFERED
 from tests.capture.raw_upstream import answer, raw_upstream
 from tests.servers import HUBSCOPE, REPO, free_port, start_app, start_proxy
 
@@ -65,6 +66,25 @@ async def test_the_proxy_adds_no_server_date_or_content_type() -> None:
     assert "server" not in sent and "date" not in sent and "content-type" not in sent, head
     assert "x-ms-request-id" in sent
     assert rest == b"<feed/>"
+
+
+async def test_a_streamed_answer_gets_no_server_date_or_content_type_either() -> None:
+    """An answer longer than `BUFFERED` goes out as `Passed` (streamed), not `PassedBody`:
+    it too carries only the upstream's headers."""
+    body = b"x" * (BUFFERED + 1)
+    raw = answer(headers=[("X-Ms-Request-Id", "2")], body=body)
+    async with raw_upstream(lambda head, body: raw) as upstream:
+        proxy = await start_proxy(upstream.url, None)
+        try:
+            head, rest = await exchange_raw(
+                proxy.port, b"GET /hub/registrations HTTP/1.1\r\nHost: h\r\n\r\n"
+            )
+        finally:
+            await serve.stop([proxy])
+    sent = names(head)
+    assert "server" not in sent and "date" not in sent and "content-type" not in sent, head
+    assert f"\r\nContent-Length: {len(body)}\r\n".encode() in head
+    assert rest.startswith(b"x")
 
 
 async def test_the_upstreams_own_server_and_date_pass_unchanged() -> None:
