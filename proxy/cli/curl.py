@@ -9,7 +9,7 @@ import click
 
 from proxy import store
 from proxy.cli.database import Store
-from proxy.cli.replay import signer_from
+from proxy.cli.replay import signer_and_target
 from proxy.replay.load import Recorded
 from proxy.replay.resend import ExchangeNotFound, load_exchange
 from proxy.store.location import Location
@@ -68,11 +68,8 @@ def curl_command(
         click.echo(as_curl(item.exchange))
         click.echo(NO_KEY, err=True)
         return
-    signer, endpoint = signer_from(connection_string)
+    signer, url = signer_and_target(connection_string, target)
     signer = replace(signer, ttl=ttl)
-    url = (target or endpoint).rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise click.BadParameter("must start with https:// or http://", param_hint="--target")
     click.echo(runnable(item, url, signer))
     until = time.strftime("%H:%M:%S", time.localtime(time.time() + ttl))
     click.echo(f"# signed for {url}, valid until {until}", err=True)

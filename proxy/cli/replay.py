@@ -56,6 +56,15 @@ def signer_from(connection_string: str) -> tuple[Signer, str]:
     return Signer(cs.key_name, cs.key), cs.base_url
 
 
+def signer_and_target(connection_string: str, target: str | None) -> tuple[Signer, str]:
+    """The signer, and the hub to send to: `--target`, else the connection string's endpoint."""
+    signer, endpoint = signer_from(connection_string)
+    url = (target or endpoint).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter("must start with https:// or http://", param_hint="--target")
+    return signer, url
+
+
 def replay_session_name(db: Location, session: str) -> str:
     """`replay-of-S-YYYYMMDD-HHMMSS`, with a counter if that name is taken."""
     base = f"replay-of-{session}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -186,10 +195,7 @@ def replay_command(
     Exit code 0 when every answer means the same, 1 when anything differs, 2 on usage errors.
     """
     delay_ms = parse_delay(delay)
-    signer, endpoint = signer_from(connection_string)
-    target = (target or endpoint).rstrip("/")
-    if not target.startswith(("http://", "https://")):
-        raise click.BadParameter("must start with https:// or http://", param_hint="--target")
+    signer, target = signer_and_target(connection_string, target)
     conn = store.connect(db, readonly=True)
     try:
         require_session(conn, session, db)

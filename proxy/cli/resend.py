@@ -14,7 +14,7 @@ from rich.text import Text
 
 from proxy.cli.curl import load
 from proxy.cli.database import Store
-from proxy.cli.replay import signer_from
+from proxy.cli.replay import signer_and_target
 from proxy.exchange import Exchange
 from proxy.replay.resend import EditError, Resent, apply_edit, edit_text, resend, signed
 from proxy.store.location import Location
@@ -92,10 +92,7 @@ def resend_command(
     original (the viewer shows the pair). Exit code 0 when an answer came back, 1 when the
     call failed, 2 on usage errors.
     """
-    signer, endpoint = signer_from(connection_string)
-    url = (target or endpoint).rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise click.BadParameter("must start with https:// or http://", param_hint="--target")
+    signer, url = signer_and_target(connection_string, target)
     item = load(db, exchange_id)
     if item.request_truncated:
         raise click.ClickException(
