@@ -21,6 +21,7 @@ from aiohttp import web
 
 from proxy import serve
 from proxy.capture.app import guards_key, routes_key
+from proxy.capture.guards import late_header, own_answer
 from proxy.capture.routes import ForwardRoutes
 from proxy.tls.authority import TlsError
 from proxy.tls.hosts import HostCertificates
@@ -37,19 +38,7 @@ CONNECT = b"CONNECT "
 
 def _answer(transport: asyncio.Transport, status: int, text: str) -> None:
     """A plain-text answer to a CONNECT that cannot be served, then close."""
-    reason = {
-        400: "Bad Request",
-        408: "Request Timeout",
-        431: "Request Header Fields Too Large",
-        502: "Bad Gateway",
-    }
-    body = (text + "\n").encode()
-    transport.write(
-        f"HTTP/1.1 {status} {reason.get(status, 'Error')}\r\nContent-Type: text/plain; "
-        f"charset=utf-8\r\nContent-Length: {len(body)}\r\nConnection: close\r\n"
-        f"X-Hubscope-Error: 1\r\n\r\n".encode()
-        + body
-    )
+    transport.write(own_answer(status, text))
     transport.close()
 
 
@@ -125,12 +114,7 @@ class _Front(asyncio.Protocol):
         """The first request (a CONNECT, or a plain one) did not arrive in time: 408."""
         self.timer = None
         if self.transport is not None and not self.transport.is_closing():
-            _answer(
-                self.transport,
-                408,
-                f"hubscope: the request header did not arrive within "
-                f"{self.site.header_timeout:g} s (--header-timeout)",
-            )
+            _answer(self.transport, 408, late_header(self.site.header_timeout))
 
     def data_received(self, data: bytes) -> None:
         assert self.transport is not None

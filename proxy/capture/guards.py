@@ -24,6 +24,7 @@ import logging
 import resource
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import cast
 
 from proxy.exchange import Headers
@@ -60,14 +61,20 @@ def default_max_clients(max_upstream: int) -> int:
     return max(8, soft - RESERVED_FILES - max_upstream)
 
 
-def timeout_answer(status: int, text: str) -> bytes:
-    """The proxy's own answer, written straight to a connection aiohttp is not answering."""
-    reasons = {408: "Request Timeout", 503: "Service Unavailable"}
+def own_answer(status: int, text: str) -> bytes:
+    """The proxy's own plain-text answer, written straight to a connection aiohttp is not
+    answering (the caller closes it)."""
     body = (text + "\n").encode()
     return (
-        f"HTTP/1.1 {status} {reasons[status]}\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\nX-Hubscope-Error: 1\r\n\r\n"
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: text/plain; "
+        f"charset=utf-8\r\nContent-Length: {len(body)}\r\nConnection: close\r\n"
+        "X-Hubscope-Error: 1\r\n\r\n"
     ).encode() + body
+
+
+def late_header(seconds: float) -> str:
+    """Why a client that did not send its request header in time is answered 408."""
+    return f"hubscope: the request header did not arrive within {seconds:g} s (--header-timeout)"
 
 
 class ClientGuards:
@@ -133,7 +140,7 @@ class _Guarded(asyncio.Protocol):
         if not self.guards.admit(self):
             self.refused = True
             transport.write(
-                timeout_answer(
+                own_answer(
                     503,
                     f"hubscope: {self.guards.max_clients} client connections open and all "
                     "busy (--max-clients); try again",
@@ -187,7 +194,7 @@ class _Guarded(asyncio.Protocol):
             return
         self.guards.open.pop(transport, None)
         started = self.phase == HEAD and bool(self.head)
-        transport.write(timeout_answer(408, reason))
+        transport.write(own_answer(408, reason))
         transport.close()
         cut = _parse_head(bytes(self.head), transport, reason) if started else None
         if cut is not None and self.guards.on_cut_off is not None:
@@ -207,10 +214,7 @@ class _Guarded(asyncio.Protocol):
     def _expired(self) -> None:
         self.timer = None
         if self.phase == HEAD:
-            self.cut_off(
-                f"hubscope: the request header did not arrive within {self.guards.header_timeout:g}"
-                " s (--header-timeout)"
-            )
+            self.cut_off(late_header(self.guards.header_timeout))
 
 
 def _parse_head(head: bytes, transport: asyncio.BaseTransport, reason: str) -> CutOff | None:

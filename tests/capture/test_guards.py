@@ -5,7 +5,15 @@ from __future__ import annotations
 import asyncio
 import resource
 
-from proxy.capture.guards import RESERVED_FILES, _parse_head, default_max_clients, timeout_answer
+import pytest
+
+from proxy.capture.guards import (
+    RESERVED_FILES,
+    _parse_head,
+    default_max_clients,
+    late_header,
+    own_answer,
+)
 
 
 class _Transport(asyncio.Transport):
@@ -33,6 +41,31 @@ def test_client_bound_leaves_room_for_the_upstream_pool() -> None:
 
 
 def test_the_proxys_own_answer_closes_the_connection() -> None:
-    raw = timeout_answer(408, "too slow")
+    raw = own_answer(408, "too slow")
     assert raw.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
     assert b"Connection: close\r\n" in raw and raw.endswith(b"\r\n\r\ntoo slow\n")
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (400, "Bad Request"),
+        (408, "Request Timeout"),
+        (431, "Request Header Fields Too Large"),
+        (502, "Bad Gateway"),
+        (503, "Service Unavailable"),
+    ],
+)
+def test_every_own_answer_the_proxy_writes_has_the_same_shape(status: int, reason: str) -> None:
+    """The guards' 408/503 and the forward front door's 400/408/431/502 (`connect._answer`)."""
+    assert own_answer(status, "why") == (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Length: 4\r\nConnection: close\r\nX-Hubscope-Error: 1\r\n\r\nwhy\n"
+    ).encode()
+
+
+def test_a_late_header_is_told_with_the_deadline_and_the_option() -> None:
+    assert late_header(2.5) == (
+        "hubscope: the request header did not arrive within 2.5 s (--header-timeout)"
+    )
+    assert "within 30 s" in late_header(30.0)
