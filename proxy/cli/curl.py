@@ -8,7 +8,7 @@ from dataclasses import replace
 import click
 
 from proxy import store
-from proxy.cli.database import Store
+from proxy.cli.database import db_option
 from proxy.cli.replay import signer_and_target
 from proxy.replay.load import Recorded
 from proxy.replay.resend import ExchangeNotFound, load_exchange
@@ -37,12 +37,7 @@ def load(db: Location, exchange_id: str) -> Recorded:
 
 @click.command("curl")
 @click.argument("exchange_id")
-@click.option(
-    "--db",
-    default="hubscope.db",
-    show_default=True,
-    type=Store(exists=True),
-)
+@db_option()
 @click.option(
     "--connection-string",
     "connection_string",

@@ -19,7 +19,7 @@ from proxy.capture.app import make_app
 from proxy.capture.resign import FIXES
 from proxy.capture.routes import INTERCEPTED, parse_map_remote
 from proxy.capture.settings import ProxySettings
-from proxy.cli.database import STORE_HELP, Store, guarded
+from proxy.cli.database import STORE_HELP, Store, db_option, guarded
 from proxy.cli.workers import run_workers, worker_index
 from proxy.recording.recorder import RecorderFailed
 from proxy.recording.stores import instance_name
@@ -146,7 +146,7 @@ def limit_option(
     help="With --forward: send traffic for HOST to URL instead, keeping the app's Host.",
 )
 @click.option("--listen", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT")
-@click.option("--db", default="hubscope.db", show_default=True, type=Store(), help=STORE_HELP)
+@db_option(STORE_HELP, exists=False)
 @click.option(
     "--also-db",
     type=Store(),

@@ -13,7 +13,7 @@ from rich.progress import Progress
 
 from proxy import sas, store
 from proxy.cli import progress
-from proxy.cli.database import Refused, Store, guarded, require_session
+from proxy.cli.database import Refused, db_option, guarded, require_session
 from proxy.model import Op
 from proxy.recording.recorder import Recorder
 from proxy.replay import report
@@ -141,12 +141,7 @@ async def _run(
 
 
 @click.command("replay")
-@click.option(
-    "--db",
-    default="hubscope.db",
-    show_default=True,
-    type=Store(exists=True),
-)
+@db_option()
 @click.option("--session", required=True, help="The recorded session to replay.")
 @click.option("--target", metavar="URL", help="The hub to send to [default: the endpoint of CS].")
 @click.option(

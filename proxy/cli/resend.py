@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from proxy.cli.curl import load
-from proxy.cli.database import Store
+from proxy.cli.database import db_option
 from proxy.cli.replay import signer_and_target
 from proxy.exchange import Exchange
 from proxy.replay.resend import EditError, Resent, apply_edit, edit_text, resend, signed
@@ -59,12 +59,7 @@ def show(done: Resent, console: Console) -> None:
 
 @click.command("resend")
 @click.argument("exchange_id")
-@click.option(
-    "--db",
-    default="hubscope.db",
-    show_default=True,
-    type=Store(exists=True),
-)
+@db_option()
 @click.option("--target", metavar="URL", help="The hub to send to [default: the endpoint of CS].")
 @click.option(
     "--connection-string",

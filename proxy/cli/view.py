@@ -8,7 +8,7 @@ import secrets
 import click
 
 from proxy import serve
-from proxy.cli.database import Store, catch_up
+from proxy.cli.database import catch_up, db_option
 from proxy.cli.replay import signer_and_target
 from proxy.signing import Signer
 from proxy.store.location import Location, describe
@@ -31,13 +31,7 @@ def check_exposure(host: str, token: str | None) -> None:
 
 
 @click.command("view")
-@click.option(
-    "--db",
-    default="hubscope.db",
-    show_default=True,
-    type=Store(),
-    help="The database the proxy records into.",
-)
+@db_option("The database the proxy records into.", exists=False)
 @click.option("--listen", default="127.0.0.1:8081", show_default=True, metavar="HOST:PORT")
 @click.option(
     "--token",
