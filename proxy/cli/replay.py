@@ -14,6 +14,7 @@ from rich.progress import Progress
 from proxy import sas, store
 from proxy.cli import progress
 from proxy.cli.database import Refused, db_option, guarded, require_session
+from proxy.io.sdk_recordings import free_name
 from proxy.model import Op
 from proxy.recording.recorder import Recorder
 from proxy.replay import report
@@ -67,20 +68,11 @@ def signer_and_target(connection_string: str, target: str | None) -> tuple[Signe
 
 def replay_session_name(db: Location, session: str) -> str:
     """`replay-of-S-YYYYMMDD-HHMMSS`, with a counter if that name is taken."""
-    base = f"replay-of-{session}-{time.strftime('%Y%m%d-%H%M%S')}"
     conn = store.connect(db)
     try:
-        taken = {
-            r["name"]
-            for r in conn.query("select name from sessions where name like ?", [f"{base}%"])
-        }
+        return free_name(conn, f"replay-of-{session}-{time.strftime('%Y%m%d-%H%M%S')}")
     finally:
         conn.conn.close()
-    name, n = base, 1
-    while name in taken:
-        n += 1
-        name = f"{base}-{n}"
-    return name
 
 
 async def _run(
