@@ -77,6 +77,29 @@ def late_header(seconds: float) -> str:
     return f"hubscope: the request header did not arrive within {seconds:g} s (--header-timeout)"
 
 
+class Deadline:
+    """One timer at a time: `arm` (re)starts it, `disarm` stops it. It holds `on_expiry` only
+    while armed, so a connection and its deadline make no lasting reference cycle."""
+
+    __slots__ = ("handle",)
+
+    def __init__(self) -> None:
+        self.handle: asyncio.TimerHandle | None = None
+
+    def arm(self, seconds: float, on_expiry: Callable[[], None]) -> None:
+        self.disarm()
+        self.handle = asyncio.get_running_loop().call_later(seconds, self._fire, on_expiry)
+
+    def disarm(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+
+    def _fire(self, on_expiry: Callable[[], None]) -> None:
+        self.handle = None
+        on_expiry()
+
+
 class ClientGuards:
     """The open client connections and their deadlines; one per proxy app."""
 
@@ -130,7 +153,7 @@ class _Guarded(asyncio.Protocol):
         self.inner = inner
         self.phase = HEAD
         self.head = bytearray()
-        self.timer: asyncio.TimerHandle | None = None
+        self.deadline = Deadline()
         self.transport: asyncio.Transport | None = None
         self.refused = False
 
@@ -150,7 +173,7 @@ class _Guarded(asyncio.Protocol):
             log.warning("client connection refused: %d open, all busy", self.guards.max_clients)
             return
         self.inner.connection_made(transport)
-        self._arm()
+        self.deadline.arm(self.guards.header_timeout, self._expired)
 
     def data_received(self, data: bytes) -> None:
         if self.refused:
@@ -158,7 +181,7 @@ class _Guarded(asyncio.Protocol):
         if self.phase == IDLE:
             self.phase = HEAD
             self.head.clear()
-            self._arm()
+            self.deadline.arm(self.guards.header_timeout, self._expired)
         if self.phase == HEAD and len(self.head) < KEPT_HEAD:
             self.head += data[: KEPT_HEAD - len(self.head)]
         self.inner.data_received(data)
@@ -175,7 +198,7 @@ class _Guarded(asyncio.Protocol):
             self.inner.resume_writing()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
+        self.deadline.disarm()
         if self.refused:
             return
         self.guards.open.pop(self.transport, None)
@@ -183,12 +206,12 @@ class _Guarded(asyncio.Protocol):
 
     def busy(self) -> None:
         self.phase = BUSY
-        self._disarm()
+        self.deadline.disarm()
         self.head.clear()
 
     def cut_off(self, reason: str) -> None:
         """Answer 408 and close; record the request if its request line had arrived."""
-        self._disarm()
+        self.deadline.disarm()
         transport = self.transport
         if transport is None or transport.is_closing():
             return
@@ -201,18 +224,7 @@ class _Guarded(asyncio.Protocol):
             self.guards.on_cut_off(cut)
         log.warning("client %s cut off: %s", _peer(transport), reason)
 
-    def _arm(self) -> None:
-        self._disarm()
-        loop = asyncio.get_running_loop()
-        self.timer = loop.call_later(self.guards.header_timeout, self._expired)
-
-    def _disarm(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-
     def _expired(self) -> None:
-        self.timer = None
         if self.phase == HEAD:
             self.cut_off(late_header(self.guards.header_timeout))
 

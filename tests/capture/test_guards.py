@@ -9,6 +9,7 @@ import pytest
 
 from proxy.capture.guards import (
     RESERVED_FILES,
+    Deadline,
     _parse_head,
     default_max_clients,
     late_header,
@@ -69,3 +70,16 @@ def test_a_late_header_is_told_with_the_deadline_and_the_option() -> None:
         "hubscope: the request header did not arrive within 2.5 s (--header-timeout)"
     )
     assert "within 30 s" in late_header(30.0)
+
+
+async def test_a_deadline_fires_once_for_its_last_arming_and_not_when_disarmed() -> None:
+    """The header deadline of `_Guarded` and of the forward front door (`connect._Front`)."""
+    fired: list[str] = []
+    deadline, stopped = Deadline(), Deadline()
+    deadline.arm(0, lambda: fired.append("first"))
+    deadline.arm(0, lambda: fired.append("again"))  # re-arming replaces the first
+    stopped.arm(0, lambda: fired.append("stopped"))
+    stopped.disarm()
+    await asyncio.sleep(0.05)  # later than both zero-second timers, whatever the load
+    assert fired == ["again"]
+    assert deadline.handle is None and stopped.handle is None
