@@ -20,7 +20,6 @@ Each audit runs as its own process; its peak RSS is its own `ru_maxrss`.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sqlite3
 import subprocess
@@ -28,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-import scale
+from exchanges import batched, finish, generate_exchanges, remove_database
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -52,15 +51,11 @@ finally:
 
 
 def record(db: Path, n: int, batch: int = 1000) -> dict[str, float]:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    remove_database(db)
     conn = store.connect(db)
     store.ensure_session(conn, SESSION, kind="proxy")
-    t0 = time.time() - n / 1000
     built = spent = 0.0
-    for start in range(0, n, batch):
-        stop = min(n, start + batch)
-        exchanges = [scale.make_exchange(i, t0, SESSION) for i in range(start, stop)]
+    for exchanges in batched(generate_exchanges(n, session=SESSION), batch):
         clock = time.perf_counter()
         out = rows.build(exchanges, body_cap=1 << 20, keys={})
         built += time.perf_counter() - clock
@@ -240,10 +235,7 @@ def main() -> None:
         result["grow_seconds"] = round(time.perf_counter() - clock, 1)
         result["total"] = audit(db, total, args.work)
         print(f"audit total: {result['total']}", flush=True)
-    args.json.write_text(json.dumps(result, indent=2))
-    if os.environ.get("BENCH_KEEP_DB") != "1":
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
+    finish(result, args.json, db)
 
 
 if __name__ == "__main__":

@@ -229,30 +229,12 @@ def variant_cmd(name: str, up: int, port: int, tag: str) -> tuple[list[str], Pat
     if name == "rec2":
         cmd, db = variant_cmd("rec", up, port, tag)
         return [*cmd, "--workers", "2"], db
+    proxy = [str(HUBSCOPE), "proxy", "--upstream", upstream, "--listen", f"127.0.0.1:{port}"]
     if name == "rec":
         db = WORK / f"{tag}.db"
-        return [
-            str(HUBSCOPE),
-            "proxy",
-            "--upstream",
-            upstream,
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--db",
-            str(db),
-            "--session",
-            tag,
-        ], db
+        return [*proxy, "--db", str(db), "--session", tag], db
     if name == "norec":
-        return [
-            str(HUBSCOPE),
-            "proxy",
-            "--upstream",
-            upstream,
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--no-record",
-        ], None
+        return [*proxy, "--no-record"], None
     if name == "mitmdump":
         flows = WORK / f"{tag}.flows"
         return [

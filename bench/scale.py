@@ -15,64 +15,34 @@ exists.
 from __future__ import annotations
 
 import argparse
-import json
+import itertools
 import os
 import resource
 import sqlite3
 import subprocess
 import sys
 import time
-import uuid
-from email.utils import formatdate
 from pathlib import Path
 
-import payloads
+from exchanges import (
+    UPSTREAM_HOST,
+    batched,
+    database_bytes,
+    finish,
+    generate_exchanges,
+    remove_database,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from proxy import store  # noqa: E402
-from proxy.exchange import Exchange, Message  # noqa: E402
 from proxy.recording.writer_process import ProcessRecorder  # noqa: E402
 
-UPSTREAM_HOST = "127.0.0.1:9"
 SESSION = "bench-scale"
 FIRST = "bench-scale-first"
 """The first AUDIT_SUBSET exchanges go to this session, so audit can also be timed on it."""
 AUDIT_SUBSET = 100_000
-
-
-def make_exchange(n: int, t0: float, session: str = SESSION) -> Exchange:
-    method, path, headers, body = payloads.request(n)
-    req_headers = (
-        ("Host", "127.0.0.1:8080"),
-        *headers.items(),
-        ("x-ms-client-request-id", str(uuid.UUID(int=n))),
-        ("Content-Length", str(len(body))),
-        ("Connection", "keep-alive"),
-    )
-    if method == "POST":
-        resp_headers, resp_body = payloads.registration_response(n, UPSTREAM_HOST)
-    else:
-        resp_headers, resp_body = payloads.installation_response()
-    date = formatdate(t0 + n / 1000, usegmt=True)
-    response = Message(
-        headers=(("Date", date), *resp_headers, ("Content-Length", str(len(resp_body)))),
-        body=resp_body,
-    )
-    return Exchange(
-        id=uuid.uuid4().hex,
-        session=session,
-        started_at=t0 + n / 1000,
-        duration_ms=1.25,
-        method=method,
-        url=f"http://{UPSTREAM_HOST}{path}",
-        request=Message(headers=req_headers, body=body),
-        status=200,
-        reason="OK",
-        response=response,
-        client=f"127.0.0.1:{40000 + n % 20000}",
-    )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -96,8 +66,7 @@ def rss_mb() -> float:
 
 
 def ingest(db: Path, n: int, chunk: int) -> dict[str, object]:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    remove_database(db)
     first = store.connect(db)
     store.ensure_session(first, FIRST, kind="proxy", upstream=f"http://{UPSTREAM_HOST}")
     first.conn.close()
@@ -109,13 +78,13 @@ def ingest(db: Path, n: int, chunk: int) -> dict[str, object]:
     busy = 0.0
     slices: list[dict[str, float]] = []
     done = 0
+    traffic = itertools.chain(
+        generate_exchanges(subset, session=FIRST, t0=t0),
+        generate_exchanges(n - subset, session=SESSION, start=subset, t0=t0),
+    )
     try:
-        while done < n:
-            size = min(chunk, n - done)
-            batch = [
-                make_exchange(done + i, t0, FIRST if done + i < subset else SESSION)
-                for i in range(size)
-            ]
+        for batch in batched(traffic, chunk):
+            size = len(batch)
             target = recorder.written + size
             cpu_before = cpu_seconds(recorder.writer_pid)
             start = time.perf_counter()
@@ -144,9 +113,7 @@ def ingest(db: Path, n: int, chunk: int) -> dict[str, object]:
     ]
     devices = conn.execute("select count(*) from devices").fetchone()[0]
     conn.close()
-    size_bytes = sum(
-        Path(f"{db}{s}").stat().st_size for s in ("", "-wal", "-shm") if Path(f"{db}{s}").exists()
-    )
+    size_bytes = database_bytes(db)
     tenth = max(1, len(slices) // 10)
     return {
         "exchanges": n,
@@ -249,10 +216,7 @@ def main() -> None:
         print(f"scale: hubscope audit --format json, all {rows:,} …", flush=True)
         result["audit"] = audit(args.db, rows, args.db.parent)
         print(f"  {result['audit']}", flush=True)
-    args.json.write_text(json.dumps(result, indent=2))
-    if os.environ.get("BENCH_KEEP_DB") != "1":
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{args.db}{suffix}").unlink(missing_ok=True)
+    finish(result, args.json, args.db)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from scale import make_exchange  # noqa: E402
+from exchanges import generate_exchanges  # noqa: E402
 
 from proxy import store  # noqa: E402
 from proxy.recording import records  # noqa: E402
@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--profile", default="")
     args = parser.parse_args()
     n, t0 = args.n, time.time()
-    exchanges = [make_exchange(i, t0) for i in range(n)]
+    exchanges = list(generate_exchanges(n, session="bench-scale", t0=t0))
     us: dict[str, float] = {}
     payloads = timed(
         "proxy: capture + redact + encode",

@@ -17,8 +17,9 @@ from sqlite_utils import Database
 from proxy import audit, store
 from proxy.decode import decode_exchange
 from proxy.exchange import Exchange
+from proxy.io.facts import assess
 from proxy.model import Decoded
-from proxy.rules import RANK, SESSION_RULES, Ctx, Finding, check_ctx
+from proxy.rules import RANK, SESSION_RULES, Finding
 from proxy.store import findings as stored
 
 SESSION_RULE_IDS = frozenset(rule.id for rule in SESSION_RULES)
@@ -76,37 +77,16 @@ class Badge:
 
 def analyse(row: dict[str, Any], db: Database | None = None) -> Analysis:
     """Decode one stored exchange row; its findings as stored under the current rule set
-    (given `db`), else judged now."""
+    (given `db`), else judged now, as an export judges them (`proxy.io.facts.assess`)."""
     exchange = store.exchange_from_row(row)
+    if db is None or not stored.has_tables(db) or not stored.judged(db, [exchange.id]):
+        now = assess(exchange, row)
+        return Analysis(exchange, now.decoded, now.findings)
     decoded = decode_exchange(
         exchange.method, exchange.url, exchange.request, exchange.status, exchange.response
     )
-    if db is not None and stored.has_tables(db) and stored.judged(db, [exchange.id]):
-        found = stored.load(db, [exchange.id]).get(exchange.id, [])
-    else:
-        found = _judge(Ctx(exchange, decoded, truncated=bool(row.get("request_truncated"))))
-    found = sorted(found, key=lambda f: -RANK[f.severity])
-    return Analysis(exchange, decoded, tuple(found))
-
-
-def _judge(ctx: Ctx) -> list[Finding]:
-    try:
-        found = [f for f in check_ctx(ctx) if f.severity != "ok"]
-    except Exception as error:  # a rule bug must not take the page down
-        found = [_rule_failure(ctx.id, error)]
-    return found
-
-
-def _rule_failure(exchange_id: str, error: Exception) -> Finding:
-    return Finding(
-        exchange_id=exchange_id,
-        rule="hubscope.rule-crashed",
-        severity="note",
-        expected="every rule runs",
-        actual=f"{type(error).__name__}: {error}",
-        spec="(internal)",
-        source="hubscope",
-    )
+    found = stored.load(db, [exchange.id]).get(exchange.id, [])
+    return Analysis(exchange, decoded, tuple(sorted(found, key=lambda f: -RANK[f.severity])))
 
 
 class Badges:

@@ -42,15 +42,8 @@ class Passed(web.StreamResponse):
                 self.headers.popall(name, None)
 
 
-class PassedBody(web.Response):
-    """A whole answer with the upstream's headers and no others."""
-
-    async def _prepare_headers(self) -> None:
-        had = {name for name in _ADDED if name in self.headers}
-        await super()._prepare_headers()
-        for name in _ADDED:
-            if name not in had:
-                self.headers.popall(name, None)
+class PassedBody(Passed, web.Response):
+    """A whole answer with the upstream's headers and no others (`Passed`'s, on a `Response`)."""
 
 
 @dataclass

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from proxy import serve
 from proxy.capture.app import guards_key, routes_key
+from proxy.capture.guards import Deadline, late_header, own_answer
 from proxy.capture.routes import ForwardRoutes
 from proxy.tls.authority import TlsError
 from proxy.tls.hosts import HostCertificates
@@ -37,19 +38,7 @@ CONNECT = b"CONNECT "
 
 def _answer(transport: asyncio.Transport, status: int, text: str) -> None:
     """A plain-text answer to a CONNECT that cannot be served, then close."""
-    reason = {
-        400: "Bad Request",
-        408: "Request Timeout",
-        431: "Request Header Fields Too Large",
-        502: "Bad Gateway",
-    }
-    body = (text + "\n").encode()
-    transport.write(
-        f"HTTP/1.1 {status} {reason.get(status, 'Error')}\r\nContent-Type: text/plain; "
-        f"charset=utf-8\r\nContent-Length: {len(body)}\r\nConnection: close\r\n"
-        f"X-Hubscope-Error: 1\r\n\r\n".encode()
-        + body
-    )
+    transport.write(own_answer(status, text))
     transport.close()
 
 
@@ -105,32 +94,20 @@ class _Front(asyncio.Protocol):
         self.site = site
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
-        self.timer: asyncio.TimerHandle | None = None
+        self.deadline = Deadline()
 
     def connection_made(self, base: asyncio.BaseTransport) -> None:
         transport = cast(asyncio.Transport, base)  # uvloop's transports are not subclasses
         self.transport = transport
-        loop = asyncio.get_running_loop()
-        self.timer = loop.call_later(self.site.header_timeout, self._expired)
+        self.deadline.arm(self.site.header_timeout, self._expired)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-
-    def _disarm(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self.deadline.disarm()
 
     def _expired(self) -> None:
         """The first request (a CONNECT, or a plain one) did not arrive in time: 408."""
-        self.timer = None
         if self.transport is not None and not self.transport.is_closing():
-            _answer(
-                self.transport,
-                408,
-                f"hubscope: the request header did not arrive within "
-                f"{self.site.header_timeout:g} s (--header-timeout)",
-            )
+            _answer(self.transport, 408, late_header(self.site.header_timeout))
 
     def data_received(self, data: bytes) -> None:
         assert self.transport is not None
@@ -145,7 +122,7 @@ class _Front(asyncio.Protocol):
             if len(self.buffer) > MAX_HEAD:
                 _answer(self.transport, 431, "hubscope: CONNECT header over 8 KiB")
             return
-        self._disarm()
+        self.deadline.disarm()
         self.transport.pause_reading()
         head, rest = bytes(self.buffer[:end]), bytes(self.buffer[end + 4 :])
         self.buffer.clear()
@@ -155,7 +132,7 @@ class _Front(asyncio.Protocol):
 
     def _to_app(self) -> None:
         assert self.transport is not None
-        self._disarm()  # the app's guards take over the deadline
+        self.deadline.disarm()  # the app's guards take over the deadline
         app = self.site.app_protocol()
         if app is None:
             self.transport.close()

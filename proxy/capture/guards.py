@@ -24,6 +24,7 @@ import logging
 import resource
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import cast
 
 from proxy.exchange import Headers
@@ -60,14 +61,43 @@ def default_max_clients(max_upstream: int) -> int:
     return max(8, soft - RESERVED_FILES - max_upstream)
 
 
-def timeout_answer(status: int, text: str) -> bytes:
-    """The proxy's own answer, written straight to a connection aiohttp is not answering."""
-    reasons = {408: "Request Timeout", 503: "Service Unavailable"}
+def own_answer(status: int, text: str) -> bytes:
+    """The proxy's own plain-text answer, written straight to a connection aiohttp is not
+    answering (the caller closes it)."""
     body = (text + "\n").encode()
     return (
-        f"HTTP/1.1 {status} {reasons[status]}\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\nX-Hubscope-Error: 1\r\n\r\n"
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: text/plain; "
+        f"charset=utf-8\r\nContent-Length: {len(body)}\r\nConnection: close\r\n"
+        "X-Hubscope-Error: 1\r\n\r\n"
     ).encode() + body
+
+
+def late_header(seconds: float) -> str:
+    """Why a client that did not send its request header in time is answered 408."""
+    return f"hubscope: the request header did not arrive within {seconds:g} s (--header-timeout)"
+
+
+class Deadline:
+    """One timer at a time: `arm` (re)starts it, `disarm` stops it. It holds `on_expiry` only
+    while armed, so a connection and its deadline make no lasting reference cycle."""
+
+    __slots__ = ("handle",)
+
+    def __init__(self) -> None:
+        self.handle: asyncio.TimerHandle | None = None
+
+    def arm(self, seconds: float, on_expiry: Callable[[], None]) -> None:
+        self.disarm()
+        self.handle = asyncio.get_running_loop().call_later(seconds, self._fire, on_expiry)
+
+    def disarm(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+
+    def _fire(self, on_expiry: Callable[[], None]) -> None:
+        self.handle = None
+        on_expiry()
 
 
 class ClientGuards:
@@ -123,7 +153,7 @@ class _Guarded(asyncio.Protocol):
         self.inner = inner
         self.phase = HEAD
         self.head = bytearray()
-        self.timer: asyncio.TimerHandle | None = None
+        self.deadline = Deadline()
         self.transport: asyncio.Transport | None = None
         self.refused = False
 
@@ -133,7 +163,7 @@ class _Guarded(asyncio.Protocol):
         if not self.guards.admit(self):
             self.refused = True
             transport.write(
-                timeout_answer(
+                own_answer(
                     503,
                     f"hubscope: {self.guards.max_clients} client connections open and all "
                     "busy (--max-clients); try again",
@@ -143,7 +173,7 @@ class _Guarded(asyncio.Protocol):
             log.warning("client connection refused: %d open, all busy", self.guards.max_clients)
             return
         self.inner.connection_made(transport)
-        self._arm()
+        self.deadline.arm(self.guards.header_timeout, self._expired)
 
     def data_received(self, data: bytes) -> None:
         if self.refused:
@@ -151,7 +181,7 @@ class _Guarded(asyncio.Protocol):
         if self.phase == IDLE:
             self.phase = HEAD
             self.head.clear()
-            self._arm()
+            self.deadline.arm(self.guards.header_timeout, self._expired)
         if self.phase == HEAD and len(self.head) < KEPT_HEAD:
             self.head += data[: KEPT_HEAD - len(self.head)]
         self.inner.data_received(data)
@@ -168,7 +198,7 @@ class _Guarded(asyncio.Protocol):
             self.inner.resume_writing()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
+        self.deadline.disarm()
         if self.refused:
             return
         self.guards.open.pop(self.transport, None)
@@ -176,41 +206,27 @@ class _Guarded(asyncio.Protocol):
 
     def busy(self) -> None:
         self.phase = BUSY
-        self._disarm()
+        self.deadline.disarm()
         self.head.clear()
 
     def cut_off(self, reason: str) -> None:
         """Answer 408 and close; record the request if its request line had arrived."""
-        self._disarm()
+        self.deadline.disarm()
         transport = self.transport
         if transport is None or transport.is_closing():
             return
         self.guards.open.pop(transport, None)
         started = self.phase == HEAD and bool(self.head)
-        transport.write(timeout_answer(408, reason))
+        transport.write(own_answer(408, reason))
         transport.close()
         cut = _parse_head(bytes(self.head), transport, reason) if started else None
         if cut is not None and self.guards.on_cut_off is not None:
             self.guards.on_cut_off(cut)
         log.warning("client %s cut off: %s", _peer(transport), reason)
 
-    def _arm(self) -> None:
-        self._disarm()
-        loop = asyncio.get_running_loop()
-        self.timer = loop.call_later(self.guards.header_timeout, self._expired)
-
-    def _disarm(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-
     def _expired(self) -> None:
-        self.timer = None
         if self.phase == HEAD:
-            self.cut_off(
-                f"hubscope: the request header did not arrive within {self.guards.header_timeout:g}"
-                " s (--header-timeout)"
-            )
+            self.cut_off(late_header(self.guards.header_timeout))
 
 
 def _parse_head(head: bytes, transport: asyncio.BaseTransport, reason: str) -> CutOff | None:

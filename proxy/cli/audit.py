@@ -13,19 +13,12 @@ from sqlite_utils import Database
 from proxy import audit, store
 from proxy.audit import FailOn, Format, JsonStream, render
 from proxy.cli import progress
-from proxy.cli.database import STORE_HELP, Store, guarded, require_session
+from proxy.cli.database import STORE_HELP, db_option, guarded, require_session
 from proxy.store.location import Location, label
 
 
 @click.command("audit")
-@click.option(
-    "--db",
-    "db_path",
-    type=Store(exists=True),
-    default=Path("hubscope.db"),
-    show_default=True,
-    help=f"The database `hubscope proxy` recorded into. {STORE_HELP}",
-)
+@db_option(f"The database `hubscope proxy` recorded into. {STORE_HELP}", name="db_path")
 @click.option("--session", metavar="S", help="Audit only this session (default: all).")
 @click.option(
     "--format",

@@ -8,8 +8,8 @@ from dataclasses import replace
 import click
 
 from proxy import store
-from proxy.cli.database import Store
-from proxy.cli.replay import signer_from
+from proxy.cli.database import db_option
+from proxy.cli.replay import signer_and_target
 from proxy.replay.load import Recorded
 from proxy.replay.resend import ExchangeNotFound, load_exchange
 from proxy.store.location import Location
@@ -37,12 +37,7 @@ def load(db: Location, exchange_id: str) -> Recorded:
 
 @click.command("curl")
 @click.argument("exchange_id")
-@click.option(
-    "--db",
-    default="hubscope.db",
-    show_default=True,
-    type=Store(exists=True),
-)
+@db_option()
 @click.option(
     "--connection-string",
     "connection_string",
@@ -68,11 +63,8 @@ def curl_command(
         click.echo(as_curl(item.exchange))
         click.echo(NO_KEY, err=True)
         return
-    signer, endpoint = signer_from(connection_string)
+    signer, url = signer_and_target(connection_string, target)
     signer = replace(signer, ttl=ttl)
-    url = (target or endpoint).rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise click.BadParameter("must start with https:// or http://", param_hint="--target")
     click.echo(runnable(item, url, signer))
     until = time.strftime("%H:%M:%S", time.localtime(time.time() + ttl))
     click.echo(f"# signed for {url}, valid until {until}", err=True)

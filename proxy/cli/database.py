@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.decorators import FC
 from sqlite_utils import Database
 
 from proxy import store
@@ -45,6 +46,16 @@ class Store(click.ParamType[Any, Any]):
                 self.fail(f"File '{path}' is a directory.", param, ctx)
             return path
         return str(value)
+
+
+def db_option(
+    help: str | None = None, *, exists: bool = True, name: str = "db"
+) -> Callable[[FC], FC]:
+    """`--db PATH|URL`, `hubscope.db` unless given: a store the command reads (which must
+    exist) or, with `exists=False`, records into; passed on as `name`."""
+    return click.option(
+        "--db", name, default="hubscope.db", show_default=True, type=Store(exists=exists), help=help
+    )
 
 
 class Refused(click.ClickException):

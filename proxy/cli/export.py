@@ -11,7 +11,7 @@ from typing import IO
 
 import click
 
-from proxy.cli.database import STORE_HELP, Refused, Store, catch_up
+from proxy.cli.database import STORE_HELP, Refused, catch_up, db_option
 from proxy.io.export import FORMATS, Format
 from proxy.io.mask import parse_kinds
 from proxy.store import NotAHubscopeDatabase, location
@@ -24,13 +24,7 @@ def _format(fmt: str | None, output: Path | None) -> Format:
 
 
 @click.command("export")
-@click.option(
-    "--db",
-    default="hubscope.db",
-    show_default=True,
-    type=Store(exists=True),
-    help=STORE_HELP,
-)
+@db_option(STORE_HELP)
 @click.option("--session", help="Only this session.")
 @click.option(
     "--filter",

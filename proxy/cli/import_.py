@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from proxy.cli import progress
-from proxy.cli.database import Store, guarded
+from proxy.cli.database import db_option, guarded
 from proxy.io.imports import ImportFailed, import_file, sniff
 from proxy.store import location
 from proxy.store.location import Location
@@ -17,12 +17,7 @@ from proxy.store.location import Location
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-@click.option(
-    "--db",
-    default="hubscope.db",
-    show_default=True,
-    type=Store(),
-)
+@db_option(exists=False)
 @click.option("--session", help="Put every file into this session [default: one per file].")
 @guarded(init=True)
 def import_command(files: tuple[Path, ...], db: Location, session: str | None) -> None:

@@ -6,10 +6,11 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
+from click.decorators import FC
 from yarl import URL
 
 from proxy import sas, serve
@@ -18,7 +19,7 @@ from proxy.capture.app import make_app
 from proxy.capture.resign import FIXES
 from proxy.capture.routes import INTERCEPTED, parse_map_remote
 from proxy.capture.settings import ProxySettings
-from proxy.cli.database import STORE_HELP, Store, guarded
+from proxy.cli.database import STORE_HELP, Store, db_option, guarded
 from proxy.cli.workers import run_workers, worker_index
 from proxy.recording.recorder import RecorderFailed
 from proxy.recording.stores import instance_name
@@ -107,6 +108,13 @@ def setup_logging(verbose: bool) -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
+def limit_option(
+    name: str, default: float, help: str, type: click.ParamType[float] | None = None
+) -> Callable[[FC], FC]:
+    """A number option whose default `--help` shows; its type is the default's unless given."""
+    return click.option(name, default=default, show_default=True, type=type, help=help)
+
+
 @click.command("proxy")
 @click.option(
     "--upstream", metavar="URL", help="The hub to forward to, https://NS.servicebus.windows.net."
@@ -138,7 +146,7 @@ def setup_logging(verbose: bool) -> None:
     help="With --forward: send traffic for HOST to URL instead, keeping the app's Host.",
 )
 @click.option("--listen", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT")
-@click.option("--db", default="hubscope.db", show_default=True, type=Store(), help=STORE_HELP)
+@db_option(STORE_HELP, exists=False)
 @click.option(
     "--also-db",
     type=Store(),
@@ -147,55 +155,35 @@ def setup_logging(verbose: bool) -> None:
 )
 @click.option("--session", help="Session name [default: proxy-YYYYMMDD-HHMMSS, one per run].")
 @click.option("--no-record", is_flag=True, help="Forward only; record nothing (for benchmarks).")
-@click.option(
-    "--body-cap",
-    default=1 << 20,
-    show_default=True,
-    help="Bytes of each body kept in the database.",
-)
-@click.option(
+@limit_option("--body-cap", 1 << 20, "Bytes of each body kept in the database.")
+@limit_option(
     "--max-body",
-    default=64 << 20,
-    show_default=True,
-    help="Largest request body forwarded; larger ones get 413 and are recorded as refused.",
+    64 << 20,
+    "Largest request body forwarded; larger ones get 413 and are recorded as refused.",
 )
-@click.option(
+@limit_option(
     "--max-in-flight",
-    default=128 << 20,
-    show_default=True,
-    help="Request-body bytes held in memory at once; more large uploads wait their turn.",
+    128 << 20,
+    "Request-body bytes held in memory at once; more large uploads wait their turn.",
 )
-@click.option(
-    "--timeout",
-    default=60.0,
-    show_default=True,
-    help="Seconds to wait for the upstream (then 504).",
-)
-@click.option(
+@limit_option("--timeout", 60.0, "Seconds to wait for the upstream (then 504).")
+@limit_option(
     "--max-upstream",
-    default=100,
-    show_default=True,
+    100,
+    "Upstream connections open at once; more requests wait --upstream-wait, then 503.",
     type=click.IntRange(min=1),
-    help="Upstream connections open at once; more requests wait --upstream-wait, then 503.",
 )
-@click.option(
+@limit_option(
     "--upstream-wait",
-    default=5.0,
-    show_default=True,
-    help="Seconds a request waits for a free upstream connection (then 503, recorded).",
+    5.0,
+    "Seconds a request waits for a free upstream connection (then 503, recorded).",
 )
-@click.option(
+@limit_option(
     "--header-timeout",
-    default=30.0,
-    show_default=True,
-    help="Seconds a client has to send a request header (then 408, recorded).",
+    30.0,
+    "Seconds a client has to send a request header (then 408, recorded).",
 )
-@click.option(
-    "--body-timeout",
-    default=30.0,
-    show_default=True,
-    help="Seconds a request body may pause (then 408, recorded).",
-)
+@limit_option("--body-timeout", 30.0, "Seconds a request body may pause (then 408, recorded).")
 @click.option(
     "--max-clients",
     type=click.IntRange(min=1),
@@ -206,12 +194,11 @@ def setup_logging(verbose: bool) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Extra CA to trust for the upstream.",
 )
-@click.option(
+@limit_option(
     "--workers",
-    default=1,
-    show_default=True,
+    1,
+    "Proxy processes sharing the port (SO_REUSEPORT), each with its own recorder.",
     type=click.IntRange(min=1),
-    help="Proxy processes sharing the port (SO_REUSEPORT), each with its own recorder.",
 )
 @tls_options
 @click.option("-v", "--verbose", is_flag=True)

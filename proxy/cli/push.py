@@ -7,19 +7,13 @@ from pathlib import Path
 import click
 
 from proxy.cli import progress
-from proxy.cli.database import STORE_HELP, Store, guarded, require_session
+from proxy.cli.database import STORE_HELP, Store, db_option, guarded, require_session
 from proxy.store import location, push
 from proxy.store.location import Location
 
 
 @click.command("push")
-@click.option(
-    "--db",
-    default="hubscope.db",
-    show_default=True,
-    type=Store(exists=True),
-    help="The store to copy from (usually the local file a proxy recorded into).",
-)
+@db_option("The store to copy from (usually the local file a proxy recorded into).")
 @click.option(
     "--to",
     "destination",

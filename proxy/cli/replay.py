@@ -13,7 +13,8 @@ from rich.progress import Progress
 
 from proxy import sas, store
 from proxy.cli import progress
-from proxy.cli.database import Refused, Store, guarded, require_session
+from proxy.cli.database import Refused, db_option, guarded, require_session
+from proxy.io.sdk_recordings import free_name
 from proxy.model import Op
 from proxy.recording.recorder import Recorder
 from proxy.replay import report
@@ -56,22 +57,22 @@ def signer_from(connection_string: str) -> tuple[Signer, str]:
     return Signer(cs.key_name, cs.key), cs.base_url
 
 
+def signer_and_target(connection_string: str, target: str | None) -> tuple[Signer, str]:
+    """The signer, and the hub to send to: `--target`, else the connection string's endpoint."""
+    signer, endpoint = signer_from(connection_string)
+    url = (target or endpoint).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter("must start with https:// or http://", param_hint="--target")
+    return signer, url
+
+
 def replay_session_name(db: Location, session: str) -> str:
     """`replay-of-S-YYYYMMDD-HHMMSS`, with a counter if that name is taken."""
-    base = f"replay-of-{session}-{time.strftime('%Y%m%d-%H%M%S')}"
     conn = store.connect(db)
     try:
-        taken = {
-            r["name"]
-            for r in conn.query("select name from sessions where name like ?", [f"{base}%"])
-        }
+        return free_name(conn, f"replay-of-{session}-{time.strftime('%Y%m%d-%H%M%S')}")
     finally:
         conn.conn.close()
-    name, n = base, 1
-    while name in taken:
-        n += 1
-        name = f"{base}-{n}"
-    return name
 
 
 async def _run(
@@ -132,12 +133,7 @@ async def _run(
 
 
 @click.command("replay")
-@click.option(
-    "--db",
-    default="hubscope.db",
-    show_default=True,
-    type=Store(exists=True),
-)
+@db_option()
 @click.option("--session", required=True, help="The recorded session to replay.")
 @click.option("--target", metavar="URL", help="The hub to send to [default: the endpoint of CS].")
 @click.option(
@@ -186,10 +182,7 @@ def replay_command(
     Exit code 0 when every answer means the same, 1 when anything differs, 2 on usage errors.
     """
     delay_ms = parse_delay(delay)
-    signer, endpoint = signer_from(connection_string)
-    target = (target or endpoint).rstrip("/")
-    if not target.startswith(("http://", "https://")):
-        raise click.BadParameter("must start with https:// or http://", param_hint="--target")
+    signer, target = signer_and_target(connection_string, target)
     conn = store.connect(db, readonly=True)
     try:
         require_session(conn, session, db)

@@ -13,8 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from proxy.cli.curl import load
-from proxy.cli.database import Store
-from proxy.cli.replay import signer_from
+from proxy.cli.database import db_option
+from proxy.cli.replay import signer_and_target
 from proxy.exchange import Exchange
 from proxy.replay.resend import EditError, Resent, apply_edit, edit_text, resend, signed
 from proxy.store.location import Location
@@ -59,12 +59,7 @@ def show(done: Resent, console: Console) -> None:
 
 @click.command("resend")
 @click.argument("exchange_id")
-@click.option(
-    "--db",
-    default="hubscope.db",
-    show_default=True,
-    type=Store(exists=True),
-)
+@db_option()
 @click.option("--target", metavar="URL", help="The hub to send to [default: the endpoint of CS].")
 @click.option(
     "--connection-string",
@@ -92,10 +87,7 @@ def resend_command(
     original (the viewer shows the pair). Exit code 0 when an answer came back, 1 when the
     call failed, 2 on usage errors.
     """
-    signer, endpoint = signer_from(connection_string)
-    url = (target or endpoint).rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise click.BadParameter("must start with https:// or http://", param_hint="--target")
+    signer, url = signer_and_target(connection_string, target)
     item = load(db, exchange_id)
     if item.request_truncated:
         raise click.ClickException(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime
-from pathlib import Path
 
 import click
 
 from proxy import store
-from proxy.cli.database import Store
+from proxy.cli.database import db_option
 from proxy.decode.sends import FORMATS
 from proxy.store.location import Location, describe
 from proxy.targets import (
@@ -55,14 +54,7 @@ def _hub(recording: Recording, wanted: str | None) -> Hub | None:
 
 
 @click.command("targets")
-@click.option(
-    "--db",
-    "db_path",
-    type=Store(exists=True),
-    default=Path("hubscope.db"),
-    show_default=True,
-    help="The database `hubscope proxy` recorded into.",
-)
+@db_option("The database `hubscope proxy` recorded into.", name="db_path")
 @click.option("--session", metavar="S", help="Use only this session's calls (default: all).")
 @click.option("--hub", metavar="NAME", help="The hub, when the recording holds several.")
 @click.option(

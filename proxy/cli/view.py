@@ -8,8 +8,8 @@ import secrets
 import click
 
 from proxy import serve
-from proxy.cli.database import Store, catch_up
-from proxy.cli.replay import signer_from
+from proxy.cli.database import catch_up, db_option
+from proxy.cli.replay import signer_and_target
 from proxy.signing import Signer
 from proxy.store.location import Location, describe
 
@@ -31,13 +31,7 @@ def check_exposure(host: str, token: str | None) -> None:
 
 
 @click.command("view")
-@click.option(
-    "--db",
-    default="hubscope.db",
-    show_default=True,
-    type=Store(),
-    help="The database the proxy records into.",
-)
+@db_option("The database the proxy records into.", exists=False)
 @click.option("--listen", default="127.0.0.1:8081", show_default=True, metavar="HOST:PORT")
 @click.option(
     "--token",
@@ -112,8 +106,5 @@ def resend_key(
         return None, "curl and resend: no key (--connection-string gives signed commands)"
     if not is_loopback(host):
         return None, "curl and resend: off (a key is only used when listening on loopback)"
-    signer, endpoint = signer_from(connection_string)
-    url = (target or endpoint).rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise click.BadParameter("must start with https:// or http://", param_hint="--target")
+    signer, url = signer_and_target(connection_string, target)
     return (signer, url), f"curl and resend: signed for {url}"

@@ -5,7 +5,16 @@ from __future__ import annotations
 import asyncio
 import resource
 
-from proxy.capture.guards import RESERVED_FILES, _parse_head, default_max_clients, timeout_answer
+import pytest
+
+from proxy.capture.guards import (
+    RESERVED_FILES,
+    Deadline,
+    _parse_head,
+    default_max_clients,
+    late_header,
+    own_answer,
+)
 
 
 class _Transport(asyncio.Transport):
@@ -33,6 +42,44 @@ def test_client_bound_leaves_room_for_the_upstream_pool() -> None:
 
 
 def test_the_proxys_own_answer_closes_the_connection() -> None:
-    raw = timeout_answer(408, "too slow")
+    raw = own_answer(408, "too slow")
     assert raw.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
     assert b"Connection: close\r\n" in raw and raw.endswith(b"\r\n\r\ntoo slow\n")
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (400, "Bad Request"),
+        (408, "Request Timeout"),
+        (431, "Request Header Fields Too Large"),
+        (502, "Bad Gateway"),
+        (503, "Service Unavailable"),
+    ],
+)
+def test_every_own_answer_the_proxy_writes_has_the_same_shape(status: int, reason: str) -> None:
+    """The guards' 408/503 and the forward front door's 400/408/431/502 (`connect._answer`)."""
+    assert own_answer(status, "why") == (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Length: 4\r\nConnection: close\r\nX-Hubscope-Error: 1\r\n\r\nwhy\n"
+    ).encode()
+
+
+def test_a_late_header_is_told_with_the_deadline_and_the_option() -> None:
+    assert late_header(2.5) == (
+        "hubscope: the request header did not arrive within 2.5 s (--header-timeout)"
+    )
+    assert "within 30 s" in late_header(30.0)
+
+
+async def test_a_deadline_fires_once_for_its_last_arming_and_not_when_disarmed() -> None:
+    """The header deadline of `_Guarded` and of the forward front door (`connect._Front`)."""
+    fired: list[str] = []
+    deadline, stopped = Deadline(), Deadline()
+    deadline.arm(0, lambda: fired.append("first"))
+    deadline.arm(0, lambda: fired.append("again"))  # re-arming replaces the first
+    stopped.arm(0, lambda: fired.append("stopped"))
+    stopped.disarm()
+    await asyncio.sleep(0.05)  # later than both zero-second timers, whatever the load
+    assert fired == ["again"]
+    assert deadline.handle is None and stopped.handle is None

@@ -9,9 +9,12 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote
 
+import click
+import pytest
 from click.testing import CliRunner
 
 from proxy.cli import cli
+from proxy.cli.replay import signer_and_target
 from proxy.exchange import Message
 from proxy.replay.compare import compare
 from proxy.replay.load import decode
@@ -83,3 +86,16 @@ async def test_without_a_key_it_prints_a_placeholder_and_how_to_get_one(capture:
     assert "--connection-string" in result.stderr and "Access Policies" in result.stderr
     missing = await curl_for(capture, "0123456789abcdef")
     assert missing.exit_code == 2 and "no exchange" in missing.output
+
+
+def test_the_target_is_the_endpoint_unless_given_and_must_be_http() -> None:
+    """What curl, resend, replay and view all send to (`signer_and_target`)."""
+    cs = "Endpoint=sb://myns.servicebus.windows.net/;SharedAccessKeyName=Full;SharedAccessKey=abc="
+    signer, url = signer_and_target(cs, None)
+    assert (signer.keys(), url) == ({"Full": "abc="}, "https://myns.servicebus.windows.net")
+    assert signer_and_target(cs, "http://127.0.0.1:9/")[1] == "http://127.0.0.1:9"
+    with pytest.raises(click.BadParameter, match="must start with https:// or http://") as bad:
+        signer_and_target(cs, "ftp://127.0.0.1:9")
+    assert bad.value.param_hint == "--target"
+    with pytest.raises(click.BadParameter, match="needs SharedAccessKeyName"):
+        signer_and_target("Endpoint=sb://myns.servicebus.windows.net/", "http://127.0.0.1:9")

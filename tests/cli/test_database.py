@@ -150,6 +150,18 @@ def test_readers_refuse_a_missing_or_empty_file(tmp_path: Path) -> None:
     assert empty.read_bytes() == b""
 
 
+@pytest.mark.parametrize(
+    "command", ["audit", "curl", "export", "push", "replay", "resend", "targets"]
+)
+def test_commands_that_read_a_store_refuse_a_missing_file(tmp_path: Path, command: str) -> None:
+    """`db_option()`: a reader's --db must exist (`import`, `proxy`, `view` create theirs)."""
+    missing = tmp_path / "missing.db"
+    result = in_process(*COMMANDS[command](str(missing)))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"Invalid value for '--db': File '{missing}' does not exist." in result.stderr
+    assert not missing.exists()
+
+
 def test_the_hub_keeps_its_state_only_in_a_file_of_its_own(tmp_path: Path) -> None:
     recording = tmp_path / "hubscope.db"
     store.connect(recording).conn.close()

@@ -49,6 +49,28 @@ def test_forward_option_mistakes_are_usage_errors(args: list[str], message: str)
     assert message in result.output
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--body-cap", "1.5"], "'--body-cap': '1.5' is not a valid integer"),
+        (["--timeout", "soon"], "'--timeout': 'soon' is not a valid float"),
+        (["--max-upstream", "0"], "'--max-upstream': 0 is not in the range x>=1"),
+        (["--workers", "0"], "'--workers': 0 is not in the range x>=1"),
+    ],
+)
+def test_limit_options_refuse_a_value_of_the_wrong_kind(args: list[str], message: str) -> None:
+    """No upstream given: a value let through ends in the usage error for that, not a proxy."""
+    result = CliRunner().invoke(cli, ["proxy", "--no-record", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+def test_limit_options_show_their_defaults_in_help() -> None:
+    shown = " ".join(CliRunner().invoke(cli, ["proxy", "--help"]).output.split())
+    for default in ("1048576", "67108864", "134217728", "60.0", "100; x>=1", "5.0", "1; x>=1"):
+        assert f"[default: {default}]" in shown
+
+
 def test_proxy_without_upstream_is_a_usage_error() -> None:
     result = CliRunner().invoke(cli, ["proxy"])
     assert result.exit_code == 2

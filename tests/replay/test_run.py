@@ -152,3 +152,19 @@ async def test_recorded_401s_replay_as_refused_or_say_why_they_were_not(
     [replayed_expired, *_] = replay_rows(db, report["replay_session"])
     token = sas.parse_token(dict(json.loads(replayed_expired["request_headers"]))["Authorization"])
     assert token and token.expiry and token.expiry < time.time() - 900
+
+
+def test_a_taken_replay_session_name_gets_the_next_free_counter(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    from proxy.cli.replay import replay_session_name
+
+    monkeypatch.setattr(time, "strftime", lambda fmt, *moment: "20261130-100000")
+    db = tmp_path / "replays.db"
+    base = "replay-of-s-20261130-100000"
+    assert replay_session_name(db, "s") == base
+    conn = store.connect(db)
+    for name in (base, f"{base}-2", "replay-of-s-20261130-1000009"):
+        store.ensure_session(conn, name, kind="replay")
+    conn.conn.close()
+    assert replay_session_name(db, "s") == f"{base}-3"
