@@ -51,6 +51,28 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children(pid: int) -> list[int]:
+    """The writer's row-building workers (`proxy/recording/prepare.py`), while they run."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return out
+
+
+def family_cpu_seconds(pid: int) -> float:
+    """CPU of the writer and of its workers (workers started since are counted from 0)."""
+    total = cpu_seconds(pid)
+    for child in children(pid):
+        try:
+            total += cpu_seconds(child)
+        except OSError:
+            continue  # a worker that just ended
+    return total
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -74,7 +96,8 @@ def ingest(db: Path, n: int, chunk: int) -> dict[str, object]:
     recorder = ProcessRecorder(db, session=SESSION, upstream=f"http://{UPSTREAM_HOST}")
     recorder.start()
     t0 = time.time() - n / 1000
-    writer_cpu = writer_peak = 0.0
+    writer_cpu = writer_main_cpu = writer_peak = 0.0
+    workers = 0
     busy = 0.0
     slices: list[dict[str, float]] = []
     done = 0
@@ -86,7 +109,8 @@ def ingest(db: Path, n: int, chunk: int) -> dict[str, object]:
         for batch in batched(traffic, chunk):
             size = len(batch)
             target = recorder.written + size
-            cpu_before = cpu_seconds(recorder.writer_pid)
+            cpu_before = family_cpu_seconds(recorder.writer_pid)
+            main_before = cpu_seconds(recorder.writer_pid)
             start = time.perf_counter()
             for ex in batch:
                 recorder.submit(ex)
@@ -97,7 +121,9 @@ def ingest(db: Path, n: int, chunk: int) -> dict[str, object]:
                     raise RuntimeError(f"writer stalled: {recorder.failure}")
                 time.sleep(0.002)
             spent = time.perf_counter() - start
-            writer_cpu += cpu_seconds(recorder.writer_pid) - cpu_before
+            writer_cpu += family_cpu_seconds(recorder.writer_pid) - cpu_before
+            writer_main_cpu += cpu_seconds(recorder.writer_pid) - main_before
+            workers = max(workers, len(children(recorder.writer_pid)))
             writer_peak = peak_rss_mb(recorder.writer_pid)
             busy += spent
             done += size
@@ -123,6 +149,8 @@ def ingest(db: Path, n: int, chunk: int) -> dict[str, object]:
         "seconds": round(busy, 2),
         "rate": round(n / busy, 1),
         "writer_cpu_us_per_exchange": round(writer_cpu / n * 1e6, 1),
+        "writer_main_cpu_us_per_exchange": round(writer_main_cpu / n * 1e6, 1),
+        "writer_workers": workers,
         "writer_cpu_bound_rate": round(n / writer_cpu, 1) if writer_cpu else None,
         "writer_peak_rss_mb": round(writer_peak, 1),
         "first_tenth_rate": round(sum(s["rate"] for s in slices[:tenth]) / tenth, 1),
