@@ -183,6 +183,8 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
 ]
 """(name, statements), in order: the twins of `proxy.store.schema.migrations`."""
 
+LEDGER = "_hubscope_migrations"
+"""The table that names the migrations applied: a database holding it is hubscope's."""
 _LOCK = 0x6875627363  # "hubsc": one advisory lock for hubscope's migrations
 _LEDGER = """create table if not exists _hubscope_migrations (
     name text primary key, applied_at timestamptz not null default now())"""
