@@ -12,7 +12,7 @@ repeated pushes store every exchange exactly once. The password (from the URL,
 Uses psycopg 3. May import the vocabulary and `proxy.store`'s own modules; nothing above.
 """
 
-from proxy.store.pg import write
+from proxy.store.pg import bulk, write
 from proxy.store.pg.db import PgConnection, PgDatabase
 from proxy.store.pg.dialect import translate
 from proxy.store.pg.listen import Listener
@@ -25,6 +25,7 @@ __all__ = [
     "PgConnection",
     "PgDatabase",
     "applied",
+    "bulk",
     "connect",
     "display",
     "is_url",
