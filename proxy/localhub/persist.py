@@ -75,14 +75,12 @@ class StateDb:
         if self._sqlite is not None:
             return self._sqlite.execute(sql, params)
         assert self._pg is not None
-        if self._pg.conn.raw.closed:
-            self._open()
-            assert self._pg is not None
         try:
             return self._pg.execute(sql, params)
         except psycopg.OperationalError:
             if not self._pg.conn.raw.closed:
                 raise
+        pg.close_quietly(self._pg.conn.raw)
         self._open()  # the server went away and may be back: one more try on a new connection
         assert self._pg is not None
         return self._pg.execute(sql, params)

@@ -16,7 +16,7 @@ from proxy.store.pg import bulk, write
 from proxy.store.pg.db import PgConnection, PgDatabase
 from proxy.store.pg.dialect import translate
 from proxy.store.pg.listen import Listener
-from proxy.store.pg.schema import MIGRATIONS, applied, connect, migrate
+from proxy.store.pg.schema import MIGRATIONS, applied, close_quietly, connect, migrate
 from proxy.store.pg.url import display, is_url, scrub
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "PgDatabase",
     "applied",
     "bulk",
+    "close_quietly",
     "connect",
     "display",
     "is_url",

@@ -238,6 +238,17 @@ def open_connection(
     return conn
 
 
+def close_quietly(conn: psycopg.Connection[Any] | None) -> None:
+    """Close a connection that may already be broken (a server gone, a reset socket): the
+    caller is dropping it to open another later, so an error closing it changes nothing."""
+    if conn is None:
+        return
+    try:
+        conn.close()
+    except psycopg.Error:
+        pass
+
+
 def connect(url: str, *, readonly: bool = False) -> PgDatabase:
     """Open a hubscope database on PostgreSQL; a writer also migrates it.
 

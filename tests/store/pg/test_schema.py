@@ -68,3 +68,17 @@ def test_a_reader_cannot_write(postgres_url: str) -> None:
             db.execute("insert into sessions (name) values ('x')")
     finally:
         db.close()
+
+
+def test_close_quietly_closes_a_connection_the_server_dropped(postgres_url: str) -> None:
+    pg.close_quietly(None)
+    conn = psycopg.connect(postgres_url, autocommit=True)
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute("select pg_terminate_backend(%s)", [conn.info.backend_pid])
+    with pytest.raises(psycopg.OperationalError):
+        conn.execute("select 1")
+    pg.close_quietly(conn)
+    pg.close_quietly(conn)  # twice: nothing to do
+    healthy = psycopg.connect(postgres_url)
+    pg.close_quietly(healthy)
+    assert healthy.closed
