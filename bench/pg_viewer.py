@@ -129,6 +129,7 @@ def main() -> None:
             result["load"] = load(url, args.rows)
         else:
             print(f"measuring the {held:,} exchanges already in {pg.display(url)}")
+            pg.connect(url).close()  # a writer's connection: migrations newer than the load
             result["rows"] = args.rows = held
         with psycopg.connect(url) as conn:
             version = conn.execute("show server_version").fetchone()
