@@ -163,12 +163,7 @@ class Follower:
             self._load_positions()
         finally:
             self._stop()
-        for run in journal.runs(self.directory):
-            if run.name == skip:
-                continue
-            fd = journal.hold(run, exclusive=True)
-            if fd is None:
-                continue  # a live proxy (or its writer) is on it
+        for run, fd in journal.abandoned(self.directory, skip=skip):
             log.info("storing %s left in the journal by an earlier run", run.name)
             try:
                 self.follow(run, lock_fd=fd, live=lambda: False)

@@ -134,12 +134,7 @@ def _follow_both(
         if errors:
             raise errors[0]
 
-    for old in journal.runs(directory):
-        if old.name == run_name:
-            continue
-        fd = journal.hold(old, exclusive=True)
-        if fd is None:
-            continue  # a live proxy (or its writer) is on it
+    for old, fd in journal.abandoned(directory, skip=run_name):
         log.info("storing %s left in the journal by an earlier run", old.name)
         try:
             together(old, lambda: False)
