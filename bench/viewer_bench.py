@@ -16,6 +16,7 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from viewer.search import Indexer
 
 PLATFORMS = ("apns", "fcmv1", "wns")
 BATCH = 20_000
+Row = dict[str, Any]
 
 
 def templates() -> list[rows.Rows]:
@@ -54,21 +56,19 @@ def insert(db: Any, table: str, items: list[dict[str, Any]]) -> None:
     )
 
 
-def fill(path: Path, total: int) -> None:
-    """Write `total` exchanges (10 sessions, ~total/5 devices) as fast as SQLite allows."""
-    db = store.connect(path)
-    db.conn.execute("pragma synchronous = off")
-    db.conn.execute("pragma cache_size = -400000")
-    sessions = [f"bench-{i}" for i in range(10)]
-    for name in sessions:
-        store.ensure_session(db, name, kind="import", upstream=sample.NS)
+SESSIONS = [f"bench-{i}" for i in range(10)]
+
+
+def generate(total: int) -> Iterator[tuple[list[Row], list[Row], list[Row]]]:
+    """`total` exchanges (10 sessions, ~total/5 devices) as batches of (exchange rows,
+    device rows, device tag rows) of BATCH exchanges: what `fill` writes to SQLite and
+    `pg_viewer.py` copies into PostgreSQL."""
     shapes, rng = templates(), random.Random(7)
     start = time.time() - total * 0.05
-    t0 = time.perf_counter()
     for base in range(0, total, BATCH):
-        ex_rows: list[dict[str, Any]] = []
-        dev_rows: list[dict[str, Any]] = []
-        tag_rows: list[dict[str, Any]] = []
+        ex_rows: list[Row] = []
+        dev_rows: list[Row] = []
+        tag_rows: list[Row] = []
         for n in range(base, min(total, base + BATCH)):
             shape = shapes[n % len(shapes)]
             ident = uuid.uuid4().hex
@@ -76,7 +76,7 @@ def fill(path: Path, total: int) -> None:
             roll = rng.random()
             status = 201 if roll < 0.9 else 404 if roll < 0.98 else 503
             handle = f"{device:064x}"
-            ex = dict(shape.exchanges[0], id=ident, session=sessions[n * 10 // total],
+            ex = dict(shape.exchanges[0], id=ident, session=SESSIONS[n * 10 // total],
                       started_at=start + n * 0.05, status=status,
                       error_code=str(status) if status >= 400 else None,
                       request_body=_swap(shape.exchanges[0]["request_body"], handle),
@@ -93,11 +93,23 @@ def fill(path: Path, total: int) -> None:
                 ))  # fmt: skip
                 tag_rows += [{"device_id": did, "exchange_id": ident, "tag": t}
                              for t in tags.split(",")]  # fmt: skip
+        yield ex_rows, dev_rows, tag_rows
+
+
+def fill(path: Path, total: int) -> None:
+    """Write `total` exchanges (`generate`) as fast as SQLite allows."""
+    db = store.connect(path)
+    db.conn.execute("pragma synchronous = off")
+    db.conn.execute("pragma cache_size = -400000")
+    for name in SESSIONS:
+        store.ensure_session(db, name, kind="import", upstream=sample.NS)
+    t0, done = time.perf_counter(), 0
+    for ex_rows, dev_rows, tag_rows in generate(total):
         with db.conn:
             insert(db, "exchanges", ex_rows)
             insert(db, "devices", dev_rows)
             insert(db, "device_tags", tag_rows)
-        done = min(total, base + BATCH)
+        done += len(ex_rows)
         rate = done / (time.perf_counter() - t0)
         print(f"\r  {done:>9,} exchanges written ({rate:,.0f}/s)", end="", flush=True)
     print()
@@ -124,16 +136,23 @@ async def timed(client: aiohttp.ClientSession, url: str) -> tuple[float, Any]:
     return (time.perf_counter() - t) * 1000, body
 
 
+FIGURES: dict[str, dict[str, float]] = {}
+"""Each timed request's label → first, median and p95 in ms, as `report` printed them."""
+
+
 def report(label: str, samples: list[float]) -> None:
     """The first request (cold caches) apart from the steady state of the rest."""
     first, ordered = samples[0], sorted(samples[1:])
     p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    median = statistics.median(ordered)
+    FIGURES[label] = {"first": round(first, 1), "median": round(median, 1), "p95": round(p95, 1)}
     verdict = "ok" if p95 < 150 else "SLOW"
-    print(f"  {label:<44} first {first:6.1f} ms   median {statistics.median(ordered):6.1f} ms"
+    print(f"  {label:<44} first {first:6.1f} ms   median {median:6.1f} ms"
           f"   p95 {p95:6.1f} ms   {verdict}")  # fmt: skip
 
 
-async def measure(path: Path, repeat: int, total: int) -> None:
+async def measure(path: Path | str, repeat: int, total: int) -> None:
+    """Time each page over HTTP through a viewer on `path` (a file or a PostgreSQL URL)."""
     running = await start_viewer(path)
     base = f"http://127.0.0.1:{running.port}"
     try:

@@ -10,34 +10,49 @@ from pathlib import Path
 import click
 
 from proxy import serve, store
-from proxy.cli.database import INIT_HELP, Refused, refuse
+from proxy.cli.database import INIT_HELP, Refused, Store, refuse
 from proxy.localhub import FULL_RULE, LISTEN_RULE, HubSettings, make_app
+from proxy.localhub.persist import TABLES
 from proxy.localhub.settings import parse_duration
 from proxy.sas import ConnectionStringError
+from proxy.store import location, pg
+from proxy.store.location import Location
 from proxy.tls import listener
 
 __all__ = ["hub_command"]
 
-STATE_TABLES = frozenset({"registrations", "installations"})
-"""The tables `proxy.localhub.state.Store` keeps in a `--db` file."""
+STATE_TABLES = frozenset(TABLES)
+"""The tables `proxy.localhub.state.Store` keeps in a `--db` file or database."""
 
 
-def check_state_file(db: Path, init: bool) -> None:
-    """Refuse a file that is not the hub's own state (a recording, another app's database)."""
+def check_state_file(db: Location, init: bool) -> None:
+    """Refuse a store that is not the hub's own state (a recording, another app's database)."""
     try:
-        tables = store.sqlite_tables(db)
-    except store.NotAHubscopeDatabase as error:
+        tables = _tables(db)
+    except (store.NotAHubscopeDatabase, pg.schema.NotReachable) as error:
         raise refuse(error) from None
     if not tables or set(tables) <= STATE_TABLES or init:
         return
-    if store.is_hubscope(tables):
-        what = "it is a hubscope recording database; give the hub a file of its own"
+    kind = "database" if location.is_postgres(db) else "file"
+    if store.is_hubscope(tables) or pg.schema.LEDGER in tables:
+        what = f"it is a hubscope recording database; give the hub a {kind} of its own"
     else:
         what = f"it holds {', '.join(tables[:5])}" + (", …" if len(tables) > 5 else "")
     raise Refused(
-        f"{db} is not a hub state file ({what}); pass --init to add the hub's tables to it, "
-        "or choose another --db"
+        f"{location.describe(db)} is not a hub state {kind} ({what}); pass --init to add "
+        "the hub's tables to it, or choose another --db"
     )
+
+
+def _tables(db: Location) -> list[str]:
+    """The tables already in `db` (none for a file that does not exist yet)."""
+    if isinstance(db, Path):
+        return store.sqlite_tables(db) or []
+    conn = pg.schema.open_connection(db, readonly=True)
+    try:
+        return pg.PgDatabase(conn, db).table_names()
+    finally:
+        conn.close()
 
 
 @click.command("hub")
@@ -51,8 +66,9 @@ def check_state_file(db: Path, init: bool) -> None:
 )
 @click.option(
     "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Keep registrations and installations in this SQLite file across restarts.",
+    type=Store(),
+    help="Keep registrations and installations across restarts in this SQLite file, or in "
+    "a PostgreSQL database (postgresql://user@host:port/dbname).",
 )
 @click.option("--init", is_flag=True, help=INIT_HELP.replace("hubscope's", "the hub's"))
 @click.option(
@@ -87,7 +103,7 @@ def check_state_file(db: Path, init: bool) -> None:
 def hub_command(
     listen: str,
     connection_string: str | None,
-    db: Path | None,
+    db: Location | None,
     hubs: tuple[str, ...],
     allow_unknown_hubs: bool,
     registration_ttl: str | None,
@@ -152,7 +168,8 @@ def print_banner(settings: HubSettings, host: str, port: int) -> None:
     if settings.allow_unknown_hubs:
         hubs += " (and any other name: --allow-unknown-hubs)"
     click.echo(f"  hubs           {hubs}")
-    click.echo(f"  storage        {settings.db_path or 'memory (lost on exit)'}")
+    stored = location.describe(location.parse(settings.db_path)) if settings.db_path else None
+    click.echo(f"  storage        {stored or 'memory (lost on exit)'}")
     if settings.registration_ttl is not None:
         ttl = settings.registration_ttl
         shown = (f"{ttl.days}D" if ttl.days else "") + (

@@ -1,7 +1,8 @@
 """`hubscope hub`: a local stand-in Notification Hub that answers like the real service.
 
 Registrations, installations and sends over the NH REST API, checked with SAS
-like the service does, stored in memory or in SQLite (`HubSettings.db_path`).
+like the service does, stored in memory, or in an SQLite file or a PostgreSQL database
+(`HubSettings.db_path`).
 Nothing is ever pushed to a device.
 
 Never more lenient than the service (docs/stand-in-hub.md has the evidence per rule);
@@ -24,7 +25,8 @@ choices where the service leaves room (the spec sections in brackets):
 * `?test` sends answer a `NotificationOutcome` listing at most 10 registrations the
   tag expression and format would reach [§9.7]; nothing is delivered.
 
-May import the decoders and the vocabulary; it shares nothing with the proxy at run time.
+May import the decoders, the vocabulary and `proxy.store` (its PostgreSQL connection, for a
+`postgresql://` `--db`); it shares nothing with the proxy at run time.
 """
 
 from __future__ import annotations

@@ -89,8 +89,9 @@ class HubSettings:
     allow_unknown_hubs: bool = False
     """Forgive unknown hub names and serve every name (the service answers 404)."""
 
-    db_path: str | None = None
-    """SQLite file that keeps registrations and installations across restarts."""
+    db_path: str | None = field(default=None, repr=False)
+    """An SQLite file or a `postgresql://` URL that keeps registrations and installations
+    across restarts (not in the repr: a URL may hold a password)."""
 
     page_size: int = 100
     """Default and maximum `$top` of registration lists."""

@@ -1,14 +1,17 @@
-"""The hub's registrations and installations: in memory, written through to SQLite with `--db`."""
+"""The hub's registrations and installations: in memory, written through to `--db` (an SQLite
+file or a PostgreSQL database, `persist.py`)."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from proxy.localhub.persist import StateDb
+from proxy.store import location
 
 __all__ = ["NEVER", "Installation", "Registration", "Store", "expiration_after", "stamp"]
 
@@ -85,14 +88,9 @@ def _registration(data: dict[str, Any]) -> Registration:
     return Registration(**data)
 
 
-_SCHEMA = """
-create table if not exists registrations (hub text, id text, data text, primary key (hub, id));
-create table if not exists installations (hub text, id text, data text, primary key (hub, id));
-"""
-
-
 class Store:
-    """All hubs' state. Reads come from memory; every write also goes to SQLite when configured."""
+    """All hubs' state. Reads come from memory; every write goes to the database first, when
+    there is one, so what a client was answered is what a restart reads back."""
 
     def __init__(self, db_path: str | Path | None = None) -> None:
         self._registrations: dict[str, dict[str, Registration]] = {}
@@ -101,19 +99,18 @@ class Store:
         self._next_expiry = NEVER
         """The earliest expiration stored (a bound): nothing to purge before it."""
         self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = None
+        self._db: StateDb | None = None
         if db_path is not None:
-            self._db = sqlite3.connect(str(db_path), isolation_level=None, check_same_thread=False)
-            self._db.executescript(_SCHEMA)
+            self._db = StateDb(location.parse(db_path))
             self._load(self._db)
 
-    def _load(self, db: sqlite3.Connection) -> None:
-        for hub, data in db.execute("select hub, data from registrations"):
+    def _load(self, db: StateDb) -> None:
+        for hub, data in db.rows("registrations"):
             reg = _registration(json.loads(data))
             self._registrations.setdefault(hub, {})[reg.registration_id] = reg
             self._next_expiry = min(self._next_expiry, reg.expiration)
             self._seq = max(self._seq, reg.seq)
-        for hub, data in db.execute("select hub, data from installations"):
+        for hub, data in db.rows("installations"):
             inst = Installation(**json.loads(data))
             self._installations.setdefault(hub, {})[inst.installation_id] = inst
             self._next_expiry = min(self._next_expiry, inst.expiration)
@@ -139,14 +136,14 @@ class Store:
         return sorted(self._registrations.get(hub.lower(), {}).values(), key=lambda r: r.seq)
 
     def put_registration(self, hub: str, registration: Registration) -> None:
+        self._write("registrations", hub, registration.registration_id, asdict(registration))
         self._next_expiry = min(self._next_expiry, registration.expiration)
         self._registrations.setdefault(hub.lower(), {})[registration.registration_id] = registration
-        self._write("registrations", hub, registration.registration_id, asdict(registration))
 
     def delete_registration(self, hub: str, registration_id: str) -> bool:
         """Remove a registration; False when there was none."""
-        found = self._registrations.get(hub.lower(), {}).pop(registration_id, None)
         self._delete("registrations", hub, registration_id)
+        found = self._registrations.get(hub.lower(), {}).pop(registration_id, None)
         return found is not None
 
     def installation(self, hub: str, installation_id: str) -> Installation | None:
@@ -160,14 +157,14 @@ class Store:
         old = self.installation(hub, installation.installation_id)
         if old is not None:
             installation = replace(installation, seq=old.seq, created=old.created)
+        self._write("installations", hub, installation.installation_id, asdict(installation))
         self._installations.setdefault(hub.lower(), {})[installation.installation_id] = installation
         self._next_expiry = min(self._next_expiry, installation.expiration)
-        self._write("installations", hub, installation.installation_id, asdict(installation))
 
     def delete_installation(self, hub: str, installation_id: str) -> bool:
         """Remove an installation; False when there was none."""
-        found = self._installations.get(hub.lower(), {}).pop(installation_id, None)
         self._delete("installations", hub, installation_id)
+        found = self._installations.get(hub.lower(), {}).pop(installation_id, None)
         return found is not None
 
     def purge_expired(self, hub: str, now: float) -> None:
@@ -192,11 +189,8 @@ class Store:
 
     def _write(self, table: str, hub: str, key: str, data: dict[str, Any]) -> None:
         if self._db is not None:
-            self._db.execute(
-                f"insert or replace into {table} (hub, id, data) values (?, ?, ?)",
-                (hub.lower(), key, json.dumps(data)),
-            )
+            self._db.put(table, hub.lower(), key, json.dumps(data))
 
     def _delete(self, table: str, hub: str, key: str) -> None:
         if self._db is not None:
-            self._db.execute(f"delete from {table} where hub = ? and id = ?", (hub.lower(), key))
+            self._db.delete(table, hub.lower(), key)

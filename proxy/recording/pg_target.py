@@ -76,11 +76,7 @@ class PgTarget:
         return None
 
     def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except psycopg.Error:
-                pass
+        pg.close_quietly(self._conn)
         self._conn = None
 
     def _open(self) -> None:

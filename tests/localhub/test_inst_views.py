@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -13,6 +14,7 @@ import pytest
 from proxy.localhub import HubSettings, start_hub
 from tests.hubclient import TIMEOUT, HubClient, apple
 
+NewStore = Callable[[str], Path | str]
 TOKEN = "00fc13adff785122b4ad28809a3420982341241421348097878e577c991de8f0"
 
 
@@ -178,8 +180,9 @@ async def test_installations_show_up_as_registrations(hub: HubClient) -> None:
     assert len((await hub.call("GET", "/registrations")).devices()) == 1
 
 
-async def test_db_keeps_state_across_restarts(tmp_path: Path) -> None:
-    settings = HubSettings.build(db_path=str(tmp_path / "hub.db"))
+async def test_db_keeps_state_across_restarts(new_store: NewStore) -> None:
+    """On both backends: an SQLite file, a PostgreSQL database."""
+    settings = HubSettings.build(db_path=str(new_store("hub")))
     first = await start_hub(settings)
     try:
         async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
@@ -207,8 +210,8 @@ async def test_db_keeps_state_across_restarts(tmp_path: Path) -> None:
         await second.stop()
 
 
-async def test_concurrent_writes_are_all_kept(tmp_path: Path) -> None:
-    settings = HubSettings.build(db_path=str(tmp_path / "hub.db"))
+async def test_concurrent_writes_are_all_kept(new_store: NewStore) -> None:
+    settings = HubSettings.build(db_path=str(new_store("hub")))
     running = await start_hub(settings)
     try:
         async with aiohttp.ClientSession(timeout=TIMEOUT) as session:

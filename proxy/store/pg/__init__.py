@@ -12,11 +12,11 @@ repeated pushes store every exchange exactly once. The password (from the URL,
 Uses psycopg 3. May import the vocabulary and `proxy.store`'s own modules; nothing above.
 """
 
-from proxy.store.pg import write
+from proxy.store.pg import bulk, write
 from proxy.store.pg.db import PgConnection, PgDatabase
 from proxy.store.pg.dialect import translate
 from proxy.store.pg.listen import Listener
-from proxy.store.pg.schema import MIGRATIONS, applied, connect, migrate
+from proxy.store.pg.schema import MIGRATIONS, applied, close_quietly, connect, migrate
 from proxy.store.pg.url import display, is_url, scrub
 
 __all__ = [
@@ -25,6 +25,8 @@ __all__ = [
     "PgConnection",
     "PgDatabase",
     "applied",
+    "bulk",
+    "close_quietly",
     "connect",
     "display",
     "is_url",

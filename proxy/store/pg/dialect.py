@@ -4,9 +4,9 @@
 `[name]` into `"name"`, doubles a literal `%`, and maps what differs in meaning: GLOB (a
 regular expression, the pattern converted by `glob_regex`), `INSERT OR REPLACE|IGNORE`
 (`ON CONFLICT`), `BEGIN IMMEDIATE`, `sqlite_master` and `pragma database_list`,
-`char()`/`instr()`, scalar `min`/`max`, `cast(... as text|integer)`, boolean tests that
-SQLite counts as integers, and subqueries without an alias. String literals pass
-untouched. Only the subset of SQL hubscope writes is covered; a test per rule.
+`char()`/`instr()`, scalar `min`/`max`, `cast(... as text|integer)`, `group_concat`,
+a `coalesce` whose 0/1 default may be a truth value, and subqueries without an alias.
+String literals pass untouched. Only the subset of SQL hubscope writes is covered; a test per rule.
 """
 
 from __future__ import annotations
@@ -126,11 +126,12 @@ _AS_TEXT = re.compile(r"\s+as\s+text\s*$", re.I)
 _AS_INTEGER = re.compile(r"\s+as\s+integer\s*$", re.I)
 _MIN_MAX = re.compile(r"(min|max)\s*\(", re.I)
 _GROUP_CONCAT = re.compile(r"group_concat\s*\(", re.I)
+_DISTINCT = re.compile(r"\s*distinct\s+", re.I)
 _GROUP_ARRAY = re.compile(r"json_group_array\s*\(", re.I)
 _CONTAINS = re.compile(r"strpos\s*\(", re.I)
 _POSITIVE = re.compile(r"\s*>\s*0\b")
 _FROM_SUBQUERY = re.compile(r"from\s*\((?=\s*select\b)", re.I)
-_COALESCE_TEST = re.compile(r"coalesce\s*\(\s*\(", re.I)
+_COALESCE = re.compile(r"coalesce\s*\(", re.I)
 _ALIAS = re.compile(
     r"\s*(?:as\b|(?!(?:where|order|group|limit|union|join|left|inner|cross|on|having|offset)\b)[a-z_])",
     re.I,
@@ -143,7 +144,12 @@ def _casts(sql: str) -> str:
     - `cast(x as text)` → `hubscope_text(x)`: a body (bytea) read as its UTF-8 text, as
       SQLite reads a BLOB cast to text, rather than PostgreSQL's hex form;
     - a subquery in FROM gets the alias PostgreSQL 15 requires;
-    - `coalesce((test), 0)`: a test is boolean here, so its default is `false`;
+    - `coalesce(x, 0)` and `coalesce(x, 1)`: SQLite has no booleans, its tests are 0 or 1,
+      so a 0/1 default may stand for false/true (the viewer's `coalesce((term), 0)`) or
+      for a number (`coalesce(sum(n), 0)`). Nothing here guesses which: the default is
+      written as the untyped literal `'0'`/`'1'`, which PostgreSQL gives the type of the
+      other arguments (its rule for COALESCE), so it reads `false`/`true` beside a test,
+      `0`/`1` beside a number;
     - `instr(a, b) > 0` → `a LIKE '%b%'` (b's wildcards escaped): pg_trgm's index serves it.
     """
     out: list[str] = []
@@ -172,11 +178,13 @@ def _casts(sql: str) -> str:
             i = close + 1
             continue
         found = _GROUP_CONCAT.match(sql, i) if at_word else None
-        if found:  # SQLite's group_concat(x[, separator])
+        if found:  # SQLite's group_concat([distinct] x[, separator])
             close = _closing(sql, found.end())
             parts = [_casts(part) for part in _arguments(sql[found.end() : close])]
             separator = parts[1] if len(parts) > 1 else "','"
-            out.append(f"string_agg(({parts[0]})::text, {separator})")
+            distinct = _DISTINCT.match(parts[0])
+            value = parts[0][distinct.end() :] if distinct else parts[0]
+            out.append(f"string_agg({'distinct ' if distinct else ''}({value})::text, {separator})")
             i = close + 1
             continue
         found = _GROUP_ARRAY.match(sql, i) if at_word else None
@@ -214,17 +222,15 @@ def _casts(sql: str) -> str:
             out.append(f"{sql[i : found.end()]}{_casts(sql[found.end() : close])}){alias}")
             i = close + 1
             continue
-        found = _COALESCE_TEST.match(sql, i) if at_word else None
+        found = _COALESCE.match(sql, i) if at_word else None
         if found:
-            close = _closing(sql, sql.index("(", i) + 1)
-            inner_close = _closing(sql, found.end())
-            rest = sql[inner_close + 1 : close]
-            default = re.fullmatch(r"\s*,\s*([01])\s*", rest)
-            if default:
-                test = _casts(sql[found.end() : inner_close])
-                out.append(f"coalesce(({test}), {'true' if default[1] == '1' else 'false'})")
-                i = close + 1
-                continue
+            close = _closing(sql, found.end())
+            parts = [_casts(part) for part in _arguments(sql[found.end() : close])]
+            if parts[-1].strip() in ("0", "1"):
+                parts[-1] = f" '{parts[-1].strip()}'"
+            out.append(f"coalesce({','.join(parts)})")
+            i = close + 1
+            continue
         out.append(char)
         i += 1
     return "".join(out)

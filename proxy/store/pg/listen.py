@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from proxy.store.pg.schema import open_connection
+from proxy.store.pg.schema import close_quietly, open_connection
 
 log = logging.getLogger(__name__)
 CHANNEL = "hubscope_exchanges"
@@ -45,9 +45,5 @@ class Listener:
             return True
 
     def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except psycopg.Error:
-                pass
+        close_quietly(self._conn)
         self._conn = None

@@ -42,13 +42,13 @@ def insert_many(
             cursor.executemany(
                 f'insert into "{table}" ({names}) values ({marks}) '
                 f"on conflict ({CONFLICT_KEYS[table]}) do nothing",
-                [_clean(values(r) if len(columns) > 1 else (r[columns[0]],)) for r in group],
+                [clean(values(r) if len(columns) > 1 else (r[columns[0]],)) for r in group],
             )
             inserted += max(cursor.rowcount, 0)
     return inserted
 
 
-def _clean(values: Any) -> tuple[Any, ...]:
+def clean(values: Any) -> tuple[Any, ...]:
     """PostgreSQL's text cannot hold NUL: U+FFFD stands in for it (raw bodies are bytea)."""
     return tuple(v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in values)
 

@@ -42,8 +42,13 @@ from proxy.store.pg.dialect import translate
             "select count(*) from (select 1 from x limit 5) as _sub16",
         ),
         ("from (select 1) as capped", "from (select 1) as capped"),
-        ("not coalesce((exists (select 1)), 0)", "not coalesce((exists (select 1)), false)"),
-        ("coalesce((1 + 2), 5), coalesce(x, 0)", "coalesce((1 + 2), 5), coalesce(x, 0)"),
+        ("not coalesce((exists (select 1)), 0)", "not coalesce((exists (select 1)), '0')"),
+        ("coalesce((1 + 2), 5), coalesce(x, 0)", "coalesce((1 + 2), 5), coalesce(x, '0')"),
+        ("coalesce(a, b, 1), coalesce(f(x, 0), 10)", "coalesce(a, b, '1'), coalesce(f(x, 0), 10)"),
+        (
+            "group_concat(distinct d.platform), group_concat(x || 'a', char(10))",
+            "string_agg(distinct (d.platform)::text, ','), string_agg((x || 'a')::text,  chr(10))",
+        ),
     ],
 )
 def test_translate(sqlite: str, postgres: str) -> None:
@@ -60,6 +65,18 @@ def test_translate(sqlite: str, postgres: str) -> None:
             ("\u20ac", "\\000\\377"),
         ),
         ("select count(*), sum(v = 1) from (select 1 as v union all select 2)", (2, 1)),
+        # a 0/1 default takes the type of what it stands in for: a test's, or a number's
+        (
+            "select coalesce((null = 1), 0), not coalesce((null = 1), 0), "
+            "coalesce((1 = 1), 0), coalesce((null = 1), 1), coalesce(sum(v), 0), "
+            "coalesce(null + 2.5, 1) from (select 1 as v where false)",
+            (False, True, True, True, 0, 1),
+        ),
+        (
+            "select length(group_concat(distinct v)), group_concat(v, '+') "
+            "from (select 'a' as v union all select 'a')",
+            (1, "a+a"),
+        ),
     ],
 )
 def test_meanings_on_the_server(postgres_url: str, sql: str, expected: tuple[object, ...]) -> None:
