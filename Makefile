@@ -50,8 +50,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check proxy viewer tests
 	$(BIN)/mypy
 
+# pytest-xdist workers; most tests wait on real servers, so more workers than cores pay.
+# PYTEST_WORKERS=0 runs the suite in one process.
+PYTEST_WORKERS ?= 4
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 bench: install
 	bash bench/make_bench.sh

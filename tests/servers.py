@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,10 +27,34 @@ REPO = Path(__file__).resolve().parents[1]
 HUBSCOPE = [sys.executable, "-m", "proxy"]
 
 
+_HANDED_OUT: deque[int] = deque(maxlen=256)
+
+
+def _xdist_share() -> tuple[int, int]:
+    """This pytest-xdist worker's index and the number of workers ((0, 1) when serial)."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    return (int(name.removeprefix("gw")) if name.startswith("gw") else 0), max(workers, 1)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on, for a server the test starts next (often as a process).
+
+    The port is free only until someone binds it, so two callers must never be handed the
+    same one: this process never hands a port out twice in a row of 256, and under
+    pytest-xdist each worker takes only ports of its own share (`port // 2` modulo the
+    workers: Linux gives bind() odd ports and connect() even ones, so the share is taken
+    on the halved number to keep both kinds in every share).
+    """
+    index, workers = _xdist_share()
+    for _ in range(1000):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if (port // 2) % workers == index and port not in _HANDED_OUT:
+            _HANDED_OUT.append(port)
+            return port
+    raise RuntimeError("no free port of this worker's share in 1000 tries")
 
 
 async def start_app(app: web.Application) -> serve.Running:
