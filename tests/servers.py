@@ -25,6 +25,9 @@ from proxy.capture.settings import ProxySettings
 
 REPO = Path(__file__).resolve().parents[1]
 HUBSCOPE = [sys.executable, "-m", "proxy"]
+STARTUP = 60.0
+"""Seconds a spawned server may take to answer: `make test` runs 4 pytest workers on 2
+cores, and there a Python process has taken over 15 s just to import and listen."""
 
 
 _HANDED_OUT: deque[int] = deque(maxlen=256)
@@ -93,7 +96,8 @@ async def spawn_hubscope(
 
 async def wait_for_port(port: int, proc: asyncio.subprocess.Process) -> None:
     """Wait until a spawned server accepts connections; fail if it exits first."""
-    for _ in range(300):
+    deadline = time.monotonic() + STARTUP
+    while time.monotonic() < deadline:
         if proc.returncode is not None:
             raise RuntimeError(f"hubscope exited with {proc.returncode}")
         try:
@@ -102,11 +106,11 @@ async def wait_for_port(port: int, proc: asyncio.subprocess.Process) -> None:
             return
         except OSError:
             await asyncio.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {STARTUP:.0f} s")
 
 
 def wait_until_responds(
-    url: str, *, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None
+    url: str, *, timeout: float = STARTUP, proc: subprocess.Popen[bytes] | None = None
 ) -> None:
     """Poll `url` until any HTTP answer comes back (datasette's conftest helper)."""
     deadline = time.monotonic() + timeout
