@@ -2,12 +2,14 @@
 
 Unchanged but for what the next hop needs: hop-by-hop headers dropped, `Host` and
 `Content-Length` set, and, in reverse mode with a key, a re-signed `Authorization`.
-Recording is a `put_nowait` onto the recorder's queue after the answer is built;
-the handler never waits on the database or the decoders.
+Recording is one append to the capture journal after the answer is built (a large or
+compressed exchange is redacted for it on a thread); the handler never waits on the
+database or the decoders.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from dataclasses import replace
@@ -28,6 +30,11 @@ from proxy.recording.recorder import ExchangeSink, RecorderFailed
 log = logging.getLogger(__name__)
 
 LARGE_BODY = 1 << 20
+
+HEAVY_RECORD = 64 << 10
+"""Body bytes above which an exchange is redacted for the journal on a thread: redacting
+a large body, or inflating a compressed one, on the event loop would hold up every
+other connection."""
 
 KEPT_PAST_CAP = 4096
 """Bytes of a streamed answer kept past the body cap, so redaction sees a secret the cut splits."""
@@ -167,7 +174,7 @@ class Forwarder:
         finally:
             self.slots.release()
         if route.record:
-            self._record(exchange, clock)
+            await self._record_answered(exchange, clock)
         return response
 
     async def _send(
@@ -231,6 +238,18 @@ class Forwarder:
         )  # fmt: skip
         self._record(exchange, clock)
 
+    async def _record_answered(self, exchange: Exchange, clock: Clock) -> None:
+        """`_record`, with a large or compressed exchange redacted off the event loop."""
+        if self.recorder is None or not _heavy(exchange):
+            self._record(exchange, clock)
+            return
+        finished = _finish(exchange, clock)
+        try:
+            loop = asyncio.get_running_loop()
+            self.recorder.append(await loop.run_in_executor(None, self.recorder.payload, finished))
+        except RecorderFailed as error:
+            log.critical("exchange %s not recorded: %s", exchange.id, error)
+
     def _record(self, exchange: Exchange, clock: Clock) -> None:
         if self.recorder is None:
             return
@@ -246,6 +265,19 @@ def _payload(body: bytes, method: str) -> bytes | io.BytesIO | None:
         return None if method in ("GET", "HEAD") else b""
     # aiohttp warns that big bytes bodies block the loop; a BytesIO is sent in chunks.
     return io.BytesIO(body) if len(body) > LARGE_BODY else body
+
+
+def _heavy(exchange: Exchange) -> bool:
+    messages = (
+        [exchange.request] if exchange.response is None else [exchange.request, exchange.response]
+    )
+    if sum(len(m.body) for m in messages) > HEAVY_RECORD:
+        return True
+    return any(
+        name.lower() == "content-encoding" and value.strip().lower() not in ("", "identity")
+        for m in messages
+        for name, value in m.headers
+    )
 
 
 def _text_headers(raw: tuple[tuple[bytes, bytes], ...]) -> Headers:

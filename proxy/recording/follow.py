@@ -27,6 +27,8 @@ from typing import Any, Protocol, TypeVar
 
 from proxy.recording import journal, records
 from proxy.recording.journal import Run
+from proxy.recording.prepare import Pending, PreparePool
+from proxy.store.builder import RowBuilder
 from proxy.store.rows import Captured
 
 log = logging.getLogger(__name__)
@@ -71,9 +73,8 @@ class Target(Protocol):
 
     def ensure_session(self, session: records.SessionStart) -> None: ...
 
-    def prepare(self, batch: list[Captured]) -> Any:
-        """The batch as the store's rows (decoded, redacted); done once, however long it waits."""
-        ...
+    prepare: RowBuilder
+    """The batch as the store's rows (decoded, redacted); done once, however long it waits."""
 
     def write(self, batch: list[Captured], prepared: Any, progress: dict[str, int]) -> Written:
         """Store the batch and the positions together; raises StoreBusy, StoreFull, StoreFatal."""
@@ -97,9 +98,11 @@ class Follower:
         on_stored: Callable[[int], None] = lambda total: None,
         skip_first: bool = False,
         patience: float | None = None,
+        pool: PreparePool | None = None,
     ) -> None:
         """`patience`: seconds a busy store is waited for before `StoreBusy` is raised;
-        None (the writer process) waits for as long as it takes."""
+        None (the writer process) waits for as long as it takes. `pool`: worker processes
+        that build a backlog's rows (the writer process); without one, rows are built here."""
         self.directory = directory
         self.target = target
         self.stored = 0
@@ -107,6 +110,7 @@ class Follower:
         self._on_stored = on_stored
         self._skip_first = skip_first
         self._patience = patience
+        self._pool = pool or PreparePool(workers=0)
         self._positions: dict[str, int] = {}
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
@@ -159,12 +163,7 @@ class Follower:
             self._load_positions()
         finally:
             self._stop()
-        for run in journal.runs(self.directory):
-            if run.name == skip:
-                continue
-            fd = journal.hold(run, exclusive=True)
-            if fd is None:
-                continue  # a live proxy (or its writer) is on it
+        for run, fd in journal.abandoned(self.directory, skip=skip):
             log.info("storing %s left in the journal by an earlier run", run.name)
             try:
                 self.follow(run, lock_fd=fd, live=lambda: False)
@@ -268,9 +267,9 @@ class Follower:
             batch = batch[1:]
             self._skip_first = False
         captured = [item for item, _ in batch]
-        prepared = self.target.prepare(captured)
+        pending = self._pool.submit(self.target.prepare, captured, [raw for _, raw in batch])
         self._positions[segment] = end
-        self._submit(lambda: self._write(segment, start, end, batch, prepared))
+        self._submit(lambda: self._write(segment, start, end, batch, pending))
 
     def _write(
         self,
@@ -278,9 +277,10 @@ class Follower:
         start: int,
         end: int,
         batch: list[tuple[Captured, bytes]],
-        prepared: Any,
+        pending: Pending,
     ) -> None:
         captured = [item for item, _ in batch]
+        prepared = pending.result()
         while True:
             written = self._retrying(
                 lambda: self.target.write(captured, prepared, {segment: end}), (segment, start)

@@ -289,6 +289,17 @@ def hold(run: Run, *, exclusive: bool) -> int | None:
     return fd
 
 
+def abandoned(directory: Path, *, skip: str | None = None) -> Iterator[tuple[Run, int]]:
+    """Runs no live process holds (but `skip`), each with the descriptor of its exclusive
+    lock: the caller removes the run (`remove_run`) or closes the descriptor."""
+    for run in runs(directory):
+        if run.name == skip:
+            continue
+        fd = hold(run, exclusive=True)
+        if fd is not None:
+            yield run, fd
+
+
 def remove_run(run: Run, lock_fd: int) -> None:
     """Delete a run that is stored in full: its segments, then its lock file."""
     for name in run.segments:

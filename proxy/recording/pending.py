@@ -90,10 +90,7 @@ def waiting(db_path: Path) -> int:
         log.debug("journal positions of %s unreadable: %s", db_path, error)
         positions = {}
     total = 0
-    for run in journal.runs(directory):
-        fd = journal.hold(run, exclusive=True)
-        if fd is None:
-            continue  # a live proxy's writer is storing it
+    for run, fd in journal.abandoned(directory):  # a live proxy's writer stores its own
         try:
             for segment in run.segments:
                 total += _exchanges_after(directory / segment, positions.get(segment, 0))

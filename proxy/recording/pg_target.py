@@ -19,6 +19,7 @@ import psycopg
 from proxy.recording.follow import StoreBusy, StoreFatal, StoreFull, Written
 from proxy.recording.records import SessionStart
 from proxy.store import Rows, pg, rows
+from proxy.store.builder import RowBuilder
 from proxy.store.rows import Captured
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ class PgTarget:
         self.url = url
         self.name = pg.display(url)
         self.instance = instance
-        self._keys = dict(keys or {})
+        self.prepare = RowBuilder(dict(keys or {}), instance)
         self._conn: psycopg.Connection[Any] | None = None
         self._sessions: list[SessionStart] = []
 
@@ -52,14 +53,6 @@ class PgTarget:
         if session not in self._sessions:
             self._sessions.append(session)
         self._guard(lambda: self._ensure(session))
-
-    def prepare(self, batch: list[Captured]) -> list[Rows]:
-        prepared = [rows.build_one(captured, self._keys) for captured in batch]
-        if self.instance is not None:
-            for one in prepared:
-                for row in one.exchanges:
-                    row["instance"] = self.instance
-        return prepared
 
     def write(self, batch: list[Captured], prepared: Any, progress: dict[str, int]) -> Written:
         def fallback(index: int, why: str) -> Rows:

@@ -44,6 +44,14 @@ class ExchangeSink(Protocol):
 
     def submit(self, exchange: Exchange) -> None: ...
 
+    def payload(self, exchange: Exchange) -> bytes:
+        """The exchange as its journal record (cut, checked, redacted); safe on any thread."""
+        ...
+
+    def append(self, payload: bytes) -> None:
+        """Write a `payload()` to the journal; it is safe on disk when this returns."""
+        ...
+
 
 class Recorder:
     """Accepts finished exchanges with `submit()`; a thread stores them from the journal."""
@@ -98,9 +106,14 @@ class Recorder:
 
     def submit(self, exchange: Exchange) -> None:
         """Append the exchange (redacted) to the journal; it is safe on disk when this returns."""
+        self.append(self.payload(exchange))
+
+    def payload(self, exchange: Exchange) -> bytes:
+        return records.journal_payload(exchange, self.body_cap, self._keys)
+
+    def append(self, payload: bytes) -> None:
         if self.failure is not None:
             raise RecorderFailed(self.failure)
-        payload = records.journal_payload(exchange, self.body_cap, self._keys)
         try:
             self.journal.append(journal.EXCHANGE, payload)
         except journal.JournalFull as error:
@@ -118,9 +131,7 @@ class Recorder:
         if self.failure is not None:
             raise RecorderFailed(self.failure)
 
-    def _follow(
-        self, follower: Follower, target: Target, run: journal.Run, lock: int
-    ) -> None:
+    def _follow(self, follower: Follower, target: Target, run: journal.Run, lock: int) -> None:
         try:
             follower.follow(run, lock_fd=lock, live=lambda: self._live)
         except Exception as error:  # disk full, not a database: fatal; the journal keeps the rest

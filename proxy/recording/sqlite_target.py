@@ -24,6 +24,7 @@ from proxy import store
 from proxy.recording.follow import StoreBusy, StoreFatal, StoreFull, Written
 from proxy.recording.records import SessionStart
 from proxy.store import rows
+from proxy.store.builder import RowBuilder
 from proxy.store.rows import Captured
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,13 @@ class SqliteTarget:
         *,
         keys: dict[str, str] | None = None,
         add_rows: rows.AddRows | None = None,
+        instance: str | None = None,
     ) -> None:
-        """`add_rows`: rows of other tables to store with each exchange (`rows.AddRows`)."""
+        """`add_rows`: rows of other tables to store with each exchange (`rows.AddRows`);
+        `instance`: the proxy instance each exchange row names."""
         self.path = path
         self.name = str(path)
-        self._keys = dict(keys or {})
-        self._add_rows = add_rows
+        self.prepare = RowBuilder(dict(keys or {}), instance, add_rows)
         self._db: Database | None = None
         self._identity: tuple[int, int] | None = None
         self._sessions: list[SessionStart] = []
@@ -68,12 +70,12 @@ class SqliteTarget:
             self._sessions.append(session)
         self._guard(lambda: self._ensure(session))
 
-    def prepare(self, batch: list[Captured]) -> list[store.Rows]:
-        return [rows.build_one(captured, self._keys, self._add_rows) for captured in batch]
-
     def write(self, batch: list[Captured], prepared: Any, progress: dict[str, int]) -> Written:
         def fallback(index: int, why: str) -> store.Rows:
-            return store.Rows([rows.fallback_row(batch[index], RuntimeError(why))], [], [])
+            row = rows.fallback_row(batch[index], RuntimeError(why))
+            if self.prepare.instance is not None:
+                row["instance"] = self.prepare.instance
+            return store.Rows([row], [], [])
 
         result = self._guard(
             lambda: store.write_batch(self.db, prepared, progress=progress, fallback=fallback)

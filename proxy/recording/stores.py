@@ -13,16 +13,14 @@ import os
 import re
 import socket
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from proxy.recording import journal
 from proxy.recording.follow import Target
 from proxy.recording.pg_target import PgTarget
 from proxy.recording.sqlite_target import SqliteTarget
-from proxy.store import Rows, location
+from proxy.store import location
 from proxy.store.location import Location
-from proxy.store.rows import Captured
 
 
 def instance_name(listen: str | None = None, *, pid: int | None = None) -> str:
@@ -45,25 +43,6 @@ def journal_dir_for(where: Location) -> Path:
     return base / "journals" / re.sub(r"[^A-Za-z0-9@._-]+", "_", slug).strip("_")
 
 
-class _Stamped:
-    """A SQLite target whose exchange rows also name the instance that stored them."""
-
-    def __init__(self, target: SqliteTarget, instance: str) -> None:
-        self._target = target
-        self.instance = instance
-        self.name = target.name
-
-    def prepare(self, batch: list[Captured]) -> list[Rows]:
-        prepared = self._target.prepare(batch)
-        for one in prepared:
-            for row in one.exchanges:
-                row["instance"] = self.instance
-        return prepared
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._target, name)
-
-
 def open_target(
     where: str | Path, *, keys: dict[str, str] | None = None, instance: str | None = None
 ) -> Target:
@@ -71,8 +50,7 @@ def open_target(
     parsed = location.parse(where)
     if isinstance(parsed, str):
         return PgTarget(parsed, keys=keys, instance=instance)
-    target = SqliteTarget(parsed, keys=keys)
-    return target if instance is None else _Stamped(target, instance)
+    return SqliteTarget(parsed, keys=keys, instance=instance)
 
 
 def close(target: Target) -> None:

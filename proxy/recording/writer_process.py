@@ -28,6 +28,7 @@ from proxy import redact, store
 from proxy.exchange import Exchange
 from proxy.recording import journal, records, stores
 from proxy.recording.follow import Follower, StoreFatal, StoreFull
+from proxy.recording.prepare import PreparePool
 from proxy.recording.recorder import RecorderFailed
 from proxy.store import location
 
@@ -50,6 +51,9 @@ def _child(control: Connection, report: Connection, args: dict[str, Any]) -> Non
         stream=sys.stderr,
     )  # fmt: skip
     redact.install_logging()  # like the proxy's own process: no secret in any log line
+    # Started as a daemon so that it never outlives the proxy; multiprocessing refuses a
+    # daemon children, and the row-building workers watch this process themselves.
+    multiprocessing.current_process().daemon = False
     directory, run_name = Path(args["journal"]), args["run"]
 
     def send(message: tuple[str, Any]) -> None:
@@ -70,11 +74,13 @@ def _child(control: Connection, report: Connection, args: dict[str, Any]) -> Non
         return parent["live"]
 
     target = stores.open_target(args["db_path"], keys=args["keys"], instance=args["instance"])
+    pool = PreparePool()
     follower = Follower(
         directory,
         target,
         on_stored=lambda total: send(("stored", total)),
         skip_first=args["skip_first"],
+        pool=pool,
     )
     also = None
     if args.get("also"):
@@ -87,11 +93,13 @@ def _child(control: Connection, report: Connection, args: dict[str, Any]) -> Non
             if lock is not None:
                 follower.follow(run, lock_fd=lock, live=live)
         else:
-            both = [follower, Follower(directory, also, skip_first=args["skip_first"])]
+            second = Follower(directory, also, skip_first=args["skip_first"], pool=pool)
+            both = [follower, second]
             _follow_both(both, directory, run_name, live)
     except (StoreFull, StoreFatal) as error:
         send(("fatal", str(error)))
     finally:
+        pool.close()
         stores.close(target)
         if also is not None:
             stores.close(also)
@@ -126,12 +134,7 @@ def _follow_both(
         if errors:
             raise errors[0]
 
-    for old in journal.runs(directory):
-        if old.name == run_name:
-            continue
-        fd = journal.hold(old, exclusive=True)
-        if fd is None:
-            continue  # a live proxy (or its writer) is on it
+    for old, fd in journal.abandoned(directory, skip=run_name):
         log.info("storing %s left in the journal by an earlier run", old.name)
         try:
             together(old, lambda: False)
@@ -231,9 +234,16 @@ class ProcessRecorder:
 
     def submit(self, exchange: Exchange) -> None:
         """Append the exchange to the journal; it is safe on disk when this returns."""
+        self.append(self.payload(exchange))
+
+    def payload(self, exchange: Exchange) -> bytes:
+        """The exchange as its journal record (cut, checked, redacted); safe on any thread."""
+        return records.journal_payload(exchange, self.body_cap, self._keys)
+
+    def append(self, payload: bytes) -> None:
+        """Write a `payload()` to the journal; it is safe on disk when this returns."""
         if self.failure is not None:
             raise RecorderFailed(self.failure)
-        payload = records.journal_payload(exchange, self.body_cap, self._keys)
         try:
             self.journal.append(journal.EXCHANGE, payload)
         except journal.JournalFull as error:

@@ -14,11 +14,9 @@ from __future__ import annotations
 from dataclasses import fields as dataclass_fields
 from functools import lru_cache, partial
 
-import ahocorasick_rs
-
 from proxy import inflate
 from proxy.exchange import Exchange, Headers, Message
-from proxy.redact import bodies, escapes, fields, logs, shapes
+from proxy.redact import bodies, escapes, fields, logs, shapes, triggers
 from proxy.redact.bodies import NOT_STORED
 from proxy.redact.shapes import MARKER
 
@@ -31,25 +29,10 @@ _EXCHANGE_FIELDS = tuple(field.name for field in dataclass_fields(Exchange))
 _DEPTH = 3
 """How many escape layers deep (JSON in JSON in XML…) a secret is still looked for."""
 
-_TRIGGERS = tuple(
-    dict.fromkeys((*shapes.NEEDLES, *sorted(fields.SECRET_NAMES), "property", "\\u", "&#", "&lt;"))
-)
-"""Lowercased text without any of these holds nothing any shape could match. JSON escapes
-other than `\\u` only make punctuation or control characters, so they cannot spell a
-needle that the raw text lacks; only `\\uXXXX` (at any depth) can."""
-_BYTE_FINDER = ahocorasick_rs.BytesAhoCorasick([trigger.encode() for trigger in _TRIGGERS])
-"""All triggers looked for in one pass (Aho-Corasick, in Rust): a dozen `in` scans of a
-body cost ~15 µs, this ~2; the proxy redacts every exchange before journaling it."""
-
 
 def might_hold_secret(value: str) -> bool:
     """False when `text(value)` is certainly `value`: a cheap look for the shapes' words."""
-    lowered = value.lower().encode("utf-8", "surrogatepass")  # the triggers are ASCII
-    return bool(_BYTE_FINDER.find_matches_as_indexes(lowered))
-
-
-def _bytes_might_hold_secret(data: bytes) -> bool:
-    return bool(_BYTE_FINDER.find_matches_as_indexes(data.lower()))
+    return triggers.in_text(value) > 0
 
 
 def text(value: str, *, _depth: int = 0) -> str:
@@ -77,7 +60,7 @@ def body(
         and data.isascii()
         and not inflate.codings(content_encoding)
         and bodies.charset(data, content_type)[0] == "utf-8"
-        and not _bytes_might_hold_secret(data)
+        and not triggers.in_bytes(data)
     ):
         return data
     return bodies.body(data, text, content_type=content_type, content_encoding=content_encoding)

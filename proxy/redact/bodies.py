@@ -12,8 +12,17 @@ import zlib
 from collections.abc import Callable
 
 from proxy import inflate
+from proxy.redact import triggers
 
 NOT_STORED = "[hubscope: body not stored: {why}]"
+LOOK_LIMIT = 2 << 20
+"""Largest inflated body looked at for secrets. Notification Hubs bodies are a few KiB
+(sends at most 64 KB): a larger one is a bomb or a mistake, and inflating and scanning
+it would hold up the proxy."""
+MAX_WORDS = 1000
+"""Most words secrets are made of (`triggers`) a body may hold and still be checked one
+by one; real traffic holds a handful. A body crafted full of them (`sig=` 50,000 times)
+would take seconds to check, so it is not stored, and the stored text says why."""
 
 _CHARSET = re.compile(r"""(?i)\bcharset\s*=\s*["']?([\w.:-]+)""")
 _BOMS = (
@@ -41,6 +50,8 @@ def body(
         return data
     try:
         return _body(data, scrub, content_type, content_encoding)
+    except TooManyWords as error:
+        return _refused(str(error))
     except Exception as error:  # never lose the exchange over a redactor bug; never store blind
         return _refused(f"it could not be checked for secrets ({type(error).__name__})")
 
@@ -50,7 +61,7 @@ def _body(
 ) -> bytes:
     if not inflate.codings(content_encoding):
         return plain(data, scrub, content_type)
-    inflated = inflate.inflate(data, content_encoding)
+    inflated = inflate.inflate(data, content_encoding, limit=LOOK_LIMIT)
     if inflated.too_large or inflated.unsupported:
         return _refused(f"{inflated.error}, so it could not be checked for secrets")
     if inflated.error is not None and not inflated.body:
@@ -85,6 +96,11 @@ def _scrubbed(data: bytes, scrub: Scrub, codec: str, bom: bytes, errors: str) ->
         text = data[len(bom) :].decode(codec, errors)
     except UnicodeDecodeError:
         return data
+    if triggers.in_text(text, enough=MAX_WORDS + 1) > MAX_WORDS:
+        raise TooManyWords(
+            f"it holds more than {MAX_WORDS:,} words secrets are made of, "
+            "too many to check one by one"
+        )
     cleaned = scrub(text)
     if cleaned == text:
         return data
@@ -119,6 +135,10 @@ def compress(data: bytes, content_encoding: str | None) -> bytes:
         packer = zlib.compressobj(wbits=31 if name in ("gzip", "x-gzip") else 15)
         data = packer.compress(data) + packer.flush()
     return data
+
+
+class TooManyWords(Exception):
+    """A body holding more than `MAX_WORDS` words of secrets: not checked, not stored."""
 
 
 def _refused(why: str) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import json
 from pathlib import Path
@@ -11,6 +12,8 @@ import aiohttp
 import pytest
 
 from proxy import serve, store
+from proxy.capture.forward import HEAVY_RECORD, _heavy
+from proxy.exchange import Exchange, Message
 from tests.conftest import BINARY, GZIPPED, Upstream
 from tests.servers import free_port, start_proxy
 
@@ -193,3 +196,45 @@ async def test_every_method_is_forwarded(upstream: Upstream, tmp_path: Path, met
     finally:
         await serve.stop([proxy])
     assert [(s.method, s.raw_path) for s in upstream.seen] == [(method, "/anything/at/all?x=1")]
+
+
+async def test_large_and_compressed_exchanges_are_redacted_off_the_loop_and_recorded(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    db = tmp_path / "h.db"
+    secret = "SharedAccessKey=c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5MTIzNDU="
+    large = (secret + " " * (HEAVY_RECORD + 10)).encode()
+    packed = gzip.compress(secret.encode())
+    proxy = await proxied(upstream, db)
+    try:
+        async with aiohttp.ClientSession(auto_decompress=False) as client:
+            base = f"http://127.0.0.1:{proxy.port}/hub"
+            sent = [
+                client.put(f"{base}/large", data=large),
+                client.put(f"{base}/packed", data=packed, headers={"Content-Encoding": "gzip"}),
+                client.put(f"{base}/small", data=secret.encode()),
+            ]
+            for request in sent:
+                async with request as resp:
+                    assert resp.status == 200
+    finally:
+        await serve.stop([proxy])
+    stored = {r["path"]: r for r in rows(db)}
+    assert set(stored) == {"/hub/large", "/hub/packed", "/hub/small"}
+    assert stored["/hub/large"]["request_body"].startswith(b"SharedAccessKey=[redacted] ")
+    assert gzip.decompress(stored["/hub/packed"]["request_body"]) == b"SharedAccessKey=[redacted]"
+    assert stored["/hub/small"]["request_body"] == b"SharedAccessKey=[redacted]"
+
+
+def test_an_exchange_is_heavy_when_large_or_compressed() -> None:
+    def exchange(body: bytes, *headers: tuple[str, str]) -> Exchange:
+        return Exchange(
+            id="h", session="s", started_at=0.0, duration_ms=0.0, method="PUT", url="http://h/",
+            request=Message(headers=headers, body=body),
+            response=Message(headers=(("Content-Encoding", "identity"),), body=b""),
+        )  # fmt: skip
+
+    assert not _heavy(exchange(b"x" * HEAVY_RECORD))
+    assert _heavy(exchange(b"x" * HEAVY_RECORD + b"y"))
+    assert _heavy(exchange(b"{}", ("content-encoding", "GZIP")))
+    assert not _heavy(exchange(b"{}", ("Content-Encoding", " identity ")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from proxy.recording import journal
@@ -67,3 +68,23 @@ def test_a_live_run_cannot_be_taken_an_ended_one_can(tmp_path: Path) -> None:
 
 def test_journal_lives_beside_the_database_named_after_it(tmp_path: Path) -> None:
     assert journal.journal_dir(tmp_path / "hubscope.db") == tmp_path / "hubscope.db.capture"
+
+
+def test_abandoned_runs_are_the_ones_nobody_holds_but_the_skipped(tmp_path: Path) -> None:
+    names = []
+    for _ in range(3):
+        writer = journal.JournalWriter(tmp_path)
+        writer.open(b"session")
+        names.append(writer.run)
+        writer.close()
+    live = journal.hold(journal.run_named(tmp_path, names[0]), exclusive=False)
+    assert live is not None
+    try:
+        taken = list(journal.abandoned(tmp_path, skip=names[1]))
+        assert [run.name for run, _ in taken] == [names[2]]
+        for run, fd in taken:
+            assert journal.hold(run, exclusive=False) is None, "held exclusively for the caller"
+            journal.remove_run(run, fd)
+        assert [run.name for run in journal.runs(tmp_path)] == names[:2]
+    finally:
+        os.close(live)

@@ -7,7 +7,7 @@ import gzip
 import zlib
 
 from proxy import inflate, redact
-from proxy.redact import NOT_STORED
+from proxy.redact import NOT_STORED, bodies
 from tests.test_inflate import bomb
 
 KEY = "c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5MTIzNDU="
@@ -85,3 +85,25 @@ def test_bytes_that_are_not_text_survive_around_a_secret() -> None:
     data = b"\xff\xfe\x00garbage " + CS.encode() + b" \x80\x81"
     out = redact.body(data)
     assert out == b"\xff\xfe\x00garbage " + CS.replace(KEY, "[redacted]").encode() + b" \x80\x81"
+
+
+def test_a_compressed_body_is_looked_at_up_to_the_look_limit() -> None:
+    fits = gzip.compress(CS.encode() + b" " * (bodies.LOOK_LIMIT - len(CS) - 1))
+    assert KEY.encode() not in gzip.decompress(redact.body(fits, content_encoding="gzip"))
+    past = gzip.compress(CS.encode() + b" " * bodies.LOOK_LIMIT)
+    out = redact.body(past, content_encoding="gzip")
+    assert out.startswith(
+        b"[hubscope: body not stored: gzip: too large to inflate (more than 2 MiB)"
+    )
+
+
+def test_a_body_crafted_full_of_secret_words_is_not_stored() -> None:
+    tokens = [f"sig=abc{i}&se=1&skn=k " for i in range(bodies.MAX_WORDS + 1)]
+    for coding, pack in ((None, bytes), ("gzip", gzip.compress)):
+        out = redact.body(pack("".join(tokens).encode()), content_encoding=coding)
+        assert out == NOT_STORED.format(why=(
+            f"it holds more than {bodies.MAX_WORDS:,} words secrets are made of, "
+            "too many to check one by one"
+        )).encode()  # fmt: skip
+    checked = redact.body("".join(tokens[:-1]).encode())
+    assert b"abc7&" not in checked and checked.count(b"[redacted]") == bodies.MAX_WORDS

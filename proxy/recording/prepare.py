@@ -1,0 +1,177 @@
+"""The writer's row building on every core: a backlog's rows built in worker processes.
+
+Redaction, decoding, device and tag rows and findings are pure Python: in the writer's
+own process they share one GIL with the store calls, which holds the writer to one core.
+When the follower has a backlog (a batch of at least `POOL_MIN_BATCH` exchanges) it hands
+the batch, in slices, to worker processes and reads on; the store thread takes the rows
+in journal order. Batches of live traffic (a few exchanges at a time) are built in the
+writer's process: a round trip to a worker would cost more than it saves. A worker that
+dies costs nothing: its slice is built again in the writer's process, and the pool is
+started again for the next batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import marshal
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Protocol
+
+from proxy import redact
+from proxy.recording import records
+from proxy.store import Rows
+from proxy.store.builder import RowBuilder
+from proxy.store.rows import Captured
+
+log = logging.getLogger(__name__)
+
+WORKERS_ENV = "HUBSCOPE_WRITER_WORKERS"
+"""Worker processes that build rows for the writer; 0 builds them in the writer's process."""
+POOL_MIN_BATCH = 200
+"""A batch this large means the writer is behind: worth the round trip to the workers."""
+SLICE = 250
+"""Exchanges per task: small enough to keep every worker busy, large enough to amortise."""
+
+
+def default_workers() -> int:
+    """`$HUBSCOPE_WRITER_WORKERS`, else one per core."""
+    value = os.environ.get(WORKERS_ENV, "")
+    if value.isdigit():
+        return int(value)
+    return os.cpu_count() or 1
+
+
+class Pending(Protocol):
+    """A batch's rows, built or being built."""
+
+    def result(self) -> list[Rows]: ...
+
+
+class _Built:
+    def __init__(self, rows: list[Rows]) -> None:
+        self._rows = rows
+
+    def result(self) -> list[Rows]:
+        return self._rows
+
+
+class _Remote:
+    """Slices of a batch in the workers; `result()` joins them in order.
+
+    A worker gets the journal records as they are on disk and sends the rows back
+    marshalled: both cost a fraction of pickling exchanges and rows."""
+
+    def __init__(
+        self,
+        pool: PreparePool,
+        builder: RowBuilder,
+        slices: list[list[Captured]],
+        raw_slices: list[list[bytes]],
+    ) -> None:
+        self._pool = pool
+        self._builder = builder
+        self._slices = slices
+        self._futures: list[Future[bytes]] = []
+        try:
+            executor = pool.executor()
+            self._futures = [executor.submit(_build, builder, part) for part in raw_slices]
+            pool.remote_batches += 1
+        except Exception as error:  # no workers to be had: the writer builds the rows itself
+            pool.broken(error)
+
+    def result(self) -> list[Rows]:
+        out: list[Rows] = []
+        for index, part in enumerate(self._slices):
+            out.extend(self._one(index, part))
+        return out
+
+    def _one(self, index: int, part: list[Captured]) -> list[Rows]:
+        if index < len(self._futures):
+            try:
+                return [Rows(*one) for one in marshal.loads(self._futures[index].result())]
+            except (BrokenProcessPool, OSError) as error:
+                self._pool.broken(error)
+            except Exception as error:  # e.g. rows that would not pickle: build them here
+                log.warning("a row-building worker failed (%s); building in the writer", error)
+        return self._builder(part)
+
+
+class PreparePool:
+    """Worker processes for row building, started on the first backlog; `close()` stops them."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = default_workers() if workers is None else workers
+        self.remote_batches = 0
+        """Batches handed to the workers (for tests and `make bench`)."""
+        self._executor: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, builder: RowBuilder, batch: list[Captured], raw: list[bytes]) -> Pending:
+        """The rows of `batch` (`raw`: its journal records): built here for small batches,
+        else in the workers."""
+        if self.workers < 1 or not builder.portable or len(batch) < POOL_MIN_BATCH:
+            return _Built(builder(batch))
+        cuts = range(0, len(batch), SLICE)
+        return _Remote(
+            self, builder, [batch[at : at + SLICE] for at in cuts],
+            [raw[at : at + SLICE] for at in cuts],
+        )  # fmt: skip
+
+    def executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ProcessPoolExecutor(
+                    max_workers=self.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_worker_start,
+                    initargs=(os.getpid(),),
+                )
+            return self._executor
+
+    def broken(self, error: BaseException) -> None:
+        """A worker died: build in this process for now; the next batch starts a new pool."""
+        log.warning("a row-building worker process died (%s); building in the writer", error)
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _build(builder: RowBuilder, journal_records: list[bytes]) -> bytes:
+    """In a worker: the rows of these journal records, marshalled."""
+    built = builder([records.decode(record) for record in journal_records])
+    return marshal.dumps([(r.exchanges, r.devices, r.device_tags, r.more) for r in built])
+
+
+def _worker_start(writer_pid: int) -> None:
+    """In each worker: stops come from the writer, and a worker never outlives it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )  # fmt: skip
+    redact.install_logging()
+    threading.Thread(target=_exit_with, args=(writer_pid,), daemon=True).start()
+
+
+def _exit_with(writer_pid: int) -> None:
+    while os.getppid() == writer_pid:  # a killed writer (kill -9) leaves us to init
+        time.sleep(0.5)
+    os._exit(0)
+
+
+__all__ = ["POOL_MIN_BATCH", "WORKERS_ENV", "Pending", "PreparePool", "default_workers"]

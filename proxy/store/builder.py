@@ -1,0 +1,39 @@
+"""A batch's rows as a store writes them, built by an object that can travel to another process.
+
+The writer builds rows (redaction, decoding, device and tag rows, findings) in worker
+processes when it is behind (`proxy/recording/prepare.py`); a `RowBuilder` carries what
+that needs (the keys, the instance name, whether to judge now) and pickles cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from proxy.store.rows import AddRows, Captured, build_one
+from proxy.store.write import Rows
+
+
+@dataclass(frozen=True)
+class RowBuilder:
+    """Builds the rows of a batch of captured exchanges; calling it never raises."""
+
+    keys: dict[str, str] = field(default_factory=dict)
+    """Hub keys the redactor replaces wherever they appear."""
+    instance: str | None = None
+    """The proxy instance every exchange row names (`--db postgresql://`, several proxies)."""
+    add_rows: AddRows | None = None
+    """Rows of other tables per exchange; a function rarely pickles, so with one set the
+    builder stays in the writer's own process."""
+
+    @property
+    def portable(self) -> bool:
+        """Whether the builder can run in another process."""
+        return self.add_rows is None
+
+    def __call__(self, batch: list[Captured]) -> list[Rows]:
+        built = [build_one(captured, self.keys, self.add_rows) for captured in batch]
+        if self.instance is not None:
+            for one in built:
+                for row in one.exchanges:
+                    row["instance"] = self.instance
+        return built

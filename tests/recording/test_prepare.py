@@ -1,0 +1,142 @@
+"""A backlog's rows built in worker processes: the same rows; a dead worker loses nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from itertools import cycle, islice
+from pathlib import Path
+
+from proxy.exchange import Exchange, Message
+from proxy.recording import journal, prepare, records
+from proxy.recording.follow import Follower
+from proxy.recording.prepare import PreparePool
+from proxy.recording.sqlite_target import SqliteTarget
+from proxy.store import rows
+from tests.corpus import iter_local_capture, iter_recording_entries, local_captures, recordings
+
+BACKLOG = prepare.POOL_MIN_BATCH + prepare.SLICE + 7
+"""One batch the follower hands to the workers, in more than one slice."""
+
+
+def _corpus_payloads(count: int) -> list[bytes]:
+    """`count` journal records of real traffic (the corpus, over and over, with new ids)."""
+    entries = [e for path in recordings() for e in iter_recording_entries(path)]
+    entries += [e for path in local_captures() for e in iter_local_capture(path)]
+    out = []
+    for i, entry in enumerate(islice(cycle(entries), count)):
+        ex = Exchange(
+            id=f"x{i:05d}", session="s", started_at=1.7e9 + i, duration_ms=1.0,
+            method=entry.method, url=entry.url, request=entry.request,
+            status=entry.status, response=entry.response or Message(headers=(), body=b""),
+        )  # fmt: skip
+        out.append(records.encode(rows.capture(ex, 1 << 20)))
+    return out
+
+
+def _journal(directory: Path, payloads: list[bytes]) -> None:
+    writer = journal.JournalWriter(directory)
+    writer.open(records.encode_session(records.SessionStart("s", "proxy", None, None)))
+    for payload in payloads:
+        writer.append(journal.EXCHANGE, payload)
+    writer.close()
+
+
+def _tables(db: Path) -> dict[str, list[tuple[object, ...]]]:
+    conn = sqlite3.connect(db)
+    out = {}
+    for table in ("exchanges", "devices", "device_tags", "findings", "findings_judged"):
+        out[table] = sorted(conn.execute(f"select * from {table}").fetchall(), key=repr)
+    return out
+
+
+def test_a_backlog_is_built_in_the_workers_into_the_same_rows(tmp_path: Path) -> None:
+    payloads = _corpus_payloads(BACKLOG)
+    _journal(tmp_path / "here", payloads)
+    _journal(tmp_path / "there", payloads)
+    Follower(tmp_path / "here", SqliteTarget(tmp_path / "here.db")).catch_up()
+    pool = PreparePool(workers=2)
+    try:
+        stored = Follower(tmp_path / "there", SqliteTarget(tmp_path / "there.db"), pool=pool)
+        assert stored.catch_up() == BACKLOG
+        assert pool.remote_batches == 1, "the backlog went to the workers"
+    finally:
+        pool.close()
+    here, there = _tables(tmp_path / "here.db"), _tables(tmp_path / "there.db")
+    assert len(here["exchanges"]) == BACKLOG and here["devices"] and here["findings"]
+    assert there == here
+
+
+def test_dead_workers_cost_nothing_and_a_new_pool_takes_the_next_backlog(tmp_path: Path) -> None:
+    payloads = _corpus_payloads(2 * BACKLOG)
+    pool = PreparePool(workers=1)
+    try:
+        executor = pool.executor()
+        executor.submit(int).result()  # the worker is up
+        for process in list(executor._processes.values()):
+            assert process.pid is not None
+            os.kill(process.pid, signal.SIGKILL)
+            process.join(10)
+        _journal(tmp_path / "j", payloads[:BACKLOG])
+        first = Follower(tmp_path / "j", SqliteTarget(tmp_path / "d.db"), pool=pool)
+        assert first.catch_up() == BACKLOG, "built in the writer instead"
+        _journal(tmp_path / "k", payloads[BACKLOG:])
+        second = Follower(tmp_path / "k", SqliteTarget(tmp_path / "d.db"), pool=pool)
+        assert second.catch_up() == BACKLOG
+        assert pool.remote_batches >= 1, "a new pool took the second backlog"
+    finally:
+        pool.close()
+    tables = _tables(tmp_path / "d.db")
+    assert len(tables["exchanges"]) == 2 * BACKLOG
+    assert len(tables["findings_judged"]) == 2 * BACKLOG
+
+
+WRITER = """
+import sys, time
+from proxy.recording.prepare import PreparePool
+if __name__ == "__main__":
+    pool = PreparePool(workers=2)
+    executor = pool.executor()
+    for f in [executor.submit(time.sleep, 0.2) for _ in range(4)]:
+        f.result()
+    print(*[p.pid for p in executor._processes.values()], flush=True)
+    time.sleep(60)
+"""
+
+
+def test_workers_never_outlive_a_killed_writer(tmp_path: Path) -> None:
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    root = Path(__file__).resolve().parents[2]
+    writer = subprocess.Popen(
+        [sys.executable, str(script)], cwd=root, stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )  # fmt: skip
+    try:
+        assert writer.stdout is not None
+        workers = [int(pid) for pid in writer.stdout.readline().split()]
+        assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+    finally:
+        writer.kill()
+        writer.wait()
+        if writer.stdout is not None:
+            writer.stdout.close()  # orphaned workers would hold the pipe open
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [pid for pid in workers if _alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "a worker outlived its writer"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
