@@ -50,8 +50,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check proxy viewer tests
 	$(BIN)/mypy
 
+# pytest-xdist workers; most tests wait on real servers, so more workers than cores pay.
+# PYTEST_WORKERS=0 runs the suite in one process. Bytecode is cached even where the
+# environment says not to: the suite starts hundreds of `hubscope` processes, and each
+# would compile the project's modules again.
+PYTEST_WORKERS ?= 4
 pytest: $(STAMP)
-	$(BIN)/pytest
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n $(PYTEST_WORKERS)
 
 bench: install
 	bash bench/make_bench.sh

@@ -30,6 +30,27 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+LONGEST_FIRST = (
+    "tests/reliability/test_load.py::",
+    "tests/reliability/test_secrets.py::test_every_shape",
+    "tests/reliability/test_ingest.py::test_a_write_lock_held_35_seconds",
+    "tests/recording/test_pg_target.py::test_a_server_away_and_back",
+    "tests/recording/test_pg_target.py::test_four_proxies",
+    "tests/reliability/test_crash_safety.py::test_two_proxies",
+)
+"""Tests that take 20 s or more, longest first: started before the rest, so that under
+pytest-xdist none of them begins last and keeps one worker busy after the others are done
+(test_docs.py's pipx test is not moved: it would set up the module's `make run` again)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        starts = [i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)]
+        return starts[0] if starts else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """A test marked `missing` fails at once: under CI=true nothing is skipped for lack of it."""
     marker = item.get_closest_marker("missing")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import gzip
 import json
 import random
@@ -101,13 +102,19 @@ def gzip_answer() -> bytes:
 
 
 def leaky_hub(delay: float = 30.0) -> web.Application:
-    """A hub whose answers carry every response-side shape; `/slow` outlasts any timeout."""
+    """A hub whose answers carry every response-side shape; `/slow` outlasts any timeout:
+    it answers after `delay` seconds, or when the hub stops (which then need not wait)."""
+    stopping = asyncio.Event()
+
+    async def stop_waiting(app: web.Application) -> None:
+        stopping.set()
 
     async def handle(request: web.Request) -> web.StreamResponse:
         await request.read()
         path = request.path.lower()
         if path.endswith("/slow"):
-            await asyncio.sleep(delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), delay)
         if path.endswith("/registrationids"):
             return web.Response(
                 status=201,
@@ -134,6 +141,7 @@ def leaky_hub(delay: float = 30.0) -> web.Application:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)
+    app.on_shutdown.append(stop_waiting)
     return app
 
 

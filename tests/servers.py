@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,12 +25,39 @@ from proxy.capture.settings import ProxySettings
 
 REPO = Path(__file__).resolve().parents[1]
 HUBSCOPE = [sys.executable, "-m", "proxy"]
+STARTUP = 60.0
+"""Seconds a spawned server may take to answer: `make test` runs 4 pytest workers on 2
+cores, and there a Python process has taken over 15 s just to import and listen."""
+
+
+_HANDED_OUT: deque[int] = deque(maxlen=256)
+
+
+def _xdist_share() -> tuple[int, int]:
+    """This pytest-xdist worker's index and the number of workers ((0, 1) when serial)."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    return (int(name.removeprefix("gw")) if name.startswith("gw") else 0), max(workers, 1)
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on, for a server the test starts next (often as a process).
+
+    The port is free only until someone binds it, so two callers must never be handed the
+    same one: this process never hands a port out twice in a row of 256, and under
+    pytest-xdist each worker takes only ports of its own share (`port // 2` modulo the
+    workers: Linux gives bind() odd ports and connect() even ones, so the share is taken
+    on the halved number to keep both kinds in every share).
+    """
+    index, workers = _xdist_share()
+    for _ in range(1000):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if (port // 2) % workers == index and port not in _HANDED_OUT:
+            _HANDED_OUT.append(port)
+            return port
+    raise RuntimeError("no free port of this worker's share in 1000 tries")
 
 
 async def start_app(app: web.Application) -> serve.Running:
@@ -68,7 +96,8 @@ async def spawn_hubscope(
 
 async def wait_for_port(port: int, proc: asyncio.subprocess.Process) -> None:
     """Wait until a spawned server accepts connections; fail if it exits first."""
-    for _ in range(300):
+    deadline = time.monotonic() + STARTUP
+    while time.monotonic() < deadline:
         if proc.returncode is not None:
             raise RuntimeError(f"hubscope exited with {proc.returncode}")
         try:
@@ -77,11 +106,11 @@ async def wait_for_port(port: int, proc: asyncio.subprocess.Process) -> None:
             return
         except OSError:
             await asyncio.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {STARTUP:.0f} s")
 
 
 def wait_until_responds(
-    url: str, *, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None
+    url: str, *, timeout: float = STARTUP, proc: subprocess.Popen[bytes] | None = None
 ) -> None:
     """Poll `url` until any HTTP answer comes back (datasette's conftest helper)."""
     deadline = time.monotonic() + timeout

@@ -13,7 +13,7 @@ from dataclasses import replace as copy
 import aiohttp
 from yarl import URL
 
-from proxy import sas, store
+from proxy import redact, sas, store
 from proxy.exchange import Clock, Exchange, Headers, Message, new_id
 from proxy.model import Decoded
 from proxy.recording.recorder import Recorder
@@ -235,14 +235,34 @@ async def replay_one(
     notes = auth_notes(item, exchange.status, nh_error(item.decoded))
     if notes:
         comparison = copy(comparison, notes=(*comparison.notes, *notes))
+    detail = nh_error(decoded)
     return Outcome(
         recorded=item,
         sent=prepared,
         replay_id=exchange.id,
         status=exchange.status,
-        comparison=comparison,
-        detail=nh_error(decoded),
+        comparison=shown(comparison),
+        detail=redact.text(detail) if detail else detail,
     ), exchange
+
+
+def shown(comparison: Comparison) -> Comparison:
+    """The comparison as the report and replay_links may show it: without the secrets the
+    target answered. The recorded side was stored redacted, so a difference only in a
+    secret is no difference."""
+    differences = []
+    for difference in comparison.differences:
+        original, replay = (
+            redact.text(value) if value else value
+            for value in (difference.original, difference.replay)
+        )
+        if original != replay:
+            differences.append(Difference(difference.field, original, replay))
+    verdict = comparison.verdict
+    if verdict == "different" and not differences:
+        verdict = "same"
+    notes = tuple(redact.text(note) for note in comparison.notes)
+    return Comparison(verdict=verdict, differences=tuple(differences), notes=notes)
 
 
 def nh_error(decoded: Decoded) -> str | None:

@@ -22,7 +22,7 @@ from proxy.cli.hub import print_banner
 from proxy.localhub import FULL_RULE, LISTEN_RULE, HubSettings, Right
 from proxy.sas import make_token, parse_connection_string
 from tests.hubclient import ATOM_ENTRY, TIMEOUT, apple
-from tests.servers import REPO, free_port
+from tests.servers import REPO, STARTUP, free_port
 
 CS = "Endpoint=sb://x/;SharedAccessKeyName={name};SharedAccessKey=k3y="
 
@@ -75,7 +75,7 @@ async def hub_process(*args: str) -> AsyncIterator[Served]:
         assert proc.stdout is not None
         banner = ""
         while "Listen-only" not in banner or banner.count("Endpoint=") < 2:
-            line = await asyncio.wait_for(proc.stdout.readline(), 20)
+            line = await asyncio.wait_for(proc.stdout.readline(), STARTUP)
             assert line, f"hub exited early: {banner}"
             banner += line.decode()
         full = parse_connection_string(re.findall(r"Endpoint=\S+", banner)[0])

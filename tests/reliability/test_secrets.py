@@ -181,9 +181,14 @@ def test_hub_does_not_echo_a_key_it_was_given() -> None:
     assert KEY.encode() not in output
 
 
-def hubscope_run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "proxy", *args], cwd=REPO, capture_output=True, timeout=timeout
+async def hubscope_run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
+    """`hubscope ARGS` to its end, in a thread: this loop goes on serving the hub it calls."""
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "proxy", *args],
+        cwd=REPO,
+        capture_output=True,
+        timeout=timeout,
     )
 
 
@@ -242,13 +247,15 @@ async def test_every_shape_through_proxy_importer_and_replay_leaks_nowhere(
 
     recording = tmp_path / "recording_leaky.json"
     recording.write_text(json.dumps(leaky.recording()))
-    imported = hubscope_run("import", str(recording), "--db", str(db), "--session", "imported")
+    imported = await hubscope_run(
+        "import", str(recording), "--db", str(db), "--session", "imported"
+    )
     assert imported.returncode == 0, imported.stderr
     outputs["import"] = imported.stdout + imported.stderr
 
     cs = f"Endpoint=sb://127.0.0.1/;SharedAccessKeyName={RULE};SharedAccessKey={KEY}"
     for session in ("proxied", "imported"):
-        replayed = hubscope_run(
+        replayed = await hubscope_run(
             "replay", "--db", str(db), "--session", session, "--target", upstream,
             "--connection-string", cs, "--timeout", "2", "--name", f"replay-{session}",
         )  # fmt: skip
@@ -258,18 +265,18 @@ async def test_every_shape_through_proxy_importer_and_replay_leaks_nowhere(
     assert KEY.encode() not in b"".join(outputs.values())
 
     for fmt in ("text", "json", "markdown"):
-        audit = hubscope_run("audit", "--db", str(db), "--format", fmt, "--fail-on", "never")
+        audit = await hubscope_run("audit", "--db", str(db), "--format", fmt, "--fail-on", "never")
         assert audit.returncode == 0, audit.stderr
         outputs[f"audit {fmt}"] = audit.stdout + audit.stderr
     for fmt, mask in (("har", None), ("jsonl", None), ("har", "all")):
-        export = hubscope_run(
+        export = await hubscope_run(
             "export", "--db", str(db), "--format", fmt, *(["--mask", mask] if mask else [])
         )
         assert export.returncode == 0, export.stderr
         assert b"28 exchanges" in export.stderr, export.stderr
         outputs[f"export {fmt} mask={mask}"] = export.stdout + export.stderr
     first = sqlite3.connect(db).execute("select id from exchanges limit 1").fetchone()[0]
-    curl = hubscope_run("curl", first, "--db", str(db))
+    curl = await hubscope_run("curl", first, "--db", str(db))
     assert curl.returncode == 0 and curl.stdout.startswith(b"curl "), curl.stderr
     outputs["curl"] = curl.stdout + curl.stderr
 

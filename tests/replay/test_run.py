@@ -168,3 +168,24 @@ def test_a_taken_replay_session_name_gets_the_next_free_counter(
         store.ensure_session(conn, name, kind="replay")
     conn.conn.close()
     assert replay_session_name(db, "s") == f"{base}-3"
+
+
+def test_the_comparison_shows_no_secret_the_target_answered() -> None:
+    """The recorded answer was stored redacted; the live one is redacted before it is
+    reported or linked, and a difference only in its secret is none."""
+    from proxy.replay.compare import Comparison, Difference
+    from proxy.replay.run import shown
+
+    secret = "sr=x&sig=Rk9PQkFSc2VjcmV0c2lnbmF0dXJlMDAx&se=1"
+    only_the_secret = Comparison(
+        verdict="different",
+        differences=(Difference("record[0].extra", "sr=x&sig=[redacted]&se=1", secret),),
+        notes=(f"replay body did not decode: near {secret}",),
+    )
+    seen = shown(only_the_secret)
+    assert seen.verdict == "same" and seen.differences == ()
+    assert seen.notes == ("replay body did not decode: near sr=x&sig=[redacted]&se=1",)
+    tags = Difference("record[0].tags", "a", f"a,{secret}")
+    really = shown(Comparison(verdict="different", differences=(tags,)))
+    assert really.verdict == "different"
+    assert really.differences == (Difference("record[0].tags", "a", "a,sr=x&sig=[redacted]&se=1"),)

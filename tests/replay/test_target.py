@@ -13,7 +13,7 @@ import pytest
 from proxy import store
 from proxy.replay.target import Unreachable, check, is_loopback
 from tests.replaying import invoke, record_session, replay_rows
-from tests.servers import free_port, spawn_hubscope, wait_for_port
+from tests.servers import STARTUP, free_port, spawn_hubscope, wait_for_port
 
 
 def session_names(db: Path) -> list[str]:
@@ -35,7 +35,7 @@ async def test_the_sb_endpoint_hubscope_hub_prints_replays_over_plain_http(
         assert hub.stdout is not None
         banner = b""
         while b"Listen-only" not in banner:
-            banner += await asyncio.wait_for(hub.stdout.readline(), 10)
+            banner += await asyncio.wait_for(hub.stdout.readline(), STARTUP)
         [printed] = re.findall(r"Endpoint=sb://[^\s]+", banner.decode())[:1]
         assert printed.startswith(f"Endpoint=sb://127.0.0.1:{port}/;")
         result = await invoke(
