@@ -583,7 +583,7 @@ def table(result: dict[str, Any]) -> str:
             "its row-building workers included",
             f"{fmt(ingest.get('writer_cpu_us_per_exchange'))} µs "
             f"(writer process alone {fmt(ingest.get('writer_main_cpu_us_per_exchange'))} µs, "
-            f"{fmt(ingest.get('writer_workers'))} workers)",
+            f"row-building workers: {fmt(ingest.get('writer_workers'))})",
             "≤ 200 µs",
             check(ingest.get("writer_cpu_us_per_exchange") or float("nan"), 200, False),
         ),
