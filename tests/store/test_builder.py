@@ -5,20 +5,10 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
-from proxy.exchange import Exchange, Message
+from proxy.exchange import Exchange
 from proxy.model import Decoded
-from proxy.store import rows
 from proxy.store.builder import RowBuilder
-
-
-def _captured(i: int) -> rows.Captured:
-    ex = Exchange(
-        id=f"b{i}", session="s", started_at=float(i), duration_ms=1.0, method="PUT",
-        url=f"https://ns.servicebus.windows.net/hub/installations/i{i}?api-version=2020-06",
-        request=Message(headers=(), body=b'{"installationId":"i%d","platform":"apns"}' % i),
-        status=200, response=Message(headers=(), body=b""),
-    )  # fmt: skip
-    return rows.capture(ex, 1 << 20)
+from tests.recording.test_sqlite_target import _captured
 
 
 def test_every_exchange_row_names_the_instance() -> None:
