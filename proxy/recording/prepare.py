@@ -138,7 +138,7 @@ class PreparePool:
 
     def broken(self, error: BaseException) -> None:
         """A worker died: build in this process for now; the next batch starts a new pool."""
-        log.warning("a row-building worker process died (%s); building in the writer", error)
+        log.warning("row-building workers unavailable (%s); building in the writer", error)
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:

@@ -53,7 +53,58 @@ class ExchangeSink(Protocol):
         ...
 
 
-class Recorder:
+class JournalRecorder:
+    """What both recorders share: each exchange redacted into the capture journal before
+    the answer leaves, and the failure that stops recording (a full disk)."""
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        *,
+        session: str,
+        upstream: str | None,
+        body_cap: int,
+        keys: dict[str, str] | None,
+        on_fatal: Callable[[str], None] | None,
+    ) -> None:
+        self.db_path = location.parse(db_path)
+        self.session = session
+        self.upstream = upstream
+        self.body_cap = body_cap
+        self.journal = journal.JournalWriter(stores.journal_dir_for(self.db_path))
+        self._keys = dict(keys or {})
+        self._on_fatal = on_fatal
+        self.failure: str | None = None
+        self.written = 0
+        """Exchanges the store has taken (this run's and any caught up from earlier runs)."""
+
+    def submit(self, exchange: Exchange) -> None:
+        """Append the exchange (redacted) to the journal; it is safe on disk when this returns."""
+        self.append(self.payload(exchange))
+
+    def payload(self, exchange: Exchange) -> bytes:
+        """The exchange as its journal record (cut, checked, redacted); safe on any thread."""
+        return records.journal_payload(exchange, self.body_cap, self._keys)
+
+    def append(self, payload: bytes) -> None:
+        """Write a `payload()` to the journal; it is safe on disk when this returns."""
+        if self.failure is not None:
+            raise RecorderFailed(self.failure)
+        try:
+            self.journal.append(journal.EXCHANGE, payload)
+        except journal.JournalFull as error:
+            self._fail(str(error))
+            raise RecorderFailed(str(error)) from None
+
+    def _fail(self, message: str) -> None:
+        if self.failure is None:
+            self.failure = message
+            log.critical("hubscope recorder stopped: %s", message)
+            if self._on_fatal is not None:
+                self._on_fatal(message)
+
+
+class Recorder(JournalRecorder):
     """Accepts finished exchanges with `submit()`; a thread stores them from the journal."""
 
     def __init__(
@@ -66,17 +117,12 @@ class Recorder:
         keys: dict[str, str] | None = None,
         on_fatal: Callable[[str], None] | None = None,
     ) -> None:
-        self.db_path = location.parse(db_path)
-        self.session = session
-        self.upstream = upstream
-        self.body_cap = body_cap
-        self.journal = journal.JournalWriter(stores.journal_dir_for(self.db_path))
-        self._keys = dict(keys or {})
-        self._on_fatal = on_fatal
+        super().__init__(
+            db_path, session=session, upstream=upstream, body_cap=body_cap, keys=keys,
+            on_fatal=on_fatal,
+        )  # fmt: skip
         self._thread: threading.Thread | None = None
         self._live = True
-        self.failure: str | None = None
-        self.written = 0
         self.rejected = 0
 
     def start(self, *, kind: str = "proxy", replay_of: str | None = None) -> None:
@@ -103,22 +149,6 @@ class Recorder:
     @property
     def healthy(self) -> bool:
         return self.failure is None
-
-    def submit(self, exchange: Exchange) -> None:
-        """Append the exchange (redacted) to the journal; it is safe on disk when this returns."""
-        self.append(self.payload(exchange))
-
-    def payload(self, exchange: Exchange) -> bytes:
-        return records.journal_payload(exchange, self.body_cap, self._keys)
-
-    def append(self, payload: bytes) -> None:
-        if self.failure is not None:
-            raise RecorderFailed(self.failure)
-        try:
-            self.journal.append(journal.EXCHANGE, payload)
-        except journal.JournalFull as error:
-            self._fail(str(error))
-            raise RecorderFailed(str(error)) from None
 
     def close(self) -> None:
         """End the journal run, wait until the store has it all, stop the thread."""
@@ -149,10 +179,3 @@ class Recorder:
 
     def _stored(self, total: int) -> None:
         self.written = total
-
-    def _fail(self, message: str) -> None:
-        if self.failure is None:
-            self.failure = message
-            log.critical("hubscope recorder stopped: %s", message)
-            if self._on_fatal is not None:
-                self._on_fatal(message)

@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from proxy import redact, store
-from proxy.exchange import Exchange
 from proxy.recording import journal, records, stores
 from proxy.recording.follow import Follower, StoreFatal, StoreFull
 from proxy.recording.prepare import PreparePool
-from proxy.recording.recorder import RecorderFailed
+from proxy.recording.recorder import JournalRecorder, RecorderFailed
 from proxy.store import location
 
 log = logging.getLogger(__name__)
@@ -149,7 +148,7 @@ def _follow_both(
         journal.remove_run(journal.run_named(directory, run_name), lock)
 
 
-class ProcessRecorder:
+class ProcessRecorder(JournalRecorder):
     """What the proxy records through: `healthy`, `submit()`, `close()`."""
 
     def __init__(
@@ -165,15 +164,12 @@ class ProcessRecorder:
         also: str | Path | None = None,
     ) -> None:
         """`also`: a second store (`--also-db`) the same journal is followed into."""
-        self.db_path = location.parse(db_path)
+        super().__init__(
+            db_path, session=session, upstream=upstream, body_cap=body_cap, keys=keys,
+            on_fatal=on_fatal,
+        )  # fmt: skip
         self.also = location.parse(also) if also is not None else None
-        self.session = session
-        self.upstream = upstream
-        self.body_cap = body_cap
         self.instance = instance or stores.instance_name()
-        self.journal = journal.JournalWriter(stores.journal_dir_for(self.db_path))
-        self._keys = dict(keys or {})
-        self._on_fatal = on_fatal
         self._reserve = 2 * body_cap + RECORD_SLACK
         self._context = multiprocessing.get_context("spawn")
         self._process: Any = None
@@ -181,9 +177,6 @@ class ProcessRecorder:
         self._monitor: threading.Thread | None = None
         self._closing = False
         self._finished = threading.Event()
-        self.failure: str | None = None
-        self.written = 0
-        """Exchanges the writer stored (this run's and any it caught up from earlier runs)."""
         self._written_before = 0
         self._deaths = 0
 
@@ -231,24 +224,6 @@ class ProcessRecorder:
         session = records.SessionStart(self.session, kind, self.upstream, replay_of)
         self.journal.open(records.encode_session(session))
         self._spawn(skip_first=False)
-
-    def submit(self, exchange: Exchange) -> None:
-        """Append the exchange to the journal; it is safe on disk when this returns."""
-        self.append(self.payload(exchange))
-
-    def payload(self, exchange: Exchange) -> bytes:
-        """The exchange as its journal record (cut, checked, redacted); safe on any thread."""
-        return records.journal_payload(exchange, self.body_cap, self._keys)
-
-    def append(self, payload: bytes) -> None:
-        """Write a `payload()` to the journal; it is safe on disk when this returns."""
-        if self.failure is not None:
-            raise RecorderFailed(self.failure)
-        try:
-            self.journal.append(journal.EXCHANGE, payload)
-        except journal.JournalFull as error:
-            self._fail(str(error))
-            raise RecorderFailed(str(error)) from None
 
     def close(self) -> None:
         """End the journal run, let the writer store it, and stop the writer."""
@@ -328,13 +303,6 @@ class ProcessRecorder:
                 self._control.close()
             self._spawn(skip_first=self._deaths >= RESTARTS_BEFORE_SKIP)
             return
-
-    def _fail(self, message: str) -> None:
-        if self.failure is None:
-            self.failure = message
-            log.critical("hubscope recorder stopped: %s", message)
-            if self._on_fatal is not None:
-                self._on_fatal(message)
 
 
 class _Later(Exception):

@@ -28,12 +28,15 @@ _OVERLAP = max(len(word) for word in WORDS) - 1
 
 def in_text(value: str, *, enough: int = 1) -> int:
     """How many of the words `value` holds (case-insensitive), counted up to `enough`."""
-    return in_bytes(value.encode("utf-8", "surrogatepass"), enough=enough)  # the words are ASCII
+    # str.lower first: it folds non-ASCII letters that lower to ASCII ones (the Kelvin sign).
+    return in_bytes(value.lower().encode("utf-8", "surrogatepass"), enough=enough)
 
 
 def in_bytes(data: bytes, *, enough: int = 1) -> int:
     """How many of the words the bytes hold, read as ASCII (case-insensitive), counted up to
     `enough`: a chunk at a time, so a body full of them costs no more than its first chunk."""
+    if len(data) <= _CHUNK + _OVERLAP:  # headers, URLs, most bodies: one look
+        return len(_FINDER.find_matches_as_indexes(data.lower()))
     found = 0
     for start in range(0, len(data), _CHUNK):
         window = data[start : start + _CHUNK + _OVERLAP].lower()

@@ -89,7 +89,9 @@ def test_dead_workers_cost_nothing_and_a_new_pool_takes_the_next_backlog(tmp_pat
         _journal(tmp_path / "k", payloads[BACKLOG:])
         second = Follower(tmp_path / "k", SqliteTarget(tmp_path / "d.db"), pool=pool)
         assert second.catch_up() == BACKLOG
-        assert pool.remote_batches >= 1, "a new pool took the second backlog"
+        fresh = pool.executor()
+        assert fresh is not executor, "a new pool took the second backlog"
+        assert fresh.submit(int).result() == 0, "and its workers answer"
     finally:
         pool.close()
     tables = _tables(tmp_path / "d.db")

@@ -18,3 +18,7 @@ def test_counting_stops_at_enough() -> None:
     assert triggers.in_bytes(data, enough=5) < 20_000, "stopped after the first chunk"
     assert triggers.in_bytes(data, enough=10**9) == 200 << 10
     assert triggers.in_text("\\u0073ig: BEARER x", enough=10) == 2
+
+
+def test_text_is_folded_as_str_lower_folds_it() -> None:
+    assert triggers.in_text("SharedAccess\u212aey=abc") == 1, "a Kelvin sign lowers to k"
