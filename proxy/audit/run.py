@@ -6,12 +6,13 @@ decoded and judged again from its stored raw bytes (and stored, given a writable
 `save_to`), so an improved rule or decoder re-judges an old database. Session rules are
 fed each session's exchanges in time order with bounded state. The report keeps counts
 and a few examples per rule and operation, never every finding: `on_finding` sees each
-one as it is found (`--format json` streams them).
+one as it is found (`--format json` streams them, taking stored ones as rows through
+`on_stored`, so a finding is only made into an object when something keeps it).
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -19,21 +20,17 @@ from typing import Any, Literal
 from sqlite_utils import Database
 
 from proxy import store
-from proxy.audit.slim import (
-    ROW_COLUMNS,
-    STORED_COLUMNS,
-    WITHOUT_STORED,
-    SlimCtx,
-    stored_findings,
-)
+from proxy.audit.pages import FINDING_COLUMNS, ID, RULESET, StoredFinding, pages
+from proxy.audit.slim import SlimCtx
 from proxy.decode import decode_exchange
 from proxy.rules import RANK, Ctx, Finding, SessionJudge, check_ctx
-from proxy.rules.bounded import BoundedMap
+from proxy.rules.bounded import STATE_CAP
 from proxy.store import findings as stored
 
 FailOn = Literal["error", "warning", "never"]
 Format = Literal["text", "json", "markdown"]
 EXAMPLES = 3
+_UNKNOWN = "unknown"
 
 
 @dataclass(slots=True)
@@ -68,6 +65,19 @@ class Audit:
         if len(bucket.examples) < EXAMPLES:
             bucket.examples.setdefault(finding.actual, finding)
 
+    def add_stored(self, values: StoredFinding, operation: str) -> None:
+        """`add` for a stored finding's row: made a `Finding` only if it is kept."""
+        self.severities[values[2]] += 1
+        bucket = self.buckets.get((operation, values[1]))
+        if bucket is None:
+            finding = stored_finding(values)
+            self.buckets[(operation, values[1])] = Bucket(1, finding, {finding.actual: finding})
+            return
+        bucket.count += 1
+        if len(bucket.examples) < EXAMPLES and (values[3] or "") not in bucket.examples:
+            finding = stored_finding(values)
+            bucket.examples[finding.actual] = finding
+
     @property
     def total(self) -> int:
         """How many findings in all."""
@@ -88,6 +98,11 @@ class Audit:
         return any(n and RANK[s] >= RANK[fail_on] for s, n in self.severities.items())
 
 
+def stored_finding(values: StoredFinding) -> Finding:
+    """A stored finding's row as a `Finding`, its rule's declaration filled back in."""
+    return stored.finding_from_row(dict(zip(FINDING_COLUMNS, values, strict=True)))
+
+
 def count(db: Database, session: str | None = None) -> int:
     """How many exchanges `run` will judge (for a progress bar)."""
     where, args = ("where session = ?", [session]) if session is not None else ("", [])
@@ -101,51 +116,81 @@ def run(
     page: int = 1000,
     on_progress: Callable[[int], None] | None = None,
     on_finding: Callable[[Finding], None] | None = None,
+    on_stored: Callable[[StoredFinding], None] | None = None,
     save_to: Database | None = None,
 ) -> Audit:
     """Audit the exchanges of one session (or all), reading rows in pages.
 
-    `on_progress(n)` is called after each page of `n` exchanges; `save_to` (a writable
-    connection to the same file) stores what had to be judged again.
+    `on_progress(n)` is called after each page of `n` exchanges; `on_finding` with each
+    finding in the order found, except that stored findings go to `on_stored` as rows
+    when it is given; `save_to` (a writable connection to the same file) stores what had
+    to be judged again.
     """
     result = Audit()
     reader = _Reader(db, save_to)
+    report = _Reporter(result, db, on_finding)
+    keep = on_finding is not None and on_stored is None
     for name in _sessions(db, session):
         judge = SessionJudge()
-        operations: BoundedMap[str, str] = BoundedMap()
-        for rows in _pages(db, name, page):
-            for ctx, found in reader.judged(rows):
-                result.exchanges += 1
-                operation = ctx.op.value
-                operations[ctx.id] = operation
-                for finding in [*found, *judge.feed(ctx)]:
-                    _report(result, finding, operation, operations, db, on_finding)
+        report.operations.clear()
+        for rows in pages(db, name, page):
+            fresh = reader.judged(rows.rows)
+            for row in rows.rows:
+                ident = row[ID]
+                found = fresh.get(ident)
+                if found is None:
+                    ctx: Ctx = SlimCtx(row, rows.devices.get(ident, []))
+                    operation = ctx.op.value
+                    report.named(ident, operation)
+                    for values in rows.findings.get(ident, ()):
+                        result.add_stored(values, operation)
+                        if on_stored is not None:
+                            on_stored(values)
+                        elif keep:
+                            report.tell(stored_finding(values))
+                else:
+                    ctx, judged = found
+                    operation = ctx.op.value
+                    report.named(ident, operation)
+                    for finding in judged:
+                        report.found(finding, operation)
+                for finding in judge.feed(ctx):
+                    report.found(finding, operation)
+            result.exchanges += len(rows.rows)
             result.judged = reader.judged_now
             if on_progress is not None:
-                on_progress(len(rows))
+                on_progress(len(rows.rows))
         for finding in judge.end():
-            _report(result, finding, None, operations, db, on_finding)
+            report.found(finding, None)
     return result
 
 
-def _report(
-    result: Audit,
-    finding: Finding,
-    operation: str | None,
-    operations: BoundedMap[str, str],
-    db: Database,
-    on_finding: Callable[[Finding], None] | None,
-) -> None:
-    """Count a finding under the operation of the exchange it names."""
-    named = operations.get(finding.exchange_id)
-    if named is None:
-        row = db.conn.execute(
-            "select operation from exchanges where id = ?", [finding.exchange_id]
-        ).fetchone()
-        named = (row[0] if row else None) or operation or "unknown"
-    result.add(finding, named)
-    if on_finding is not None:
-        on_finding(finding)
+class _Reporter:
+    """Counts a finding under the operation of the exchange it names, and passes it on."""
+
+    def __init__(
+        self, result: Audit, db: Database, on_finding: Callable[[Finding], None] | None
+    ) -> None:
+        self.result = result
+        self.db = db
+        self.tell = on_finding or (lambda finding: None)
+        self.operations: OrderedDict[str, str] = OrderedDict()
+        """Exchange id → its operation, for the latest STATE_CAP exchanges of the session."""
+
+    def named(self, exchange_id: str, operation: str) -> None:
+        self.operations[exchange_id] = operation
+        if len(self.operations) > STATE_CAP:
+            self.operations.popitem(last=False)
+
+    def found(self, finding: Finding, operation: str | None) -> None:
+        named = self.operations.get(finding.exchange_id)
+        if named is None:
+            row = self.db.conn.execute(
+                "select operation from exchanges where id = ?", [finding.exchange_id]
+            ).fetchone()
+            named = (row[0] if row else None) or operation or _UNKNOWN
+        self.result.add(finding, named)
+        self.tell(finding)
 
 
 def _sessions(db: Database, session: str | None) -> list[str]:
@@ -154,27 +199,9 @@ def _sessions(db: Database, session: str | None) -> list[str]:
     return [r[0] for r in db.conn.execute("select distinct session from exchanges order by 1")]
 
 
-def _pages(db: Database, session: str, size: int) -> Iterator[list[dict[str, Any]]]:
-    """A session's exchanges in time order, without bodies, with their judged mark,
-    stored findings and devices, in pages (keyset paging)."""
-    extra = STORED_COLUMNS if stored.has_tables(db) else WITHOUT_STORED
-    last = (-1.0, "")
-    while True:
-        cursor = db.conn.execute(
-            f"select {ROW_COLUMNS}, {extra} from exchanges e where e.session = ?"
-            " and (e.started_at, e.id) > (?, ?) order by e.started_at, e.id limit ?",
-            [session, *last, size],
-        )
-        names = [d[0] for d in cursor.description]
-        rows = [dict(zip(names, values, strict=True)) for values in cursor]
-        if not rows:
-            return
-        yield rows
-        last = (rows[-1]["started_at"], rows[-1]["id"])
-
-
 class _Reader:
-    """Each exchange's context and per-exchange findings: stored ones, or judged now."""
+    """The exchanges of a page that must be judged now (no findings stored under the
+    current rule set): decoded from their stored bytes, judged, and stored when it can."""
 
     def __init__(self, db: Database, save_to: Database | None) -> None:
         self.db = db
@@ -182,28 +209,25 @@ class _Reader:
         self.save_to = save_to if save_to is not None and stored.has_tables(save_to) else None
         self.judged_now = 0
 
-    def judged(self, rows: list[dict[str, Any]]) -> Iterator[tuple[Ctx, list[Finding]]]:
-        stale = [r["id"] for r in rows if r["ruleset"] != self.ruleset]
-        full = self._full_rows(stale) if stale else {}
-        judged_now: list[tuple[str, list[Finding]]] = []
-        for row in rows:
-            ident = row["id"]
-            if ident not in full:
-                found = [stored.finding_from_row(f) for f in stored_findings(row)]
-                yield SlimCtx(row), found
-                continue
-            ctx = _decoded_ctx(full[ident])
-            now = check_ctx(ctx)
-            judged_now.append((ident, now))
-            yield ctx, now
-        self.judged_now += len(judged_now)
-        if self.save_to is not None and judged_now:
+    def judged(self, rows: list[tuple[Any, ...]]) -> dict[str, tuple[Ctx, list[Finding]]]:
+        """Exchange id → its decoded context and findings, for the stale rows of a page."""
+        ruleset = self.ruleset
+        stale = [r[ID] for r in rows if r[RULESET] != ruleset]
+        if not stale:
+            return {}
+        out: dict[str, tuple[Ctx, list[Finding]]] = {}
+        for ident, full in self._full_rows(stale).items():
+            ctx = _decoded_ctx(full)
+            out[ident] = (ctx, check_ctx(ctx))
+        self.judged_now += len(out)
+        if self.save_to is not None and out:
             try:
-                stored.save(self.save_to, judged_now)
+                stored.save(self.save_to, [(i, found) for i, (_, found) in out.items()])
             except Exception:  # a busy or read-only file: judged again next time
                 if self.save_to.conn.in_transaction:
                     self.save_to.conn.rollback()
                 self.save_to = None
+        return out
 
     def _full_rows(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}

@@ -60,6 +60,7 @@ def audit_command(
             result = audit.run(
                 db, session, on_progress=advance, save_to=writer,
                 on_finding=stream.finding if stream is not None else None,
+                on_stored=stream.stored if stream is not None else None,
             )  # fmt: skip
     finally:
         db.conn.close()

@@ -7,7 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from proxy import store
-from proxy.audit.slim import ROW_COLUMNS, STORED_COLUMNS, SlimCtx, stored_findings
+from proxy.audit.pages import ID, pages
+from proxy.audit.slim import SlimCtx
 from proxy.rules import Ctx
 from proxy.store import findings, rows
 from tests.rules.factories import NOW
@@ -34,16 +35,15 @@ def test_slim_contexts_match_fresh_decodes(tmp_path: Path) -> None:
     db = store.connect(tmp_path / "slim.db")
     store.ensure_session(db, "s", kind="proxy")
     store.write_rows(db, rows.build([ex for ex, _ in items], body_cap=1 << 20, keys={}))
-    stored = {
-        r["id"]: r for r in db.query(f"select {ROW_COLUMNS}, {STORED_COLUMNS} from exchanges e")
-    }  # fmt: skip
+    page = next(pages(db, "s", size=len(items)))
+    stored = {row[ID]: row for row in page.rows}
     compared = 0
     for ex, decoded in items:
         fresh = Ctx(ex, decoded)
-        slim = SlimCtx(stored[ex.id])
+        slim = SlimCtx(stored[ex.id], page.devices.get(ex.id, []))
         assert _facts(slim) == _facts(fresh), ex.id
         assert [f.rule for f in findings.load(db, [ex.id]).get(ex.id, [])] == [
-            f["rule"] for f in stored_findings(stored[ex.id])
+            values[1] for values in page.findings.get(ex.id, [])
         ]
         compared += bool(fresh.request_devices or fresh.response_devices)
     assert compared > 50
