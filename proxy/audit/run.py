@@ -15,11 +15,13 @@ from __future__ import annotations
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlite_utils import Database
 
 from proxy import store
+from proxy.audit.ahead import pages_ahead
 from proxy.audit.pages import FINDING_COLUMNS, ID, RULESET, StoredFinding, pages
 from proxy.audit.slim import SlimCtx
 from proxy.decode import decode_exchange
@@ -118,13 +120,15 @@ def run(
     on_finding: Callable[[Finding], None] | None = None,
     on_stored: Callable[[StoredFinding], None] | None = None,
     save_to: Database | None = None,
+    read_ahead: Path | None = None,
 ) -> Audit:
     """Audit the exchanges of one session (or all), reading rows in pages.
 
     `on_progress(n)` is called after each page of `n` exchanges; `on_finding` with each
     finding in the order found, except that stored findings go to `on_stored` as rows
     when it is given; `save_to` (a writable connection to the same file) stores what had
-    to be judged again.
+    to be judged again; `read_ahead` (the SQLite file `db` reads) lets a second process
+    read the pages while this one judges.
     """
     result = Audit()
     reader = _Reader(db, save_to)
@@ -133,7 +137,8 @@ def run(
     for name in _sessions(db, session):
         judge = SessionJudge()
         report.operations.clear()
-        for rows in pages(db, name, page):
+        read = pages(db, name, page) if read_ahead is None else pages_ahead(read_ahead, name, page)
+        for rows in read:
             fresh = reader.judged(rows.rows)
             for row in rows.rows:
                 ident = row[ID]

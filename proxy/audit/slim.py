@@ -10,7 +10,7 @@ most exchanges interest a session rule for one or two facts.
 from __future__ import annotations
 
 import json
-from functools import cached_property
+from functools import lru_cache
 from typing import Any
 
 from proxy.audit.pages import (
@@ -57,12 +57,16 @@ class SlimCtx(Ctx):
     """A stored exchange's context for the session rules, from its `pages` row and device
     rows. Headers are looked up in the stored JSON, devices built from their rows, and
     `exchange` (no bodies, no headers) and `decoded` (only the operation) made, each only
-    when a rule first asks for it."""
+    when a rule first asks for it (a session rule reads one or two facts of most)."""
 
     def __init__(self, row: tuple[Any, ...], devices: list[tuple[Any, ...]]) -> None:
         # no super(): nothing to parse; `exchange` and `decoded` come from __getattr__
         self._row = row
         self._device_rows = devices
+        self._request: tuple[Device, ...] | None = None
+        self._response: tuple[Device, ...] | None = None
+        self._request_map: dict[str, str] | None = None
+        self._response_map: dict[str, str] | None = None
         self.id = row[ID]
         self.op = _OPS.get(row[OPERATION] or "", Op.UNKNOWN)
         self.status = row[STATUS]
@@ -82,14 +86,8 @@ class SlimCtx(Ctx):
                 client=row[CLIENT],
             )  # fmt: skip
         elif name == "decoded":
-            operation = Operation(
-                name=self.op, hub=row[HUB], resource_id=row[RESOURCE_ID],
-                api_version=row[API_VERSION],
-            )  # fmt: skip
-            value = Decoded(
-                operation=operation,
-                request=_NO_BODY,
-                response=_NO_BODY if self._has_response else None,
+            value = _decoded(
+                self.op, row[HUB], row[RESOURCE_ID], row[API_VERSION], self._has_response
             )
         else:
             raise AttributeError(name)
@@ -101,23 +99,38 @@ class SlimCtx(Ctx):
         return self.status is not None or bool(self._row[RESPONSE_HEADERS])
 
     def header(self, name: str) -> str | None:
-        return self._request_headers.get(name.lower())
+        if self._request_map is None:
+            self._request_map = _header_map(self._row[REQUEST_HEADERS])
+        return self._request_map.get(name.lower())
 
-    @cached_property
-    def _request_headers(self) -> dict[str, str]:
-        return _header_map(self._row[REQUEST_HEADERS])
+    def response_header(self, name: str) -> str | None:
+        if self._response_map is None:
+            self._response_map = _header_map(self._row[RESPONSE_HEADERS])
+        return self._response_map.get(name.lower())
 
-    @cached_property
-    def _response_headers(self) -> dict[str, str]:
-        return _header_map(self._row[RESPONSE_HEADERS])
-
-    @cached_property
+    @property
     def request_devices(self) -> tuple[Device, ...]:
-        return tuple(_device(d) for d in self._device_rows if d[1] == "request")
+        if self._request is None:
+            rows = self._device_rows
+            self._request = tuple(_device(d) for d in rows if d[1] == "request") if rows else ()
+        return self._request
 
-    @cached_property
+    @property
     def response_devices(self) -> tuple[Device, ...]:
-        return tuple(_device(d) for d in self._device_rows if d[1] == "response")
+        if self._response is None:
+            rows = self._device_rows
+            self._response = tuple(_device(d) for d in rows if d[1] == "response") if rows else ()
+        return self._response
+
+
+@lru_cache(maxsize=4096)
+def _decoded(
+    op: Op, hub: str | None, resource_id: str | None, api_version: str | None, response: bool
+) -> Decoded:
+    """The operation as `Decoded` holds it: one object for the many calls that share it
+    (a POST to a hub's registrations has no resource id); both are frozen."""
+    operation = Operation(name=op, hub=hub, resource_id=resource_id, api_version=api_version)
+    return Decoded(operation=operation, request=_NO_BODY, response=_NO_BODY if response else None)
 
 
 def _header_map(text: str | None) -> dict[str, str]:

@@ -61,6 +61,7 @@ def audit_command(
                 db, session, on_progress=advance, save_to=writer,
                 on_finding=stream.finding if stream is not None else None,
                 on_stored=stream.stored if stream is not None else None,
+                read_ahead=db_path if isinstance(db_path, Path) else None,
             )  # fmt: skip
     finally:
         db.conn.close()

@@ -6,7 +6,7 @@ is keyed by handle or registration id in a `BoundedMap`, never the session itsel
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from urllib.parse import unquote, urlsplit
 
 from proxy.model import Op
@@ -16,6 +16,13 @@ from proxy.rules.findings import Breach
 from proxy.rules.registry import session_rule
 
 SPEC = "spec/nh-rest-api.md"
+
+
+Found = Sequence[tuple[str, Breach]]
+"""What feeding one exchange finds: usually nothing, so a rule answers `()` (no generator)."""
+
+_UPSERT = Op.CREATE_OR_UPDATE_REGISTRATION
+_UPSERTS = (Op.CREATE_OR_UPDATE_REGISTRATION, Op.UPDATE_REGISTRATION)
 
 
 def _failed(ctx: Ctx) -> bool:
@@ -43,19 +50,20 @@ class IdUnused:
         self.pending: BoundedMap[str, str] = BoundedMap()
         """Id handed out → the exchange that created it, until a PUT uses it."""
 
-    def feed(self, ctx: Ctx) -> Iterator[tuple[str, Breach]]:
+    def feed(self, ctx: Ctx) -> Found:
         if ctx.op is Op.CREATE_REGISTRATION_ID and not _failed(ctx):
             new_id = _id_from_location(ctx)
             if new_id:
                 self.pending[new_id] = ctx.id
-        elif ctx.op in (Op.CREATE_OR_UPDATE_REGISTRATION, Op.UPDATE_REGISTRATION):
+        elif ctx.op in _UPSERTS:
             self.pending.pop(ctx.decoded.operation.resource_id or "", None)
-        return iter(())
+        return ()
 
     def end(self) -> Iterator[tuple[str, Breach]]:
         for new_id, exchange_id in self.pending.items():
-            yield exchange_id, Breach(
-                actual=f"id {new_id} never used by a PUT", pointer="header:Location"
+            yield (
+                exchange_id,
+                Breach(actual=f"id {new_id} never used by a PUT", pointer="header:Location"),
             )
 
 
@@ -71,9 +79,10 @@ class Duplicates:
         self.seen: BoundedMap[tuple[str, str, str], str] = BoundedMap()
         """(handle, description type, template name) → the exchange that first created it."""
 
-    def feed(self, ctx: Ctx) -> Iterator[tuple[str, Breach]]:
+    def feed(self, ctx: Ctx) -> Found:
         if ctx.op is not Op.CREATE_REGISTRATION or _failed(ctx):
-            return
+            return ()
+        found = []
         for device in ctx.request_devices:
             if not device.handle:
                 continue
@@ -81,13 +90,14 @@ class Duplicates:
             key = (device.handle.lower(), device.source_type, name)
             first = self.seen.setdefault(key, ctx.id)
             if first != ctx.id:
-                yield (
+                found.append((
                     ctx.id,
                     Breach(
                         actual=f"handle {device.handle[:24]}… registered again (first in {first})",
                         pointer=device.source_type,
                     ),
-                )
+                ))  # fmt: skip
+        return found
 
     def end(self) -> Iterator[tuple[str, Breach]]:
         return iter(())
@@ -111,32 +121,35 @@ class LostUpdate:
         self.seen: BoundedMap[tuple[str, Client], int] = BoundedMap()
         """(registration id, client) → the version that client last saw."""
 
-    def feed(self, ctx: Ctx) -> Iterator[tuple[str, Breach]]:
-        rid, me = ctx.decoded.operation.resource_id, None
-        if ctx.op is Op.CREATE_OR_UPDATE_REGISTRATION and rid:
+    def feed(self, ctx: Ctx) -> Found:
+        found: Found = ()
+        me = None
+        rid = ctx.decoded.operation.resource_id if ctx.op is _UPSERT else None
+        if rid:
             me = client_of(ctx)
-        if ctx.op is Op.CREATE_OR_UPDATE_REGISTRATION and rid and me is not None:
+        if rid and me is not None:
             mine, newest = self.seen.get((rid, me)), self.latest.get(rid)
             if mine is not None and newest is not None and newest[0] > mine and newest[1] != me:
-                yield (
+                found = [(
                     ctx.id,
                     Breach(
                         actual=f"PUT without If-Match based on ETag {mine}; another client "
                         f"had already written ETag {newest[0]}",
                         pointer="header:If-Match",
                     ),
-                )
+                )]  # fmt: skip
         if _failed(ctx) or not ctx.response_devices:
-            return
+            return found
         me = me or client_of(ctx)
         if me is None:
-            return
+            return found
         for device in ctx.response_devices:
             version = _int(device.etag)
             if device.registration_id and version is not None:
                 self.seen[(device.registration_id, me)] = version
                 if version > self.latest.get(device.registration_id, (-1, None))[0]:
                     self.latest[device.registration_id] = (version, me)
+        return found
 
     def end(self) -> Iterator[tuple[str, Breach]]:
         return iter(())
@@ -169,17 +182,17 @@ class MixedVersions:
         self.reported: set[str] = set()
         """api-version values are few (a handful exist), so this set stays small."""
 
-    def feed(self, ctx: Ctx) -> Iterator[tuple[str, Breach]]:
+    def feed(self, ctx: Ctx) -> Found:
         version = ctx.decoded.operation.api_version
-        if not version:
-            return
+        if not version or version == self.first:
+            return ()
         if self.first is None:
             self.first = version
-        elif version != self.first and version not in self.reported:
+        elif version not in self.reported:
             self.reported.add(version)
-            yield ctx.id, Breach(
-                actual=f"{version} after {self.first}", pointer="query:api-version"
-            )
+            breach = Breach(actual=f"{version} after {self.first}", pointer="query:api-version")
+            return [(ctx.id, breach)]
+        return ()
 
     def end(self) -> Iterator[tuple[str, Breach]]:
         return iter(())
@@ -198,9 +211,9 @@ class Both:
         self.installed: BoundedMap[str, None] = BoundedMap()
         self.reported: BoundedMap[str, None] = BoundedMap()
 
-    def feed(self, ctx: Ctx) -> Iterator[tuple[str, Breach]]:
+    def feed(self, ctx: Ctx) -> Found:
         if _failed(ctx):
-            return
+            return ()
         mine, other = (
             (self.registered, self.installed) if ctx.op in REGISTRATION_WRITES
             else (self.installed, self.registered)
@@ -208,7 +221,8 @@ class Both:
             else (None, None)
         )  # fmt: skip
         if mine is None or other is None:
-            return
+            return ()
+        found = []
         for device in ctx.request_devices:
             handle = (device.handle or "").lower()
             if not handle:
@@ -216,7 +230,7 @@ class Both:
             mine[handle] = None
             if handle in other and handle not in self.reported:
                 self.reported[handle] = None
-                yield (
+                found.append((
                     ctx.id,
                     Breach(
                         actual=f"handle {device.handle[:24]}… has registrations and an installation"
@@ -224,7 +238,8 @@ class Both:
                         else "",
                         pointer=device.source_type,
                     ),
-                )
+                ))  # fmt: skip
+        return found
 
     def end(self) -> Iterator[tuple[str, Breach]]:
         return iter(())

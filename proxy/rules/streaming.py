@@ -16,11 +16,11 @@ class SessionJudge:
 
     def feed(self, ctx: Ctx) -> list[Finding]:
         """The session findings this exchange completes (naming it or an earlier one)."""
-        return [
-            rule.finding(exchange_id, breach)
-            for rule, state in self._states
-            for exchange_id, breach in state.feed(ctx)
-        ]
+        found: list[Finding] = []
+        for rule, state in self._states:
+            for exchange_id, breach in state.feed(ctx):
+                found.append(rule.finding(exchange_id, breach))
+        return found
 
     def end(self) -> list[Finding]:
         """The findings only the session's end decides (an id never used, …)."""
