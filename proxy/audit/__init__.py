@@ -4,9 +4,9 @@ May import the store, the decoders, the rules and the vocabulary; the viewer and
 use it.
 """
 
+from proxy.audit.printed import JsonStream
 from proxy.audit.report import (
     Group,
-    JsonStream,
     groups,
     render,
     render_json,

@@ -17,11 +17,15 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from proxy import store
-from proxy.audit.pages import Page, pages
+from proxy.audit.pages import EXAMPLES, ID, OPERATION, OPS, RULESET, Page, Tally, pages
+from proxy.audit.printed import Printer
+from proxy.model import Op
+from proxy.store import findings as stored
 
 
-def pages_ahead(path: Path, session: str, size: int) -> Iterator[Page]:
-    """`pages(…)` of the SQLite file at `path`, read by a forked process when it can be."""
+def pages_ahead(path: Path, session: str, size: int, *, printed: bool) -> Iterator[Page]:
+    """`pages(…)` of the SQLite file at `path`, read by a forked process when it can be;
+    `printed`: with the stored findings printed and counted there, for `--format json`."""
     if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
         db = store.connect(path, readonly=True)
         try:
@@ -31,7 +35,7 @@ def pages_ahead(path: Path, session: str, size: int) -> Iterator[Page]:
         return
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
-    reader = context.Process(target=_read, args=(path, session, size, send), daemon=True)
+    reader = context.Process(target=_read, args=(path, session, size, printed, send), daemon=True)
     reader.start()
     send.close()
     try:
@@ -46,7 +50,7 @@ def pages_ahead(path: Path, session: str, size: int) -> Iterator[Page]:
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield Page(*item)
+            yield item
     finally:
         receive.close()  # a reader still sending gets a broken pipe and ends
         reader.join(timeout=5)
@@ -55,14 +59,42 @@ def pages_ahead(path: Path, session: str, size: int) -> Iterator[Page]:
             reader.join()
 
 
-def _read(path: Path, session: str, size: int, send: Connection) -> None:
-    """The reader process: each page as a tuple, then None (or the error that stopped it)."""
+def _read(path: Path, session: str, size: int, printed: bool, send: Connection) -> None:
+    """The reader process: each page, then None (or the error that stopped it)."""
     try:
         db = store.connect(path, readonly=True)
+        printer, ruleset = Printer(), stored.ruleset()
         for page in pages(db, session, size):
-            send.send((page.rows, page.findings, page.devices))
+            send.send(_printed(page, printer, ruleset) if printed else page)
         send.send(None)
     except (BrokenPipeError, ConnectionResetError):  # the judge stopped reading
         return
     except Exception as error:
         send.send(error)
+
+
+def _printed(page: Page, printer: Printer, ruleset: str) -> Page:
+    """The page with its stored findings printed and counted (the judge then touches each
+    only as text), unless some exchange must be judged again: its findings interleave."""
+    rows = page.rows
+    if any(row[RULESET] != ruleset for row in rows):
+        return page
+    printed: dict[str, str] = {}
+    tally = Tally()
+    severities, counts, candidates = tally.severities, tally.counts, tally.candidates
+    for row in rows:
+        found = page.findings.get(row[ID])
+        if not found:
+            continue
+        operation = OPS.get(row[OPERATION] or "", Op.UNKNOWN).value
+        printed[row[ID]] = ", ".join([printer.stored(values) for values in found])
+        for values in found:
+            severities[values[2]] += 1
+            key = (operation, values[1])
+            counts[key] += 1
+            kept = candidates.get(key)
+            if kept is None:
+                candidates[key] = [values]
+            elif len(kept) < EXAMPLES and all((k[3] or "") != (values[3] or "") for k in kept):
+                kept.append(values)
+    return Page(rows, {}, page.devices, printed, tally)

@@ -9,14 +9,17 @@ rule or the report keeps.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
 from sqlite_utils import Database
 
+from proxy.model import Op
+from proxy.rules import Finding
 from proxy.store import findings as stored
 
 EXCHANGE_COLUMNS = (
@@ -38,11 +41,27 @@ DEVICE_COLUMNS = ("exchange_id", "direction", "kind", "source_type", "platform",
                   "registration_id", "installation_id", "etag", "template_name")  # fmt: skip
 """What the session rules read of a device row, in this order."""
 
+EXAMPLES = 3
+"""Examples the report keeps per operation and rule (distinct actual values)."""
+
+OPS = {op.value: op for op in Op}
+"""A stored operation name → its `Op` (an unknown name is `Op.UNKNOWN`)."""
+
 _EXCHANGES = (
     f"select {', '.join(f'e.{c}' for c in EXCHANGE_COLUMNS)}, {{ruleset}} from exchanges e"
     " where e.session = ? and (e.started_at, e.id) > (?, ?) order by e.started_at, e.id limit ?"
 )
 _JUDGED = "(select j.ruleset from findings_judged j where j.exchange_id = e.id)"
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """A page's stored findings counted: by severity, and per (operation, rule) how many
+    and the first finding of each of the first EXAMPLES distinct actual values."""
+
+    severities: Counter[str] = field(default_factory=Counter)
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    candidates: dict[tuple[str, str], list[StoredFinding]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +74,12 @@ class Page:
 
     devices: dict[str, list[tuple[Any, ...]]]
     """Exchange id → its device rows, request side first, each side in body order."""
+
+    printed: dict[str, str] = field(default_factory=dict)
+    """Exchange id → its stored findings as printed JSON, when `findings` is given so."""
+
+    tally: Tally | None = None
+    """The stored findings counted, when `findings` is given so."""
 
 
 def pages(db: Database, session: str, size: int) -> Iterator[Page]:
@@ -83,3 +108,8 @@ def _by_exchange(
         ids,
     )
     return {key: list(group) for key, group in groupby(cursor.fetchall(), itemgetter(0))}
+
+
+def stored_finding(values: StoredFinding) -> Finding:
+    """A stored finding's row as a `Finding`, its rule's declaration filled back in."""
+    return stored.finding_from_row(dict(zip(FINDING_COLUMNS, values, strict=True)))

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
-from json.encoder import encode_basestring
 
-from proxy.audit.pages import StoredFinding
-from proxy.audit.run import Audit, Format, stored_finding
+from proxy.audit.run import Audit, Format
 from proxy.rules import RANK, Finding, rules
 
 EXAMPLES = 3
 _dump = json.JSONEncoder(ensure_ascii=False).encode
-_string = encode_basestring
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,67 +42,6 @@ def groups(audit: Audit) -> list[Group]:
         )  # fmt: skip
     out.sort(key=lambda g: (g.operation, -RANK[g.severity], -g.count, g.rule))
     return out
-
-
-class JsonStream:
-    """`--format json` written as the audit runs: each finding printed when it is found.
-
-    `{"findings": [{exchange_id, rule, severity, …}, …], "exchanges": N}`; the count comes
-    last because it is known last. Written a few hundred findings at a time.
-    """
-
-    def __init__(self, write: Callable[[str], object], *, batch: int = 500) -> None:
-        self._write = write
-        self._batch = batch
-        self._held: list[str] = []
-        self._first = True
-        self._fragments: dict[tuple[str | None, ...], tuple[str, str]] = {}
-        write('{"findings": [')
-
-    def finding(self, finding: Finding) -> None:
-        self._hold(_dump(finding.as_json()))
-
-    def stored(self, values: StoredFinding) -> None:
-        """A stored finding's row, printed as `finding` prints it as a `Finding`."""
-        key = values[1:3] + values[5:]
-        fragments = self._fragments.get(key)
-        if fragments is None:
-            if len(self._fragments) > 4096:  # overridden expectations may vary without end
-                self._fragments.clear()
-            fragments = self._fragments[key] = _fragments(stored_finding(values))
-        middle, tail = fragments
-        self._hold(f'{{"exchange_id": {_string(values[0])}{middle}{_string(values[3] or "")}{tail}')
-
-    def _hold(self, text: str) -> None:
-        if self._first:
-            self._first = False
-        else:
-            text = ", " + text
-        self._held.append(text)
-        if len(self._held) >= self._batch:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._held:
-            self._write("".join(self._held))
-            self._held.clear()
-
-    def end(self, audit: Audit) -> None:
-        self.flush()
-        self._write(f'], "exchanges": {audit.exchanges}}}\n')
-
-
-def _fragments(finding: Finding) -> tuple[str, str]:
-    """What `_dump(finding.as_json())` prints between the exchange id and the actual
-    value, and after it: the same for every finding of its rule and stored declaration."""
-    fields = finding.as_json()
-    keys = list(fields)
-    if keys[0] != "exchange_id" or "actual" not in keys:
-        raise ValueError(f"unexpected finding fields: {keys}")
-    cut = keys.index("actual")
-    parts = [f"{_dump(k)}: {_dump(v)}" for k, v in fields.items()]
-    middle = ", ".join(["", *parts[1:cut], f"{_dump('actual')}: "])
-    return middle, ", ".join(["", *parts[cut + 1 :]]) + "}"
 
 
 def render_json(audit: Audit) -> str:

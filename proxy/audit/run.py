@@ -6,8 +6,8 @@ decoded and judged again from its stored raw bytes (and stored, given a writable
 `save_to`), so an improved rule or decoder re-judges an old database. Session rules are
 fed each session's exchanges in time order with bounded state. The report keeps counts
 and a few examples per rule and operation, never every finding: `on_finding` sees each
-one as it is found (`--format json` streams them, taking stored ones as rows through
-`on_stored`, so a finding is only made into an object when something keeps it).
+one as it is found, and `--format json` streams them (stored ones printed from their
+rows, so a stored finding is only made into an object when the report keeps it).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from sqlite_utils import Database
 
 from proxy import store
 from proxy.audit.ahead import pages_ahead
-from proxy.audit.pages import FINDING_COLUMNS, ID, RULESET, StoredFinding, pages
+from proxy.audit.pages import EXAMPLES, ID, RULESET, StoredFinding, Tally, pages, stored_finding
+from proxy.audit.printed import JsonStream
 from proxy.audit.slim import SlimCtx
 from proxy.decode import decode_exchange
 from proxy.rules import RANK, Ctx, Finding, SessionJudge, check_ctx
@@ -31,7 +32,6 @@ from proxy.store import findings as stored
 
 FailOn = Literal["error", "warning", "never"]
 Format = Literal["text", "json", "markdown"]
-EXAMPLES = 3
 _UNKNOWN = "unknown"
 
 
@@ -80,6 +80,24 @@ class Audit:
             finding = stored_finding(values)
             bucket.examples[finding.actual] = finding
 
+    def merge(self, tally: Tally) -> None:
+        """Add a page's stored findings counted where the page was read, as `add_stored`
+        would have one by one: the first few distinct actual values of a bucket in a page
+        are all that `add_stored` could keep of it."""
+        self.severities.update(tally.severities)
+        for key, candidates in tally.candidates.items():
+            bucket = self.buckets.get(key)
+            if bucket is None:
+                first = stored_finding(candidates[0])
+                bucket = self.buckets[key] = Bucket(0, first, {first.actual: first})
+            bucket.count += tally.counts[key]
+            for values in candidates:
+                if len(bucket.examples) >= EXAMPLES:
+                    break
+                if (values[3] or "") not in bucket.examples:
+                    finding = stored_finding(values)
+                    bucket.examples[finding.actual] = finding
+
     @property
     def total(self) -> int:
         """How many findings in all."""
@@ -100,11 +118,6 @@ class Audit:
         return any(n and RANK[s] >= RANK[fail_on] for s, n in self.severities.items())
 
 
-def stored_finding(values: StoredFinding) -> Finding:
-    """A stored finding's row as a `Finding`, its rule's declaration filled back in."""
-    return stored.finding_from_row(dict(zip(FINDING_COLUMNS, values, strict=True)))
-
-
 def count(db: Database, session: str | None = None) -> int:
     """How many exchanges `run` will judge (for a progress bar)."""
     where, args = ("where session = ?", [session]) if session is not None else ("", [])
@@ -118,28 +131,34 @@ def run(
     page: int = 1000,
     on_progress: Callable[[int], None] | None = None,
     on_finding: Callable[[Finding], None] | None = None,
-    on_stored: Callable[[StoredFinding], None] | None = None,
+    stream: JsonStream | None = None,
     save_to: Database | None = None,
     read_ahead: Path | None = None,
 ) -> Audit:
     """Audit the exchanges of one session (or all), reading rows in pages.
 
-    `on_progress(n)` is called after each page of `n` exchanges; `on_finding` with each
-    finding in the order found, except that stored findings go to `on_stored` as rows
-    when it is given; `save_to` (a writable connection to the same file) stores what had
+    `on_progress(n)` is called after each page of `n` exchanges; `on_finding` and
+    `stream` with each finding in the order found (the stream takes a stored one as its
+    row, or printed); `save_to` (a writable connection to the same file) stores what had
     to be judged again; `read_ahead` (the SQLite file `db` reads) lets a second process
-    read the pages while this one judges.
+    read the pages, and print and count the stored findings, while this one judges.
     """
     result = Audit()
     reader = _Reader(db, save_to)
-    report = _Reporter(result, db, on_finding)
-    keep = on_finding is not None and on_stored is None
+    tell = _both(on_finding, stream.finding if stream is not None else None)
+    report = _Reporter(result, db, tell)
     for name in _sessions(db, session):
         judge = SessionJudge()
         report.operations.clear()
-        read = pages(db, name, page) if read_ahead is None else pages_ahead(read_ahead, name, page)
+        read = (
+            pages(db, name, page)
+            if read_ahead is None
+            else pages_ahead(read_ahead, name, page, printed=stream is not None)
+        )
         for rows in read:
             fresh = reader.judged(rows.rows)
+            if rows.tally is not None:
+                result.merge(rows.tally)
             for row in rows.rows:
                 ident = row[ID]
                 found = fresh.get(ident)
@@ -147,12 +166,14 @@ def run(
                     ctx: Ctx = SlimCtx(row, rows.devices.get(ident, []))
                     operation = ctx.op.value
                     report.named(ident, operation)
+                    if stream is not None and (text := rows.printed.get(ident)):
+                        stream.printed(text)
                     for values in rows.findings.get(ident, ()):
                         result.add_stored(values, operation)
-                        if on_stored is not None:
-                            on_stored(values)
-                        elif keep:
-                            report.tell(stored_finding(values))
+                        if stream is not None:
+                            stream.stored(values)
+                        if on_finding is not None:
+                            on_finding(stored_finding(values))
                 else:
                     ctx, judged = found
                     operation = ctx.op.value
@@ -168,6 +189,19 @@ def run(
         for finding in judge.end():
             report.found(finding, None)
     return result
+
+
+def _both(
+    first: Callable[[Finding], None] | None, second: Callable[[Finding], None] | None
+) -> Callable[[Finding], None] | None:
+    if first is None or second is None:
+        return first or second
+
+    def tell(finding: Finding) -> None:
+        first(finding)
+        second(finding)
+
+    return tell
 
 
 class _Reporter:

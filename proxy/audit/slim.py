@@ -20,6 +20,7 @@ from proxy.audit.pages import (
     ID,
     METHOD,
     OPERATION,
+    OPS,
     REQUEST_HEADERS,
     REQUEST_TRUNCATED,
     RESOURCE_ID,
@@ -33,7 +34,6 @@ from proxy.exchange import Exchange, Message
 from proxy.model import Decoded, DecodedBody, Device, Op, Operation, Platform, Template
 from proxy.rules import Ctx
 
-_OPS = {op.value: op for op in Op}
 _PLATFORMS = {p.value: p for p in Platform}
 _NO_BODY = DecodedBody(format="other")
 _NO_MESSAGE = Message(headers=(), body=b"")
@@ -68,7 +68,7 @@ class SlimCtx(Ctx):
         self._request_map: dict[str, str] | None = None
         self._response_map: dict[str, str] | None = None
         self.id = row[ID]
-        self.op = _OPS.get(row[OPERATION] or "", Op.UNKNOWN)
+        self.op = OPS.get(row[OPERATION] or "", Op.UNKNOWN)
         self.status = row[STATUS]
         self.truncated = bool(row[REQUEST_TRUNCATED])
         self.url_host = self.path = ""

@@ -59,8 +59,7 @@ def audit_command(
         with progress.bar(f"auditing {label(db_path)}", audit.count(db, session)) as advance:
             result = audit.run(
                 db, session, on_progress=advance, save_to=writer,
-                on_finding=stream.finding if stream is not None else None,
-                on_stored=stream.stored if stream is not None else None,
+                stream=stream,
                 read_ahead=db_path if isinstance(db_path, Path) else None,
             )  # fmt: skip
     finally:
