@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -23,7 +23,9 @@ from proxy.model import Op
 from proxy.store import findings as stored
 
 
-def pages_ahead(path: Path, session: str, size: int, *, printed: bool) -> Iterator[Page]:
+def pages_ahead(
+    path: Path, session: str, size: int, *, printed: bool
+) -> Generator[Page, None, None]:
     """`pages(…)` of the SQLite file at `path`, read by a forked process when it can be;
     `printed`: with the stored findings printed and counted there, for `--format json`."""
     if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
