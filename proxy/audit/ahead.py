@@ -12,12 +12,27 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from proxy import store
-from proxy.audit.pages import EXAMPLES, ID, OPERATION, OPS, RULESET, Page, Tally, pages
+from proxy.audit.pages import (
+    API_VERSION,
+    EXAMPLES,
+    HUB,
+    ID,
+    METHOD,
+    OPERATION,
+    OPS,
+    RULESET,
+    SESSION,
+    Page,
+    Tally,
+    pages,
+)
 from proxy.audit.printed import Printer
 from proxy.model import Op
 from proxy.store import findings as stored
@@ -67,7 +82,7 @@ def _read(path: Path, session: str, size: int, printed: bool, send: Connection) 
         db = store.connect(path, readonly=True)
         printer, ruleset = Printer(), stored.ruleset()
         for page in pages(db, session, size):
-            send.send(_printed(page, printer, ruleset) if printed else page)
+            send.send(_shared(_printed(page, printer, ruleset) if printed else page))
         send.send(None)
     except (BrokenPipeError, ConnectionResetError):  # the judge stopped reading
         return
@@ -100,3 +115,33 @@ def _printed(page: Page, printer: Printer, ruleset: str) -> Page:
             elif len(kept) < EXAMPLES and all((k[3] or "") != (values[3] or "") for k in kept):
                 kept.append(values)
     return Page(rows, {}, page.devices, printed, tally)
+
+
+_SHARED_EXCHANGE_COLUMNS = (SESSION, METHOD, OPERATION, HUB, API_VERSION, RULESET)
+_SHARED_DEVICE_COLUMNS = (1, 2, 3, 4)  # direction, kind, source type, platform
+
+
+def _shared(page: Page) -> Page:
+    """The page with each repeated value of its few-valued columns one object, which the
+    pipe then sends once (sqlite3 makes a new string for every value it reads)."""
+    memo: dict[Any, Any] = {}
+    same = memo.setdefault
+    return replace(
+        page,
+        rows=_columns_shared(page.rows, _SHARED_EXCHANGE_COLUMNS, same),
+        devices={
+            key: _columns_shared(rows, _SHARED_DEVICE_COLUMNS, same)
+            for key, rows in page.devices.items()
+        },
+    )
+
+
+def _columns_shared(
+    rows: list[tuple[Any, ...]], shared: tuple[int, ...], same: Callable[[Any, Any], Any]
+) -> list[tuple[Any, ...]]:
+    if not rows:
+        return rows
+    columns = list(zip(*rows, strict=True))
+    for index in shared:
+        columns[index] = tuple([same(value, value) for value in columns[index]])
+    return list(zip(*columns, strict=True))
