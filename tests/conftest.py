@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -25,6 +26,10 @@ __all__ = ["CORPUS"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The suite's workers keep both cores busy: a writer at a lower priority would only be
+    # slower to store what the tests wait for, not different (tests/recording/
+    # test_writer_process.py runs it lowered).
+    os.environ.setdefault("HUBSCOPE_WRITER_NICE", "0")
     config.addinivalue_line(
         "markers", "missing(what): needs something CI must have; fails (see tests/outside.py)"
     )

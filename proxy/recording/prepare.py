@@ -40,13 +40,19 @@ SLICE = 250
 """Exchanges per task: small enough to keep every worker busy, large enough to amortise."""
 
 
+MAX_DEFAULT_WORKERS = 4
+"""Beyond this many, the workers would wait on the writer's own share (journal, SQLite)."""
+
+
 def default_workers() -> int:
-    """`$HUBSCOPE_WRITER_WORKERS`, else one per core but one: that core is the proxy's
-    and the writer's own (on one core, rows are built in the writer)."""
+    """`$HUBSCOPE_WRITER_WORKERS`, else one per core, at most `MAX_DEFAULT_WORKERS`, and
+    none on one core (rows are built in the writer). The workers run at the writer's lower
+    priority (`writer_process.NICE`), so they take only what the proxy leaves free."""
     value = os.environ.get(WORKERS_ENV, "")
     if value.isdigit():
         return int(value)
-    return max(0, (os.cpu_count() or 1) - 1)
+    cores = os.cpu_count() or 1
+    return 0 if cores < 2 else min(cores, MAX_DEFAULT_WORKERS)
 
 
 class Pending(Protocol):
@@ -175,4 +181,11 @@ def _exit_with(writer_pid: int) -> None:
     os._exit(0)
 
 
-__all__ = ["POOL_MIN_BATCH", "WORKERS_ENV", "Pending", "PreparePool", "default_workers"]
+__all__ = [
+    "MAX_DEFAULT_WORKERS",
+    "POOL_MIN_BATCH",
+    "WORKERS_ENV",
+    "Pending",
+    "PreparePool",
+    "default_workers",
+]

@@ -39,6 +39,18 @@ SHUTDOWN_WAIT = 60.0
 """Seconds a stopping proxy waits for the store to take the rest; after that it stays
 in the journal for the next run on this database."""
 RESTARTS_BEFORE_SKIP = 3
+NICE_ENV = "HUBSCOPE_WRITER_NICE"
+NICE = 10
+"""How much lower the writer's CPU priority is than the proxy's (`$HUBSCOPE_WRITER_NICE`):
+when both want the CPU, forwarding goes first and the journal holds the lag."""
+
+
+def lower_priority() -> int:
+    """Lower this process's CPU priority by `$HUBSCOPE_WRITER_NICE` (default `NICE`);
+    threads and workers started after inherit it. Returns the niceness now."""
+    value = os.environ.get(NICE_ENV, "")
+    step = int(value) if value.isdigit() else NICE
+    return os.nice(step)
 
 
 def _child(control: Connection, report: Connection, args: dict[str, Any]) -> None:
@@ -53,6 +65,7 @@ def _child(control: Connection, report: Connection, args: dict[str, Any]) -> Non
     # Started as a daemon so that it never outlives the proxy; multiprocessing refuses a
     # daemon children, and the row-building workers watch this process themselves.
     multiprocessing.current_process().daemon = False
+    lower_priority()  # before any thread starts: they inherit it
     directory, run_name = Path(args["journal"]), args["run"]
 
     def send(message: tuple[str, Any]) -> None:

@@ -104,12 +104,19 @@ def message(msg: Message) -> Message:
     )
     if new_headers is msg.headers and new_body is msg.body:
         return msg
-    return Message(headers=new_headers, body=new_body)
+    return Message(
+        headers=new_headers, body=new_body, full_size=msg.full_size, full_sha256=msg.full_sha256
+    )
 
 
 def exchange(ex: Exchange) -> Exchange:
     """The exchange as it may be stored: no signature, key or credential, anywhere; the
     same object when it had none."""
+    quick = _only_credentials(ex)
+    return quick if quick is not None else _every_field(ex)
+
+
+def _every_field(ex: Exchange) -> Exchange:
     changed = {
         "method": text(ex.method),
         "url": text(ex.url),
@@ -127,3 +134,60 @@ def exchange(ex: Exchange) -> Exchange:
 def install_logging() -> None:
     """Redact every log line this process writes from now on (idempotent)."""
     logs.install(text)
+
+
+def _only_credentials(ex: Exchange) -> Exchange | None:
+    """The redacted exchange when nothing but credential headers can hold a secret, else
+    None: one look at everything else (the common case; the long way takes ~7 looks).
+    Everything looked at must be ASCII (no case folding to think about) and each body plain
+    UTF-8 text, as `body` reads it; a word the join makes across two parts only sends the
+    exchange the long way."""
+    parts = [ex.method, ex.url, ex.error or "", ex.reason or ""]
+    plain: list[bytes] = []
+    credentials: list[bool] = []
+    for msg in (ex.request, ex.response):
+        if msg is None:
+            continue
+        found = False
+        for name, value in msg.headers:
+            lowered = name.lower()
+            if lowered in shapes.CREDENTIAL_HEADERS:
+                found = True
+                continue
+            if lowered == "content-encoding" and inflate.codings(value):
+                return None
+            parts.append(value)
+        credentials.append(found)
+        data = msg.body
+        if data and (
+            not isinstance(data, bytes)
+            or bodies.charset(data, msg.header("Content-Type"))[0] != "utf-8"
+        ):
+            return None
+        plain.append(data)
+    text_parts = "\n".join(parts)
+    if not text_parts.isascii():
+        return None
+    blob = b"\n".join([text_parts.encode(), *plain])
+    if not blob.isascii() or triggers.in_bytes(blob):
+        return None
+    request = _credentials_replaced(ex.request) if credentials[0] else ex.request
+    response = ex.response
+    if response is not None and credentials[1]:
+        response = _credentials_replaced(response)
+    if request is ex.request and response is ex.response:
+        return ex
+    current = {name: getattr(ex, name) for name in _EXCHANGE_FIELDS}
+    return Exchange(**(current | {"request": request, "response": response}))
+
+
+def _credentials_replaced(msg: Message) -> Message:
+    credential = shapes.CREDENTIAL_HEADERS
+    pairs = tuple(
+        [(name, _credential(v) if name.lower() in credential else v) for name, v in msg.headers]
+    )
+    if pairs == msg.headers:
+        return msg
+    return Message(
+        headers=pairs, body=msg.body, full_size=msg.full_size, full_sha256=msg.full_sha256
+    )

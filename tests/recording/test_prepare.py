@@ -146,10 +146,12 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_one_worker_per_core_but_one_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_worker_per_core_up_to_four_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(prepare.WORKERS_ENV, raising=False)
-    monkeypatch.setattr(os, "cpu_count", lambda: 8)
-    assert prepare.default_workers() == 7
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert prepare.default_workers() == 2
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert prepare.default_workers() == prepare.MAX_DEFAULT_WORKERS == 4
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     assert prepare.default_workers() == 0, "one core: rows are built in the writer"
     monkeypatch.setenv(prepare.WORKERS_ENV, "3")
