@@ -4,13 +4,15 @@ Reading a page (three queries, every value made a Python object) costs as much a
 judging it; a forked reader does it beside the judge and sends each page through a
 pipe, which holds at most a page or two: the reader waits while the judge is behind, so
 memory stays bounded. Forking is only safe in a process with one thread (a thread's
-locks would be copied held), so anywhere else, or where `fork` does not exist, the pages
-are read in this process as before.
+locks would be copied held), and only on Linux (macOS frameworks refuse a forked child);
+anywhere else the pages are read in this process as before. The parent's buffered output
+is flushed before the fork (multiprocessing does), so the reader never writes it again.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import sys
 import threading
 from collections.abc import Callable, Generator
 from dataclasses import replace
@@ -43,7 +45,7 @@ def pages_ahead(
 ) -> Generator[Page, None, None]:
     """`pages(…)` of the SQLite file at `path`, read by a forked process when it can be;
     `printed`: with the stored findings printed and counted there, for `--format json`."""
-    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+    if not sys.platform.startswith("linux") or threading.active_count() > 1:
         db = store.connect(path, readonly=True)
         try:
             yield from pages(db, session, size)

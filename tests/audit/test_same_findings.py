@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from tests.corpus import iter_local_capture, iter_recording_entries, local_captu
 from tests.rules.factories import NOW
 from tests.rules.test_examples import EXAMPLES
 from tests.rules.test_session import SESSION_EXAMPLES
+from tests.servers import HUBSCOPE, REPO
 
 
 def _corpus() -> list[Exchange]:
@@ -137,3 +139,21 @@ def test_the_stored_path_prints_what_judging_again_prints_byte_for_byte(
         warm = CliRunner().invoke(cli, [*args, str(traffic_db)]).output
         assert warm == CliRunner().invoke(cli, [*args, str(cold)]).output
         assert "session.duplicate-registration" in warm
+
+
+def test_the_command_prints_the_same_through_its_reader_process(
+    traffic_db: Path, tmp_path: Path
+) -> None:
+    """`hubscope audit` as a user runs it: stdout a pipe, one reader forked per session
+    (dozens here), none of which may print what the judge had buffered."""
+    cold = tmp_path / "cold.db"
+    with sqlite3.connect(traffic_db) as source, sqlite3.connect(cold) as copy:
+        source.backup(copy)
+        copy.execute("delete from findings_judged")
+    args = ["audit", "--format", "json", "--fail-on", "never", "--read-only", "--db"]
+    done = subprocess.run(
+        [*HUBSCOPE, *args, str(traffic_db)],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == _audit_json(cold)
