@@ -12,7 +12,9 @@
    findings, judged marks; the copies without bodies, which a warm audit never reads),
    one session, and audits it again, warm, for peak RSS.
 
-Each audit runs as its own process; its peak RSS is its own `ru_maxrss`.
+Each audit runs as its own process; its peak RSS is its own `ru_maxrss`, and on an SQLite
+file its page reader (a second process, `proxy/audit/ahead.py`) is reported beside it
+(`reader_*`); `cpu_seconds` counts both.
 
     .venv/bin/python bench/audit_scale.py --json bench/results/audit.json
 """
@@ -45,8 +47,10 @@ except SystemExit:
     pass
 finally:
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    reader = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(sys.argv[1], "w") as out:
-        out.write(f"{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}")
+        out.write(f"{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime} "
+                  f"{reader.ru_maxrss} {reader.ru_utime + reader.ru_stime}")
 """
 
 
@@ -162,15 +166,18 @@ def audit(db: Path, exchanges: int, work: Path) -> dict[str, float]:
         raise SystemExit(proc.stderr.decode(errors="replace")[-2000:])
     found, tail = _count_findings(out)
     assert tail.endswith(f'"exchanges": {exchanges}}}'), tail
-    maxrss, cpu = peak.read_text().split()
+    maxrss, cpu, reader_maxrss, reader_cpu = peak.read_text().split()
     result = {
         "exchanges": exchanges,
         "seconds": round(spent, 2),
         "exchanges_per_s": round(exchanges / spent),
-        "cpu_seconds": round(float(cpu), 2),
-        "exchanges_per_cpu_s": round(exchanges / float(cpu)),
+        "cpu_seconds": round(float(cpu) + float(reader_cpu), 2),
+        "exchanges_per_cpu_s": round(exchanges / (float(cpu) + float(reader_cpu))),
+        "judge_cpu_seconds": round(float(cpu), 2),
+        "reader_cpu_seconds": round(float(reader_cpu), 2),
         "findings": found,
         "peak_rss_mb": round(int(maxrss) / 1024, 1),
+        "reader_peak_rss_mb": round(int(reader_maxrss) / 1024, 1),
     }
     out.unlink()
     return result
