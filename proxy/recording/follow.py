@@ -115,6 +115,8 @@ class Follower:
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._behind: tuple[float, float] | None = None
+        """While the journal holds more than a batch: since when, and when last said."""
 
     def _start(self) -> None:
         if self._thread is None:
@@ -212,7 +214,9 @@ class Follower:
             if ended:
                 break
             if chunk.stop == "more":
+                self._say_behind((segment, chunk.end))
                 continue
+            self._behind = None
             if not running:
                 if chunk.stop == "torn":
                     log.warning(
@@ -225,6 +229,19 @@ class Follower:
                 self._submit(self._check_store)
             time.sleep(idle)
             idle = min(idle * 2, IDLE_POLL[1])
+
+    def _say_behind(self, where: tuple[str, int]) -> None:
+        """Every `LAG_LOG_EVERY` seconds while the journal holds more than a batch (traffic
+        outruns the writer, which runs at a lower priority than the proxy): how far behind."""
+        now = time.monotonic()
+        since, said = self._behind or (now, now)
+        if now - said >= LAG_LOG_EVERY:
+            said = now
+            log.info(
+                "storing %.0f s behind the traffic, nothing is lost: %s", now - since,
+                self._lag(where),
+            )  # fmt: skip
+        self._behind = (since, said)
 
     def _check_store(self) -> None:
         moved = self.target.check()

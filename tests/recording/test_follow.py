@@ -110,3 +110,25 @@ def test_a_live_run_is_followed_across_segments_as_they_roll(tmp_path: Path) -> 
     assert not worker.is_alive(), "the end frame ends a live run"
     assert follower.stored == 40 and _count(db) == 40
     assert not (tmp_path / "j").exists()
+
+
+def test_a_writer_behind_the_traffic_says_how_far_every_few_seconds(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(follow, "BATCH_FRAMES", 10)
+    monkeypatch.setattr(follow, "LAG_LOG_EVERY", 0.2)
+    target = SqliteTarget(tmp_path / "b.db")
+    slow = target.write
+
+    def write(*args: object) -> follow.Written:
+        time.sleep(0.05)  # ~2 s for the 40 batches: behind all along
+        return slow(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(target, "write", write)
+    _journal(tmp_path / "j", [_payload(i) for i in range(400)])
+    with caplog.at_level(logging.INFO):
+        assert Follower(tmp_path / "j", target).catch_up() == 400
+    said = [r.getMessage() for r in caplog.records if "behind the traffic" in r.getMessage()]
+    assert 3 <= len(said) <= 15, said
+    assert "nothing is lost" in said[0] and "MB of the journal not yet stored" in said[0]
+    assert said[-1] != said[0], "each line says how long and how far behind"
