@@ -62,9 +62,9 @@ def pages_ahead(
             try:
                 item = receive.recv()
             except EOFError:
-                raise RuntimeError(
-                    f"the audit's page reader stopped (exit {reader.exitcode})"
-                ) from None
+                reader.join(timeout=5)
+                stopped = f"the audit's page reader stopped (exit {reader.exitcode})"
+                raise RuntimeError(stopped) from None
             if item is None:
                 return
             if isinstance(item, BaseException):

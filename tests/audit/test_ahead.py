@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -109,3 +110,13 @@ def test_with_another_thread_running_the_pages_are_read_here(recorded: Path) -> 
     finally:
         stop.set()
         other.join()
+
+
+def test_what_stops_the_reader_is_raised_in_the_judge(recorded: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.db"
+    with sqlite3.connect(recorded) as source, sqlite3.connect(broken) as copy:
+        source.backup(copy)
+        copy.execute("drop table devices")
+    with pytest.raises(sqlite3.OperationalError, match="no such table: devices"):
+        list(pages_ahead(broken, "s", 4, printed=True))
+    assert not multiprocessing.active_children()
