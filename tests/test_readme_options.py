@@ -11,7 +11,7 @@ import re
 import click
 import pytest
 
-from proxy.cli import cli
+from proxy.cli import commands
 from tests.servers import REPO
 
 README = (REPO / "README.md").read_text()
@@ -23,7 +23,7 @@ def section(command: str) -> str:
 
 
 def long_options(command: str) -> list[str]:
-    found = cli.commands[command]
+    found = commands()[command]
     return sorted(
         name
         for param in found.params

@@ -5,30 +5,48 @@ The top of the house: may import every package, the viewer included; nothing imp
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import click
 
 from proxy import __version__, redact, store
-from proxy.cli.audit import audit_command
-from proxy.cli.ca import ca_command
-from proxy.cli.curl import curl_command
 from proxy.cli.database import refuse
-from proxy.cli.decode import decode_command
-from proxy.cli.demo import demo_command
-from proxy.cli.export import export_command
-from proxy.cli.hub import hub_command
-from proxy.cli.import_ import import_command
-from proxy.cli.proxy import proxy_command
-from proxy.cli.push import push_command
-from proxy.cli.replay import replay_command
-from proxy.cli.resend import resend_command
-from proxy.cli.targets import targets_command
-from proxy.cli.view import view_command
+
+COMMANDS = {
+    "audit": "proxy.cli.audit:audit_command",
+    "ca": "proxy.cli.ca:ca_command",
+    "curl": "proxy.cli.curl:curl_command",
+    "decode": "proxy.cli.decode:decode_command",
+    "demo": "proxy.cli.demo:demo_command",
+    "export": "proxy.cli.export:export_command",
+    "hub": "proxy.cli.hub:hub_command",
+    "import": "proxy.cli.import_:import_command",
+    "proxy": "proxy.cli.proxy:proxy_command",
+    "push": "proxy.cli.push:push_command",
+    "replay": "proxy.cli.replay:replay_command",
+    "resend": "proxy.cli.resend:resend_command",
+    "targets": "proxy.cli.targets:targets_command",
+    "view": "proxy.cli.view:view_command",
+}
+"""Each subcommand and where it lives: imported when it runs (or help lists it), so
+`hubscope audit` does not start the proxy's, the hub's or the viewer's imports."""
 
 
 class Hubscope(click.Group):
     """The command group; a database refused deep inside a command still ends in one line."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return None
+        module, _, name = where.partition(":")
+        command = getattr(importlib.import_module(module), name)
+        assert isinstance(command, click.Command) and command.name == cmd_name, where
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -44,17 +62,8 @@ def cli() -> None:
     redact.install_logging()  # before any command logs: no secret in any log line
 
 
-cli.add_command(proxy_command)
-cli.add_command(ca_command)
-cli.add_command(hub_command)
-cli.add_command(audit_command)
-cli.add_command(demo_command)
-cli.add_command(decode_command)
-cli.add_command(replay_command)
-cli.add_command(import_command)
-cli.add_command(view_command)
-cli.add_command(export_command)
-cli.add_command(curl_command)
-cli.add_command(resend_command)
-cli.add_command(targets_command)
-cli.add_command(push_command)
+def commands() -> dict[str, click.Command]:
+    """Every subcommand, imported (for help texts, documentation checks)."""
+    context = click.Context(cli)
+    found = {name: cli.get_command(context, name) for name in cli.list_commands(context)}
+    return {name: command for name, command in found.items() if command is not None}

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from proxy import store
-from proxy.cli import cli
+from proxy.cli import cli, commands
 from proxy.localhub.state import Store
 from tests.conftest import CORPUS
 from tests.servers import HUBSCOPE, REPO, free_port, hubscope_process
@@ -80,7 +80,7 @@ COMMANDS = {
 
 def test_every_command_that_takes_a_db_is_covered() -> None:
     takes_db = {
-        name for name, command in cli.commands.items() if any(p.name in ("db", "db_path")
+        name for name, command in commands().items() if any(p.name in ("db", "db_path")
                                                                for p in command.params)
     }  # fmt: skip
     assert takes_db == {*COMMANDS, "hub"}
