@@ -62,10 +62,10 @@ class JournalRecorder:
         db_path: str | Path,
         *,
         session: str,
-        upstream: str | None,
-        body_cap: int,
-        keys: dict[str, str] | None,
-        on_fatal: Callable[[str], None] | None,
+        upstream: str | None = None,
+        body_cap: int = 1 << 20,
+        keys: dict[str, str] | None = None,
+        on_fatal: Callable[[str], None] | None = None,
     ) -> None:
         self.db_path = location.parse(db_path)
         self.session = session
@@ -107,23 +107,10 @@ class JournalRecorder:
 class Recorder(JournalRecorder):
     """Accepts finished exchanges with `submit()`; a thread stores them from the journal."""
 
-    def __init__(
-        self,
-        db_path: str | Path,
-        *,
-        session: str,
-        upstream: str | None = None,
-        body_cap: int = 1 << 20,
-        keys: dict[str, str] | None = None,
-        on_fatal: Callable[[str], None] | None = None,
-    ) -> None:
-        super().__init__(
-            db_path, session=session, upstream=upstream, body_cap=body_cap, keys=keys,
-            on_fatal=on_fatal,
-        )  # fmt: skip
-        self._thread: threading.Thread | None = None
-        self._live = True
-        self.rejected = 0
+    _thread: threading.Thread | None = None
+    _live = True
+    rejected = 0
+    """Journal records no form of which the store would take (set aside, see `follow`)."""
 
     def start(self, *, kind: str = "proxy", replay_of: str | None = None) -> None:
         """Open the database (migrating it), create the session, start the journal run
