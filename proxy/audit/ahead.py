@@ -14,30 +14,15 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import threading
-from collections.abc import Callable, Generator
-from dataclasses import replace
+from collections import Counter
+from collections.abc import Generator
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 from proxy import store
-from proxy.audit.pages import (
-    API_VERSION,
-    EXAMPLES,
-    HUB,
-    ID,
-    METHOD,
-    OPERATION,
-    OPS,
-    RULESET,
-    SESSION,
-    Page,
-    Tally,
-    pages,
-)
+from proxy.audit.pages import CURRENT, EXAMPLES, ID, OPERATION, Page, StoredFinding, Tally, pages
 from proxy.audit.printed import Printer
 from proxy.model import Op
-from proxy.store import findings as stored
 
 
 def pages_ahead(
@@ -82,9 +67,9 @@ def _read(path: Path, session: str, size: int, printed: bool, send: Connection) 
     """The reader process: each page, then None (or the error that stopped it)."""
     try:
         db = store.connect(path, readonly=True)
-        printer, ruleset = Printer(), stored.ruleset()
+        printer = Printer()
         for page in pages(db, session, size):
-            send.send(_shared(_printed(page, printer, ruleset) if printed else page))
+            send.send(_printed(page, printer) if printed else page)
         send.send(None)
     except (BrokenPipeError, ConnectionResetError):  # the judge stopped reading
         return
@@ -92,58 +77,40 @@ def _read(path: Path, session: str, size: int, printed: bool, send: Connection) 
         send.send(error)
 
 
-def _printed(page: Page, printer: Printer, ruleset: str) -> Page:
+def _printed(page: Page, printer: Printer) -> Page:
     """The page with its stored findings printed and counted (the judge then touches each
     only as text), unless some exchange must be judged again: its findings interleave."""
     rows = page.rows
-    if any(row[RULESET] != ruleset for row in rows):
+    if not all(row[CURRENT] for row in rows):
         return page
-    printed: dict[str, str] = {}
-    tally = Tally()
-    severities, counts, candidates = tally.severities, tally.counts, tally.candidates
+    printed: list[str] = []
+    keys: list[tuple[str, str]] = []
+    severities: list[str] = []
+    candidates: dict[tuple[str, str], list[StoredFinding]] = {}
+    actuals: dict[tuple[str, str], set[str]] = {}
+    stored, findings = printer.stored, page.findings
     for row in rows:
-        found = page.findings.get(row[ID])
+        found = findings.get(row[ID])
         if not found:
+            printed.append("")
             continue
-        operation = OPS.get(row[OPERATION] or "", Op.UNKNOWN).value
-        printed[row[ID]] = ", ".join([printer.stored(values) for values in found])
+        operation = _OPERATIONS.get(row[OPERATION], _UNKNOWN)
+        printed.append(", ".join([stored(values) for values in found]))
         for values in found:
-            severities[values[2]] += 1
             key = (operation, values[1])
-            counts[key] += 1
+            keys.append(key)
+            severities.append(values[2])
             kept = candidates.get(key)
             if kept is None:
                 candidates[key] = [values]
-            elif len(kept) < EXAMPLES and all((k[3] or "") != (values[3] or "") for k in kept):
+                actuals[key] = {values[3] or ""}
+            elif len(kept) < EXAMPLES and (values[3] or "") not in actuals[key]:
+                actuals[key].add(values[3] or "")
                 kept.append(values)
+    tally = Tally(Counter(severities), Counter(keys), candidates)
     return Page(rows, {}, page.devices, printed, tally)
 
 
-_SHARED_EXCHANGE_COLUMNS = (SESSION, METHOD, OPERATION, HUB, API_VERSION, RULESET)
-_SHARED_DEVICE_COLUMNS = (1, 2, 3, 4)  # direction, kind, source type, platform
-
-
-def _shared(page: Page) -> Page:
-    """The page with each repeated value of its few-valued columns one object, which the
-    pipe then sends once (sqlite3 makes a new string for every value it reads)."""
-    memo: dict[Any, Any] = {}
-    same = memo.setdefault
-    return replace(
-        page,
-        rows=_columns_shared(page.rows, _SHARED_EXCHANGE_COLUMNS, same),
-        devices={
-            key: _columns_shared(rows, _SHARED_DEVICE_COLUMNS, same)
-            for key, rows in page.devices.items()
-        },
-    )
-
-
-def _columns_shared(
-    rows: list[tuple[Any, ...]], shared: tuple[int, ...], same: Callable[[Any, Any], Any]
-) -> list[tuple[Any, ...]]:
-    if not rows:
-        return rows
-    columns = list(zip(*rows, strict=True))
-    for index in shared:
-        columns[index] = tuple([same(value, value) for value in columns[index]])
-    return list(zip(*columns, strict=True))
+_OPERATIONS = {op.value: op.value for op in Op}
+"""A stored operation name → the name the report files it under (unknown names: `_UNKNOWN`)."""
+_UNKNOWN = Op.UNKNOWN.value

@@ -26,9 +26,11 @@ EXCHANGE_COLUMNS = (
     "id", "session", "started_at", "method", "url", "client", "status", "request_headers",
     "response_headers", "request_truncated", "operation", "hub", "resource_id", "api_version",
 )  # fmt: skip
-"""What the audit reads of every exchange, in this order, then its judged rule set."""
+"""What the audit reads of every exchange, in this order, then whether it is `CURRENT`."""
 (ID, SESSION, STARTED_AT, METHOD, URL, CLIENT, STATUS, REQUEST_HEADERS, RESPONSE_HEADERS,
- REQUEST_TRUNCATED, OPERATION, HUB, RESOURCE_ID, API_VERSION, RULESET) = range(15)  # fmt: skip
+ REQUEST_TRUNCATED, OPERATION, HUB, RESOURCE_ID, API_VERSION, CURRENT) = range(15)  # fmt: skip
+"""`CURRENT`: 1 when the exchange's findings are stored under the current rule set, else 0
+(an int, not the rule set's name: one object fewer per row to read, send and compare)."""
 
 FINDING_COLUMNS = ("exchange_id", "rule", "severity", "actual", "pointer", "expected", "spec",
                    "source")  # fmt: skip
@@ -48,10 +50,10 @@ OPS = {op.value: op for op in Op}
 """A stored operation name → its `Op` (an unknown name is `Op.UNKNOWN`)."""
 
 _EXCHANGES = (
-    f"select {', '.join(f'e.{c}' for c in EXCHANGE_COLUMNS)}, {{ruleset}} from exchanges e"
+    f"select {', '.join(f'e.{c}' for c in EXCHANGE_COLUMNS)}, {{current}} from exchanges e"
     " where e.session = ? and (e.started_at, e.id) > (?, ?) order by e.started_at, e.id limit ?"
 )
-_JUDGED = "(select j.ruleset from findings_judged j where j.exchange_id = e.id)"
+_CURRENT = "exists (select 1 from findings_judged j where j.exchange_id = e.id and j.ruleset = ?)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +77,9 @@ class Page:
     devices: dict[str, list[tuple[Any, ...]]]
     """Exchange id → its device rows, request side first, each side in body order."""
 
-    printed: dict[str, str] = field(default_factory=dict)
-    """Exchange id → its stored findings as printed JSON, when `findings` is given so."""
+    printed: list[str] = field(default_factory=list)
+    """Each row's stored findings as printed JSON ("" for none), when `findings` is given
+    so (then `tally` is set)."""
 
     tally: Tally | None = None
     """The stored findings counted, when `findings` is given so."""
@@ -85,10 +88,11 @@ class Page:
 def pages(db: Database, session: str, size: int) -> Iterator[Page]:
     """A session's exchanges in time order, `size` at a time."""
     has_tables = stored.has_tables(db)
-    query = _EXCHANGES.format(ruleset=_JUDGED if has_tables else "null")
+    query = _EXCHANGES.format(current=_CURRENT if has_tables else "0")
+    judged = [stored.ruleset()] if has_tables else []
     last: tuple[float, str] = (-1.0, "")
     while True:
-        rows = db.conn.execute(query, [session, *last, size]).fetchall()
+        rows = db.conn.execute(query, [*judged, session, *last, size]).fetchall()
         if not rows:
             return
         ids = [row[ID] for row in rows]

@@ -88,6 +88,13 @@ class JsonStream:
         if len(self._held) >= self._batch:
             self.flush()
 
+    def printed_all(self, texts: list[str]) -> None:
+        """Several exchanges' printed findings ("" where one has none), written at once."""
+        text = ", ".join([text for text in texts if text])
+        if text:
+            self.printed(text)
+            self.flush()  # a page's worth: holding more would only hold memory
+
     def flush(self) -> None:
         if self._held:
             self._write("".join(self._held))

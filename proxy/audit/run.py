@@ -22,7 +22,7 @@ from sqlite_utils import Database
 
 from proxy import store
 from proxy.audit.ahead import pages_ahead
-from proxy.audit.pages import EXAMPLES, ID, RULESET, StoredFinding, Tally, pages, stored_finding
+from proxy.audit.pages import CURRENT, EXAMPLES, ID, StoredFinding, Tally, pages, stored_finding
 from proxy.audit.printed import JsonStream
 from proxy.audit.slim import SlimCtx
 from proxy.decode import decode_exchange
@@ -159,15 +159,15 @@ def run(
             fresh = reader.judged(rows.rows)
             if rows.tally is not None:
                 result.merge(rows.tally)
-            for row in rows.rows:
+            printed = rows.printed if stream is not None and rows.tally is not None else None
+            done = 0  # the rows whose printed findings are written
+            for index, row in enumerate(rows.rows):
                 ident = row[ID]
                 found = fresh.get(ident)
                 if found is None:
                     ctx: Ctx = SlimCtx(row, rows.devices.get(ident, []))
                     operation = ctx.op.value
                     report.named(ident, operation)
-                    if stream is not None and (text := rows.printed.get(ident)):
-                        stream.printed(text)
                     for values in rows.findings.get(ident, ()):
                         result.add_stored(values, operation)
                         if stream is not None:
@@ -180,8 +180,15 @@ def run(
                     report.named(ident, operation)
                     for finding in judged:
                         report.found(finding, operation)
-                for finding in judge.feed(ctx):
-                    report.found(finding, operation)
+                completed = judge.feed(ctx)
+                if completed:
+                    if printed is not None and stream is not None:
+                        stream.printed_all(printed[done : index + 1])
+                        done = index + 1
+                    for finding in completed:
+                        report.found(finding, operation)
+            if printed is not None and stream is not None:
+                stream.printed_all(printed[done:])
             result.exchanges += len(rows.rows)
             result.judged = reader.judged_now
             if on_progress is not None:
@@ -244,14 +251,12 @@ class _Reader:
 
     def __init__(self, db: Database, save_to: Database | None) -> None:
         self.db = db
-        self.ruleset = stored.ruleset()
         self.save_to = save_to if save_to is not None and stored.has_tables(save_to) else None
         self.judged_now = 0
 
     def judged(self, rows: list[tuple[Any, ...]]) -> dict[str, tuple[Ctx, list[Finding]]]:
         """Exchange id → its decoded context and findings, for the stale rows of a page."""
-        ruleset = self.ruleset
-        stale = [r[ID] for r in rows if r[RULESET] != ruleset]
+        stale = [r[ID] for r in rows if not r[CURRENT]]
         if not stale:
             return {}
         out: dict[str, tuple[Ctx, list[Finding]]] = {}

@@ -13,7 +13,7 @@ import pytest
 from proxy import store
 from proxy.audit import Audit, JsonStream, run
 from proxy.audit.ahead import pages_ahead
-from proxy.audit.pages import pages
+from proxy.audit.pages import ID, pages
 from proxy.audit.printed import Printer
 from proxy.store import rows
 from tests.rules.factories import NOW, TOKEN_EL, el, reg
@@ -82,10 +82,11 @@ def test_a_page_printed_ahead_holds_what_the_printer_prints(recorded: Path) -> N
     ahead = next(pages_ahead(recorded, "s", 4, printed=True))
     printer = Printer()
     assert ahead.findings == {} and ahead.tally is not None
-    assert ahead.printed == {
-        ident: ", ".join(printer.stored(values) for values in found)
-        for ident, found in page.findings.items()
-    }
+    assert ahead.printed == [
+        ", ".join(printer.stored(values) for values in page.findings.get(row[ID], ()))
+        for row in page.rows
+    ]
+    assert all(ahead.printed)
     assert sum(ahead.tally.severities.values()) == sum(map(len, page.findings.values()))
 
 

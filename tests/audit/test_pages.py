@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from proxy import store
-from proxy.audit.pages import ID, RULESET, STARTED_AT, pages
+from proxy.audit.pages import CURRENT, ID, STARTED_AT, pages
 from proxy.store import findings, rows
 from tests.rules.factories import NOW, TOKEN_EL, el, reg
 
@@ -34,7 +34,7 @@ def test_pages_hold_each_exchange_once_in_time_order(tmp_path: Path) -> None:
     read = list(pages(db, "s", size=2))
     assert [len(p.rows) for p in read] == [2, 2, 2, 2, 1]
     assert [row[ID] for p in read for row in p.rows] == order
-    assert all(row[RULESET] == findings.ruleset() for p in read for row in p.rows)
+    assert all(row[CURRENT] == 1 for p in read for row in p.rows)
     assert [row[STARTED_AT] for row in read[0].rows] == [NOW, NOW]
     for page in read:
         ids = [row[ID] for row in page.rows]
@@ -55,6 +55,17 @@ def test_a_file_older_than_the_findings_tables_has_no_judged_marks(tmp_path: Pat
         conn.execute("drop table findings_judged")
     db = Database(sqlite3.connect(tmp_path / "old.db"))
     read = list(pages(db, "t", size=5))
-    assert len(read) == 1 and read[0].rows[0][RULESET] is None
+    assert len(read) == 1 and read[0].rows[0][CURRENT] == 0
     assert read[0].findings == {} and read[0].devices
     db.conn.close()
+
+
+def test_an_exchange_judged_under_another_rule_set_is_not_current(tmp_path: Path) -> None:
+    order = _recorded(tmp_path / "stale.db")
+    with sqlite3.connect(tmp_path / "stale.db") as conn:
+        conn.execute("update findings_judged set ruleset = 'old' where exchange_id = ?", order[4:5])
+        conn.execute("delete from findings_judged where exchange_id = ?", [order[7]])
+    db = store.connect(tmp_path / "stale.db", readonly=True)
+    current = {row[ID]: row[CURRENT] for p in pages(db, "s", size=4) for row in p.rows}
+    db.conn.close()
+    assert current == {ident: int(i not in (4, 7)) for i, ident in enumerate(order)}
