@@ -10,6 +10,7 @@ most exchanges interest a session rule for one or two facts.
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from functools import lru_cache
 from typing import Any
 
@@ -39,18 +40,35 @@ _NO_BODY = DecodedBody(format="other")
 _NO_MESSAGE = Message(headers=(), body=b"")
 
 
+_READ = ("kind", "source_type", "platform", "handle", "registration_id", "installation_id",
+         "templates", "etag")  # fmt: skip
+"""The `Device` fields a device row gives, in the order `_device` lists them."""
+_READ_SLOTS = tuple(getattr(Device, name).__set__ for name in _READ)
+_PROTOTYPE = Device(kind="registration", source_type="", platform=Platform.UNKNOWN)
+_DEFAULTS = tuple(
+    (getattr(Device, f.name).__set__, getattr(_PROTOTYPE, f.name))
+    for f in fields(Device)
+    if f.name not in _READ
+)
+"""Every other field's slot and default value."""
+_new = object.__new__
+
+
 def _device(values: tuple[Any, ...]) -> Device:
+    """A device row as `Device(kind=…, …)` makes it, without the frozen dataclass's
+    `__init__` (a checked `object.__setattr__` per field: twice the cost, for every device
+    of every page); `tests/audit/test_slim.py` holds the two equal."""
     _, _, kind, source_type, platform, handle, registration_id, installation_id, etag, name = values
-    return Device(
-        kind=kind,
-        source_type=source_type or "",
-        platform=_PLATFORMS.get(platform, Platform.UNKNOWN),
-        handle=handle,
-        registration_id=registration_id,
-        installation_id=installation_id,
-        etag=etag,
-        templates=(Template(name=name, body=None),) if name is not None else (),
-    )
+    device = _new(Device)
+    for put, value in zip(_READ_SLOTS, (
+        kind, source_type or "", _PLATFORMS.get(platform, Platform.UNKNOWN), handle,
+        registration_id, installation_id,
+        (Template(name=name, body=None),) if name is not None else (), etag,
+    ), strict=True):  # fmt: skip
+        put(device, value)
+    for put, value in _DEFAULTS:
+        put(device, value)
+    return device
 
 
 class SlimCtx(Ctx):
@@ -100,11 +118,17 @@ class SlimCtx(Ctx):
 
     def header(self, name: str) -> str | None:
         if self._request_map is None:
+            found = _first_value(self._row[REQUEST_HEADERS], name.lower())
+            if found is not _UNSURE:
+                return found
             self._request_map = _header_map(self._row[REQUEST_HEADERS])
         return self._request_map.get(name.lower())
 
     def response_header(self, name: str) -> str | None:
         if self._response_map is None:
+            found = _first_value(self._row[RESPONSE_HEADERS], name.lower())
+            if found is not _UNSURE:
+                return found
             self._response_map = _header_map(self._row[RESPONSE_HEADERS])
         return self._response_map.get(name.lower())
 
@@ -136,3 +160,26 @@ def _decoded(
 def _header_map(text: str | None) -> dict[str, str]:
     """`[[name, value], …]` as lower-cased name → first value."""
     return {k.lower(): v for k, v in reversed(json.loads(text))} if text else {}
+
+
+_value = json.JSONDecoder().raw_decode
+_UNSURE = "\0unsure"
+"""What `_first_value` answers when only parsing the whole list can tell."""
+
+
+def _first_value(text: str | None, name: str) -> str | None:
+    """Header `name`'s (lower-cased) first value in `[[name, value], …]` as the store
+    writes it (`proxy.store.rows.headers_json`), found without parsing the list: a `["`
+    can only open a pair (inside a JSON string a quote is escaped), so the first
+    `["name", "` of the lower-cased text starts the first pair so named. Text that is not
+    ASCII (lower-casing may move offsets), holds escapes (a name may be spelled with
+    them) or has another layout: `_UNSURE`, and the caller parses it."""
+    if not text:
+        return None
+    if not text.isascii() or "\\u" in text:
+        return _UNSURE
+    low = text.lower()
+    start = low.find(f'["{name}", "')
+    if start >= 0:
+        return str(_value(text, start + len(name) + 5)[0])
+    return None if f'"{name}"' not in low else _UNSURE

@@ -7,8 +7,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from proxy import store
-from proxy.audit.pages import ID, pages
-from proxy.audit.slim import SlimCtx
+from proxy.audit.pages import ID, REQUEST_HEADERS, RESPONSE_HEADERS, pages
+from proxy.audit.slim import _UNSURE, SlimCtx, _device, _first_value
+from proxy.model import Device, Platform, Template
 from proxy.rules import Ctx
 from proxy.store import findings, rows
 from tests.rules.factories import NOW
@@ -47,3 +48,50 @@ def test_slim_contexts_match_fresh_decodes(tmp_path: Path) -> None:
         ]
         compared += bool(fresh.request_devices or fresh.response_devices)
     assert compared > 50
+
+
+HEADER_LISTS = [
+    [("User-Agent", "a"), ("user-agent", "b")],
+    [("Host", 'x", ["user-agent", "spoofed'), ("User-Agent", "real")],
+    [("X-Note", '["User-Agent", "inside a value"]')],
+    [("X-Note", "User-Agent")],
+    [("Üser-Agent", "x"), ("User-Agent", "ü")],
+    [("X-Name", "İİİİ"), ("User-Agent", "lower-casing made the text longer")],
+    [("User-Agent", 'quote " and backslash \\ and tab \t')],
+    [("ETag", 'W/"1"'), ("Location", "http://h/hub/registrations/1?api-version=2015-01")],
+    [("User-Agent\u0001", "control"), ("User-Agent", "after")],
+    [],
+]
+
+
+def test_a_header_found_in_the_stored_text_is_the_first_value_parsing_finds() -> None:
+    """The fast lookup (`_first_value`) answers as parsing every pair would, or leaves it
+    to the parse: values quoting header names, non-ASCII, escapes, repeats."""
+    names = ["User-Agent", "user-agent", "Location", "ETag", "Host", "X-Note", "Missing"]
+    unsure = 0
+    for pairs in HEADER_LISTS:
+        text = rows.headers_json(tuple(pairs)) if pairs else None
+        expected = {k.lower(): v for k, v in reversed(pairs)}
+        for name in names:
+            found = _first_value(text, name.lower())
+            unsure += found is _UNSURE
+            if found is not _UNSURE:
+                assert found == expected.get(name.lower()), (pairs, name)
+            row = [None] * 15
+            row[REQUEST_HEADERS] = row[RESPONSE_HEADERS] = text
+            slim = SlimCtx(tuple(row), [])
+            assert slim.header(name) == expected.get(name.lower()), (pairs, name)
+            assert slim.response_header(name) == expected.get(name.lower())
+    assert 0 < unsure < len(HEADER_LISTS) * len(names) / 2
+
+
+def test_a_device_from_its_row_equals_the_one_its_constructor_makes() -> None:
+    values = ("e1", "response", "registration", "GcmRegistrationDescription", "gcm", "h",
+              "r1", None, "3", "tmpl")  # fmt: skip
+    assert _device(values) == Device(
+        kind="registration", source_type="GcmRegistrationDescription", platform=Platform.GCM,
+        handle="h", registration_id="r1", etag="3", templates=(Template(name="tmpl", body=None),),
+    )  # fmt: skip
+    assert _device(("e1", "request", "installation", None, "nope", None, None, "i1", None,
+                    None)) == Device(kind="installation", source_type="", platform=Platform.UNKNOWN,
+                                     installation_id="i1")  # fmt: skip
