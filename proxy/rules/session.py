@@ -1,12 +1,14 @@
 """Session rules: expectations over a sequence of exchanges (ids, duplicates, versions).
 
 Each rule is a small state fed one exchange at a time, in time order: what it remembers
-is keyed by handle or registration id in a `BoundedMap`, never the session itself.
+is keyed by handle or registration id in a `BoundedMap`, never the session itself. A rule
+that acts on a few operations says which (`ops`), and is fed only those.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import ClassVar
 from urllib.parse import unquote, urlsplit
 
 from proxy.model import Op
@@ -46,6 +48,8 @@ def _id_from_location(ctx: Ctx) -> str | None:
     expected="a later PUT registrations/{id} with the id the service handed out",
 )
 class IdUnused:
+    ops: ClassVar[frozenset[Op]] = frozenset({Op.CREATE_REGISTRATION_ID, *_UPSERTS})
+
     def __init__(self) -> None:
         self.pending: BoundedMap[str, str] = BoundedMap()
         """Id handed out → the exchange that created it, until a PUT uses it."""
@@ -75,12 +79,14 @@ class IdUnused:
     expected="one registration per push handle and template (create an id once, then PUT)",
 )
 class Duplicates:
+    ops: ClassVar[frozenset[Op]] = frozenset({Op.CREATE_REGISTRATION})
+
     def __init__(self) -> None:
         self.seen: BoundedMap[tuple[str, str, str], str] = BoundedMap()
         """(handle, description type, template name) → the exchange that first created it."""
 
     def feed(self, ctx: Ctx) -> Found:
-        if ctx.op is not Op.CREATE_REGISTRATION or _failed(ctx):
+        if ctx.op not in self.ops or _failed(ctx):
             return ()
         found = []
         for device in ctx.request_devices:
@@ -206,6 +212,8 @@ class MixedVersions:
     expected="a push handle managed either by registrations or by an installation, not both",
 )
 class Both:
+    ops: ClassVar[frozenset[Op]] = REGISTRATION_WRITES | {Op.CREATE_OR_OVERWRITE_INSTALLATION}
+
     def __init__(self) -> None:
         self.registered: BoundedMap[str, None] = BoundedMap()
         self.installed: BoundedMap[str, None] = BoundedMap()
