@@ -10,9 +10,9 @@ most exchanges interest a session rule for one or two facts.
 from __future__ import annotations
 
 import json
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from functools import lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from proxy.audit.pages import (
     API_VERSION,
@@ -40,73 +40,88 @@ _NO_BODY = DecodedBody(format="other")
 _NO_MESSAGE = Message(headers=(), body=b"")
 
 
-_READ = ("kind", "source_type", "platform", "handle", "registration_id", "installation_id",
-         "templates", "etag")  # fmt: skip
-"""The `Device` fields a device row gives, in the order `_device` lists them."""
-_READ_SLOTS = tuple(getattr(Device, name).__set__ for name in _READ)
-_PROTOTYPE = Device(kind="registration", source_type="", platform=Platform.UNKNOWN)
-_DEFAULTS = tuple(
-    (getattr(Device, f.name).__set__, getattr(_PROTOTYPE, f.name))
-    for f in fields(Device)
-    if f.name not in _READ
-)
-"""Every other field's slot and default value."""
+T = TypeVar("T")
+
+
+class _Frozen(Generic[T]):
+    """Makes a frozen, slotted dataclass from the fields it names (every other one its
+    default) without the class's `__init__`, whose checked `object.__setattr__` per field
+    costs twice as much, for every device and exchange of every page; `tests/audit/
+    test_slim.py` holds what it makes equal to what the constructor makes."""
+
+    def __init__(self, cls: type[T], given: tuple[str, ...]) -> None:
+        self._cls = cls
+        self._given = tuple(getattr(cls, name).__set__ for name in given)
+        rest = []
+        for f in fields(cast(Any, cls)):
+            if f.name in given:
+                continue
+            if f.default is MISSING:  # a default_factory's value must not be shared
+                raise TypeError(f"{cls.__name__}.{f.name} has no default to share")
+            rest.append((getattr(cls, f.name).__set__, f.default))
+        self._rest = tuple(rest)
+
+    def __call__(self, *values: Any) -> T:
+        made: T = _new(self._cls)
+        for put, value in zip(self._given, values, strict=True):
+            put(made, value)
+        for put, value in self._rest:
+            put(made, value)
+        return made
+
+
 _new = object.__new__
+_DEVICE = _Frozen(Device, ("kind", "source_type", "platform", "handle", "registration_id",
+                           "installation_id", "templates", "etag"))  # fmt: skip
+_EXCHANGE = _Frozen(Exchange, ("id", "session", "started_at", "duration_ms", "method", "url",
+                               "request", "status", "response", "client"))  # fmt: skip
 
 
 def _device(values: tuple[Any, ...]) -> Device:
-    """A device row as `Device(kind=…, …)` makes it, without the frozen dataclass's
-    `__init__` (a checked `object.__setattr__` per field: twice the cost, for every device
-    of every page); `tests/audit/test_slim.py` holds the two equal."""
     _, _, kind, source_type, platform, handle, registration_id, installation_id, etag, name = values
-    device = _new(Device)
-    for put, value in zip(_READ_SLOTS, (
+    return _DEVICE(
         kind, source_type or "", _PLATFORMS.get(platform, Platform.UNKNOWN), handle,
         registration_id, installation_id,
         (Template(name=name, body=None),) if name is not None else (), etag,
-    ), strict=True):  # fmt: skip
-        put(device, value)
-    for put, value in _DEFAULTS:
-        put(device, value)
-    return device
+    )  # fmt: skip
 
 
 class SlimCtx(Ctx):
     """A stored exchange's context for the session rules, from its `pages` row and device
-    rows. Headers are looked up in the stored JSON, devices built from their rows, and
-    `exchange` (no bodies, no headers) and `decoded` (only the operation) made, each only
-    when a rule first asks for it (a session rule reads one or two facts of most)."""
+    rows. `decoded` holds only the operation (one object for the many exchanges that share
+    it); headers are looked up in the stored JSON, devices built from their rows and
+    `exchange` (no bodies, no headers) made, each only when a rule first asks for it (a
+    session rule reads one or two facts of most)."""
+
+    _request: tuple[Device, ...] | None = None
+    _response: tuple[Device, ...] | None = None
+    _request_map: dict[str, str] | None = None
+    _response_map: dict[str, str] | None = None
+    url_host = path = ""
 
     def __init__(self, row: tuple[Any, ...], devices: list[tuple[Any, ...]]) -> None:
-        # no super(): nothing to parse; `exchange` and `decoded` come from __getattr__
+        # no super(): nothing to parse; `method` and `exchange` come from __getattr__
         self._row = row
         self._device_rows = devices
-        self._request: tuple[Device, ...] | None = None
-        self._response: tuple[Device, ...] | None = None
-        self._request_map: dict[str, str] | None = None
-        self._response_map: dict[str, str] | None = None
         self.id = row[ID]
-        self.op = OPS.get(row[OPERATION] or "", Op.UNKNOWN)
-        self.status = row[STATUS]
+        self.op = op = OPS.get(row[OPERATION], Op.UNKNOWN)
+        self.status = status = row[STATUS]
         self.truncated = bool(row[REQUEST_TRUNCATED])
-        self.url_host = self.path = ""
+        self.decoded = _decoded(  # a session rule reads its api-version for every exchange
+            op, row[HUB], row[RESOURCE_ID], row[API_VERSION],
+            status is not None or bool(row[RESPONSE_HEADERS]),
+        )  # fmt: skip
 
     def __getattr__(self, name: str) -> Any:
-        """`method`, `exchange` and `decoded`, made on first use and kept."""
+        """`method` and `exchange`, made on first use and kept."""
         row = self._row
         if name == "method":
             value: Any = (row[METHOD] or "").upper()
         elif name == "exchange":
-            value = Exchange(
-                id=self.id, session=row[SESSION], started_at=row[STARTED_AT],
-                duration_ms=0.0, method=row[METHOD], url=row[URL], request=_NO_MESSAGE,
-                status=self.status, response=_NO_MESSAGE if self._has_response else None,
-                client=row[CLIENT],
+            value = _EXCHANGE(
+                self.id, row[SESSION], row[STARTED_AT], 0.0, row[METHOD], row[URL], _NO_MESSAGE,
+                self.status, _NO_MESSAGE if self._has_response else None, row[CLIENT],
             )  # fmt: skip
-        elif name == "decoded":
-            value = _decoded(
-                self.op, row[HUB], row[RESOURCE_ID], row[API_VERSION], self._has_response
-            )
         else:
             raise AttributeError(name)
         setattr(self, name, value)

@@ -6,10 +6,13 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from proxy import store
-from proxy.audit.pages import ID, REQUEST_HEADERS, RESPONSE_HEADERS, pages
-from proxy.audit.slim import _UNSURE, SlimCtx, _device, _first_value
-from proxy.model import Device, Platform, Template
+from proxy.audit.pages import CLIENT, ID, REQUEST_HEADERS, RESPONSE_HEADERS, STATUS, pages
+from proxy.audit.slim import _UNSURE, SlimCtx, _device, _first_value, _Frozen
+from proxy.exchange import Exchange, Message
+from proxy.model import Decoded, Device, Platform, Template
 from proxy.rules import Ctx
 from proxy.store import findings, rows
 from tests.rules.factories import NOW
@@ -85,7 +88,19 @@ def test_a_header_found_in_the_stored_text_is_the_first_value_parsing_finds() ->
     assert 0 < unsure < len(HEADER_LISTS) * len(names) / 2
 
 
-def test_a_device_from_its_row_equals_the_one_its_constructor_makes() -> None:
+def test_what_the_fast_maker_makes_equals_what_the_constructor_makes() -> None:
+    """Devices and exchanges are made without their dataclass's `__init__`: every field
+    set, the defaults shared only where they are plain values."""
+    row = [None] * 15
+    row[ID], row[STATUS], row[CLIENT] = "x1", 201, "10.0.0.1:5000"
+    slim = SlimCtx(tuple(row), [])
+    assert slim.exchange == Exchange(
+        id="x1", session=None, started_at=None, duration_ms=0.0, method=None, url=None,
+        request=Message(headers=(), body=b""), status=201,
+        response=Message(headers=(), body=b""), client="10.0.0.1:5000",
+    )  # fmt: skip
+    with pytest.raises(TypeError, match="no default to share"):
+        _Frozen(Decoded, ("operation",))
     values = ("e1", "response", "registration", "GcmRegistrationDescription", "gcm", "h",
               "r1", None, "3", "tmpl")  # fmt: skip
     assert _device(values) == Device(
