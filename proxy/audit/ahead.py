@@ -20,9 +20,18 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from proxy import store
-from proxy.audit.pages import CURRENT, EXAMPLES, ID, OPERATION, Page, StoredFinding, Tally, pages
+from proxy.audit.pages import (
+    CURRENT,
+    EXAMPLES,
+    ID,
+    OPERATION,
+    Page,
+    StoredFinding,
+    Tally,
+    operation_name,
+    pages,
+)
 from proxy.audit.printed import Printer
-from proxy.model import Op
 
 
 def pages_ahead(
@@ -94,7 +103,7 @@ def _printed(page: Page, printer: Printer) -> Page:
         if not found:
             printed.append("")
             continue
-        operation = _OPERATIONS.get(row[OPERATION], _UNKNOWN)
+        operation = operation_name(row[OPERATION])
         printed.append(", ".join([stored(values) for values in found]))
         for values in found:
             key = (operation, values[1])
@@ -109,8 +118,3 @@ def _printed(page: Page, printer: Printer) -> Page:
                 kept.append(values)
     tally = Tally(Counter(severities), Counter(keys), candidates)
     return Page(rows, {}, page.devices, printed, tally)
-
-
-_OPERATIONS = {op.value: op.value for op in Op}
-"""A stored operation name → the name the report files it under (unknown names: `_UNKNOWN`)."""
-_UNKNOWN = Op.UNKNOWN.value

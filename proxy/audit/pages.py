@@ -49,6 +49,16 @@ EXAMPLES = 3
 OPS = {op.value: op for op in Op}
 """A stored operation name → its `Op` (an unknown name is `Op.UNKNOWN`)."""
 
+
+def operation_name(stored: str | None) -> str:
+    """A stored operation name as the report files it: `OPS[stored].value`, or `unknown`
+    (a dict lookup; `Op.value` is a Python-level property, read once per exchange)."""
+    return _NAMES.get(stored or "", _UNKNOWN)
+
+
+_NAMES = {op.value: op.value for op in Op}
+_UNKNOWN = Op.UNKNOWN.value
+
 _EXCHANGES = (
     f"select {', '.join(f'e.{c}' for c in EXCHANGE_COLUMNS)}, {{current}} from exchanges e"
     " where e.session = ? and (e.started_at, e.id) > (?, ?) order by e.started_at, e.id limit ?"

@@ -22,7 +22,17 @@ from sqlite_utils import Database
 
 from proxy import store
 from proxy.audit.ahead import pages_ahead
-from proxy.audit.pages import CURRENT, EXAMPLES, ID, StoredFinding, Tally, pages, stored_finding
+from proxy.audit.pages import (
+    CURRENT,
+    EXAMPLES,
+    ID,
+    OPERATION,
+    StoredFinding,
+    Tally,
+    operation_name,
+    pages,
+    stored_finding,
+)
 from proxy.audit.printed import JsonStream
 from proxy.audit.slim import SlimCtx
 from proxy.decode import decode_exchange
@@ -166,7 +176,7 @@ def run(
                 found = fresh.get(ident)
                 if found is None:
                     ctx: Ctx = SlimCtx(row, rows.devices.get(ident, []))
-                    operation = ctx.op.value
+                    operation = operation_name(row[OPERATION])
                     report.named(ident, operation)
                     for values in rows.findings.get(ident, ()):
                         result.add_stored(values, operation)
