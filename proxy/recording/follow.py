@@ -86,6 +86,10 @@ class Target(Protocol):
 
     def forget(self, segments: list[str]) -> None: ...
 
+    def judge_some(self) -> bool:
+        """Judge a few exchanges a backlog stored unjudged; whether any may be left."""
+        ...
+
 
 class Follower:
     """Reads journal runs in order and writes them into one target."""
@@ -115,6 +119,8 @@ class Follower:
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._unjudged = False
+        """Whether the target may hold exchanges stored unjudged, to judge when idle."""
         self._behind: tuple[float, float] | None = None
         """While the journal holds more than a batch: since when, and when last said."""
 
@@ -183,6 +189,7 @@ class Follower:
         self._start()
         try:
             self._follow(run, live)
+            self._submit(self._judge_all)  # a backlog stored unjudged is judged before the end
         finally:
             self._stop()
         if lock_fd is not None:
@@ -227,6 +234,9 @@ class Follower:
             if time.monotonic() - checked > 1.0 and self._jobs.empty():
                 checked = time.monotonic()
                 self._submit(self._check_store)
+            if self._unjudged and self._jobs.empty():
+                self._submit(self._judge_some)  # the journal is caught up: judge a few
+                continue
             time.sleep(idle)
             idle = min(idle * 2, IDLE_POLL[1])
 
@@ -242,6 +252,13 @@ class Follower:
                 self._lag(where),
             )  # fmt: skip
         self._behind = (since, said)
+
+    def _judge_some(self) -> None:
+        self._unjudged = self._retrying(self.target.judge_some, None)
+
+    def _judge_all(self) -> None:
+        while self._unjudged:
+            self._judge_some()
 
     def _check_store(self) -> None:
         moved = self.target.check()
@@ -309,6 +326,7 @@ class Follower:
         for index, why in written.rejected:
             self._reject(batch[index][1], why)
         self.stored += written.stored
+        self._unjudged = True
         self._on_stored(self.stored)
 
     def _retrying(self, write: Callable[[], T], where: tuple[str, int] | None) -> T:

@@ -68,6 +68,10 @@ class PgTarget:
             log.error("exchange %s stored without its decoded rows: %s", exchange_id, why)
         return Written(stored=result.stored, rejected=result.rejected)
 
+    def judge_some(self) -> bool:
+        """Nothing to judge later: a backlog is judged as it is stored here."""
+        return False
+
     def forget(self, segments: list[str]) -> None:
         self._guard(lambda: pg.write.forget_segments(self.conn, segments))
 

@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from itertools import cycle, islice
 from pathlib import Path
@@ -71,6 +72,51 @@ def test_a_backlog_is_built_in_the_workers_into_the_same_rows(tmp_path: Path) ->
     here, there = _tables(tmp_path / "here.db"), _tables(tmp_path / "there.db")
     assert len(here["exchanges"]) == BACKLOG and here["devices"] and here["findings"]
     assert there == here
+
+
+def test_a_backlog_is_stored_first_and_live_traffic_judged_at_once(tmp_path: Path) -> None:
+    payloads = _corpus_payloads(prepare.POOL_MIN_BATCH)
+    captured = [records.decode(p) for p in payloads]
+    target = SqliteTarget(tmp_path / "d.db")
+    pool = PreparePool(workers=0)
+    backlog = pool.submit(target.prepare, captured, payloads).result()
+    assert not any("findings_judged" in one.more for one in backlog), "left for the quiet"
+    live = pool.submit(target.prepare, captured[:3], payloads[:3]).result()
+    assert all("findings_judged" in one.more for one in live)
+
+
+def test_a_live_writer_judges_its_backlog_in_the_quiet(tmp_path: Path) -> None:
+    db = tmp_path / "live.db"
+    writer = journal.JournalWriter(tmp_path / "j")
+    writer.open(records.encode_session(records.SessionStart("s", "proxy", None, None)))
+    for payload in _corpus_payloads(BACKLOG):
+        writer.append(journal.EXCHANGE, payload)
+    run = journal.run_named(tmp_path / "j", writer.run)
+    lock = journal.hold(run, exclusive=False)
+    follower = Follower(tmp_path / "j", SqliteTarget(db))
+    worker = threading.Thread(target=follower.follow, args=(run,), kwargs={
+        "lock_fd": lock, "live": lambda: True})  # fmt: skip
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while _judged(db) < BACKLOG and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _judged(db) == BACKLOG, "judged while the run is still live"
+        assert worker.is_alive()
+    finally:
+        writer.close()
+        worker.join(30)
+    assert _tables(db)["findings"]
+
+
+def _judged(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        counted = sqlite3.connect(db).execute("select count(*) from findings_judged")
+        return int(counted.fetchone()[0])
+    except sqlite3.OperationalError:  # not created yet
+        return 0
 
 
 def test_dead_workers_cost_nothing_and_a_new_pool_takes_the_next_backlog(tmp_path: Path) -> None:
