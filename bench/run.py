@@ -623,7 +623,8 @@ def table(result: dict[str, Any]) -> str:
             "its row-building workers included",
             f"{fmt(ingest.get('writer_cpu_us_per_exchange'))} µs "
             f"(writer process alone {fmt(ingest.get('writer_main_cpu_us_per_exchange'))} µs, "
-            f"row-building workers: {fmt(ingest.get('writer_workers'))})",
+            f"row-building workers: {fmt(ingest.get('writer_workers'))}; judging the "
+            f"backlog after: {fmt(ingest.get('judged_later_cpu_us_per_exchange'))} µs)",
             "≤ 200 µs",
             check(ingest.get("writer_cpu_us_per_exchange") or float("nan"), 200, False),
         ),
