@@ -128,16 +128,10 @@ without its decoded rows and the reason (like a decoder failure)."""
 
 
 def build_one(
-    captured: Captured,
-    keys: dict[str, str],
-    add_rows: AddRows | None = None,
-    *,
-    judge: bool = True,
+    captured: Captured, keys: dict[str, str], add_rows: AddRows | None = None, *, judge: bool = True
 ) -> Rows:
     """The rows of one captured exchange; never raises (the failure is stored instead).
-
-    `judge` False leaves its findings out: the exchange is stored unjudged, to be judged
-    later (`proxy/store/judge_later.py`), by the audit or by the viewer."""
+    `judge` False leaves its findings for later (`proxy/store/judge_later.py`)."""
     try:
         return _build_one(captured, keys, add_rows, judge)
     except Exception as error:  # a bug here must cost one exchange its decoding, nothing more
