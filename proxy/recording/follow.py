@@ -20,7 +20,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -76,7 +76,7 @@ class Target(Protocol):
     prepare: RowBuilder
     """The batch as the store's rows (decoded, redacted); done once, however long it waits."""
 
-    def write(self, batch: list[Captured], prepared: Any, progress: dict[str, int]) -> Written:
+    def write(self, batch: Sequence[Captured], prepared: Any, progress: dict[str, int]) -> Written:
         """Store the batch and the positions together; raises StoreBusy, StoreFull, StoreFatal."""
         ...
 
@@ -267,13 +267,14 @@ class Follower:
 
     def _collect(
         self, frames: list[journal.Frame], where: tuple[str, int]
-    ) -> tuple[list[tuple[Captured, bytes]], bool, bool]:
-        batch: list[tuple[Captured, bytes]] = []
+    ) -> tuple[list[bytes], bool, bool]:
+        batch: list[bytes] = []
         ended = sealed = False
         for item in frames:
             if item.kind == journal.EXCHANGE:
                 try:
-                    batch.append((records.decode(item.body), item.body))
+                    records.check(item.body)  # decoded by whoever builds its rows
+                    batch.append(item.body)
                 except records.BadRecord as error:
                     self._reject(item.body, str(error))
             elif item.kind == journal.SESSION:
@@ -293,38 +294,35 @@ class Follower:
                 ended = True
         return batch, ended, sealed
 
-    def _store(
-        self, segment: str, start: int, end: int, batch: list[tuple[Captured, bytes]]
-    ) -> None:
+    def _store(self, segment: str, start: int, end: int, batch: list[bytes]) -> None:
         if self._skip_first and batch:
-            self._reject(batch[0][1], "skipped: the writer process died on it repeatedly")
+            self._reject(batch[0], "skipped: the writer process died on it repeatedly")
             batch = batch[1:]
             self._skip_first = False
-        captured = [item for item, _ in batch]
-        pending = self._pool.submit(self.target.prepare, captured, [raw for _, raw in batch])
+        lazy = records.Lazy(batch)
+        pending = self._pool.submit(self.target.prepare, lazy)
         self._positions[segment] = end
-        self._submit(lambda: self._write(segment, start, end, batch, pending))
+        self._submit(lambda: self._write(segment, start, end, lazy, pending))
 
     def _write(
         self,
         segment: str,
         start: int,
         end: int,
-        batch: list[tuple[Captured, bytes]],
+        batch: records.Lazy,
         pending: Pending,
     ) -> None:
-        captured = [item for item, _ in batch]
         prepared = pending.result()
         while True:
             written = self._retrying(
-                lambda: self.target.write(captured, prepared, {segment: end}), (segment, start)
+                lambda: self.target.write(batch, prepared, {segment: end}), (segment, start)
             )
             moved = self.target.check()
             if moved is None:
                 break
-            log.warning("%s; writing the last %d exchanges again", moved, len(captured))
+            log.warning("%s; writing the last %d exchanges again", moved, len(batch))
         for index, why in written.rejected:
-            self._reject(batch[index][1], why)
+            self._reject(batch.raw[index], why)
         self.stored += written.stored
         self._unjudged = True
         self._on_stored(self.stored)

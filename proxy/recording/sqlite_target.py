@@ -14,7 +14,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -72,7 +72,7 @@ class SqliteTarget:
             self._sessions.append(session)
         self._guard(lambda: self._ensure(session))
 
-    def write(self, batch: list[Captured], prepared: Any, progress: dict[str, int]) -> Written:
+    def write(self, batch: Sequence[Captured], prepared: Any, progress: dict[str, int]) -> Written:
         def fallback(index: int, why: str) -> store.Rows:
             row = rows.fallback_row(batch[index], RuntimeError(why))
             if self.prepare.instance is not None:

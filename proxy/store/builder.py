@@ -7,6 +7,7 @@ that needs (the keys, the instance name, whether to judge now) and pickles cheap
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from proxy.store.rows import AddRows, Captured, build_one
@@ -40,7 +41,7 @@ class RowBuilder:
         """Whether the builder can run in another process."""
         return self.add_rows is None
 
-    def __call__(self, batch: list[Captured]) -> list[Rows]:
+    def __call__(self, batch: Sequence[Captured]) -> list[Rows]:
         built = [
             build_one(captured, self.keys, self.add_rows, judge=self.judge) for captured in batch
         ]

@@ -76,12 +76,11 @@ def test_a_backlog_is_built_in_the_workers_into_the_same_rows(tmp_path: Path) ->
 
 def test_a_backlog_is_stored_first_and_live_traffic_judged_at_once(tmp_path: Path) -> None:
     payloads = _corpus_payloads(prepare.POOL_MIN_BATCH)
-    captured = [records.decode(p) for p in payloads]
     target = SqliteTarget(tmp_path / "d.db")
     pool = PreparePool(workers=0)
-    backlog = pool.submit(target.prepare, captured, payloads).result()
+    backlog = pool.submit(target.prepare, records.Lazy(payloads)).result()
     assert not any("findings_judged" in one.more for one in backlog), "left for the quiet"
-    live = pool.submit(target.prepare, captured[:3], payloads[:3]).result()
+    live = pool.submit(target.prepare, records.Lazy(payloads[:3])).result()
     assert all("findings_judged" in one.more for one in live)
 
 
