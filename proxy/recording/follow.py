@@ -27,7 +27,7 @@ from typing import Any, Protocol, TypeVar
 
 from proxy.recording import journal, records
 from proxy.recording.journal import Run
-from proxy.recording.prepare import Pending, PreparePool
+from proxy.recording.prepare import POOL_MIN_BATCH, Pending, PreparePool
 from proxy.store.builder import RowBuilder
 from proxy.store.rows import Captured
 
@@ -213,7 +213,7 @@ class Follower:
                 break
             batch, ended, sealed = self._collect(chunk.frames, (segment, start))
             if chunk.frames:
-                self._store(segment, start, chunk.end, batch)
+                self._store(segment, start, chunk.end, batch, behind=running)
                 idle = IDLE_POLL[0]
             if sealed:
                 seq += 1
@@ -294,13 +294,22 @@ class Follower:
                 ended = True
         return batch, ended, sealed
 
-    def _store(self, segment: str, start: int, end: int, batch: list[bytes]) -> None:
+    def _store(
+        self, segment: str, start: int, end: int, batch: list[bytes], *, behind: bool
+    ) -> None:
+        """`behind`: the run is live, so a backlog (a batch of at least `POOL_MIN_BATCH`)
+        means traffic is outrunning the writer: it is stored first and judged once the
+        journal is caught up, if the target judges later (`RowBuilder.unjudged`); judging
+        is a third of the rows' cost. A finished run is judged as it is stored."""
         if self._skip_first and batch:
             self._reject(batch[0], "skipped: the writer process died on it repeatedly")
             batch = batch[1:]
             self._skip_first = False
         lazy = records.Lazy(batch)
-        pending = self._pool.submit(self.target.prepare, lazy)
+        builder = self.target.prepare
+        if behind and len(batch) >= POOL_MIN_BATCH:
+            builder = builder.unjudged()
+        pending = self._pool.submit(builder, lazy)
         self._positions[segment] = end
         self._submit(lambda: self._write(segment, start, end, lazy, pending))
 

@@ -121,12 +121,8 @@ class PreparePool:
 
     def submit(self, builder: RowBuilder, batch: records.Lazy) -> Pending:
         """The rows of `batch` (checked journal records): built here for small batches,
-        else in the workers. A backlog's findings are left for the quiet when the target
-        judges later (`RowBuilder.unjudged`): judging is a third of the rows' cost."""
-        if len(batch) < POOL_MIN_BATCH:
-            return _Built(builder(batch))
-        builder = builder.unjudged()  # a backlog: stored first, judged in the quiet
-        if self.workers < 1 or not builder.portable:
+        else in the workers."""
+        if self.workers < 1 or not builder.portable or len(batch) < POOL_MIN_BATCH:
             return _Built(builder(batch))
         cuts = range(0, len(batch), SLICE)
         return _Remote(self, builder, [batch[at : at + SLICE] for at in cuts])

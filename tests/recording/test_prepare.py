@@ -9,17 +9,20 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from itertools import cycle, islice
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from proxy.exchange import Exchange, Message
 from proxy.recording import journal, prepare, records
-from proxy.recording.follow import Follower
+from proxy.recording.follow import Follower, Written
 from proxy.recording.prepare import PreparePool
 from proxy.recording.sqlite_target import SqliteTarget
 from proxy.store import rows
+from proxy.store.rows import Captured
 from tests.corpus import iter_local_capture, iter_recording_entries, local_captures, recordings
 
 BACKLOG = prepare.POOL_MIN_BATCH + prepare.SLICE + 7
@@ -74,17 +77,27 @@ def test_a_backlog_is_built_in_the_workers_into_the_same_rows(tmp_path: Path) ->
     assert there == here
 
 
-def test_a_backlog_is_stored_first_and_live_traffic_judged_at_once(tmp_path: Path) -> None:
-    payloads = _corpus_payloads(prepare.POOL_MIN_BATCH)
-    target = SqliteTarget(tmp_path / "d.db")
-    pool = PreparePool(workers=0)
-    backlog = pool.submit(target.prepare, records.Lazy(payloads)).result()
-    assert not any("findings_judged" in one.more for one in backlog), "left for the quiet"
-    live = pool.submit(target.prepare, records.Lazy(payloads[:3])).result()
-    assert all("findings_judged" in one.more for one in live)
+class _Watched(SqliteTarget):
+    """The real target, noting for each batch written whether its findings came with it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.judged_batches: list[bool] = []
+
+    def write(self, batch: Sequence[Captured], prepared: Any, progress: dict[str, int]) -> Written:
+        self.judged_batches.append(all("findings_judged" in one.more for one in prepared))
+        return super().write(batch, prepared, progress)
 
 
-def test_a_live_writer_judges_its_backlog_in_the_quiet(tmp_path: Path) -> None:
+def test_a_finished_run_is_judged_as_it_is_stored(tmp_path: Path) -> None:
+    _journal(tmp_path / "j", _corpus_payloads(BACKLOG))
+    target = _Watched(tmp_path / "d.db")
+    assert Follower(tmp_path / "j", target).catch_up() == BACKLOG
+    assert target.judged_batches == [True], "nothing to catch up with: no reason to wait"
+    assert _judged(tmp_path / "d.db") == BACKLOG
+
+
+def test_a_live_writer_behind_stores_first_and_judges_in_the_quiet(tmp_path: Path) -> None:
     db = tmp_path / "live.db"
     writer = journal.JournalWriter(tmp_path / "j")
     writer.open(records.encode_session(records.SessionStart("s", "proxy", None, None)))
@@ -92,9 +105,9 @@ def test_a_live_writer_judges_its_backlog_in_the_quiet(tmp_path: Path) -> None:
         writer.append(journal.EXCHANGE, payload)
     run = journal.run_named(tmp_path / "j", writer.run)
     lock = journal.hold(run, exclusive=False)
-    follower = Follower(tmp_path / "j", SqliteTarget(db))
-    worker = threading.Thread(target=follower.follow, args=(run,), kwargs={
-        "lock_fd": lock, "live": lambda: True})  # fmt: skip
+    target = _Watched(db)
+    worker = threading.Thread(target=Follower(tmp_path / "j", target).follow, args=(run,),
+                              kwargs={"lock_fd": lock, "live": lambda: True})  # fmt: skip
     worker.start()
     try:
         deadline = time.monotonic() + 30
@@ -105,6 +118,7 @@ def test_a_live_writer_judges_its_backlog_in_the_quiet(tmp_path: Path) -> None:
     finally:
         writer.close()
         worker.join(30)
+    assert target.judged_batches[0] is False, "the backlog was stored before it was judged"
     assert _tables(db)["findings"]
 
 
