@@ -71,7 +71,7 @@ def _headers_for(raw: Headers, method: str, status: int, streamed: bool) -> CIMu
 
 
 async def relay(
-    request: web.Request,
+    request: web.BaseRequest,
     upstream: aiohttp.ClientResponse,
     *,
     keep: int,
@@ -102,7 +102,7 @@ async def relay(
 
 
 async def _stream(
-    request: web.Request,
+    request: web.BaseRequest,
     upstream: aiohttp.ClientResponse,
     raw: Headers,
     first: list[bytes],

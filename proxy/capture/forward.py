@@ -19,6 +19,7 @@ from aiohttp import web
 from yarl import URL
 
 from proxy.capture.answers import Relayed, relay
+from proxy.capture.expect import invite_body
 from proxy.capture.guards import ClientGuards, CutOff
 from proxy.capture.headers import REQUEST_DROPPED, forwardable
 from proxy.capture.limits import BodyBudget, BodyTimeout, UpstreamSlots, read_body
@@ -86,7 +87,7 @@ class Forwarder:
         """The upstream URL: path and query exactly as the client sent them."""
         return URL(self.base + raw_path, encoded=True)
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         guards = self.guards
         if guards is None:
             return await self._handle(request)
@@ -97,7 +98,7 @@ class Forwarder:
         finally:
             guards.answered(transport)
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         if self.recorder is not None and not self.recorder.healthy:
             return _plain(503, f"hubscope is not forwarding: {self.recorder.failure}")
         if self.budget.too_large(request.content_length):
@@ -108,7 +109,7 @@ class Forwarder:
         finally:
             self.budget.release(held)
 
-    async def _forward(self, request: web.Request) -> web.StreamResponse:
+    async def _forward(self, request: web.BaseRequest) -> web.StreamResponse:
         clock = Clock()
         raw = request.raw_path
         if self.routes is None:
@@ -120,6 +121,9 @@ class Forwarder:
             if isinstance(found, str):
                 return _refuse(request, found)
             route = found
+        unmet = await invite_body(request)
+        if unmet is not None:
+            return _refuse(request, unmet, status=417)
         try:
             body = await read_body(request, self.budget.max_body, self.body_timeout)
         except web.HTTPRequestEntityTooLarge:
@@ -178,7 +182,7 @@ class Forwarder:
         return response
 
     async def _send(
-        self, request: web.Request, url: URL, outgoing: Headers, body: bytes, host: str | None
+        self, request: web.BaseRequest, url: URL, outgoing: Headers, body: bytes, host: str | None
     ) -> Relayed:
         headers = forwardable(outgoing, REQUEST_DROPPED)
         if host is not None:
@@ -193,7 +197,7 @@ class Forwarder:
         ) as upstream:
             return await relay(request, upstream, keep=self.keep)
 
-    def _too_large(self, request: web.Request, clock: Clock, size: int | None) -> web.Response:
+    def _too_large(self, request: web.BaseRequest, clock: Clock, size: int | None) -> web.Response:
         """413, not forwarded, and recorded (headers only) so the refusal can be seen."""
         raw = request.raw_path
         url = self.target(raw) if raw[:1] == "/" else raw
@@ -208,7 +212,7 @@ class Forwarder:
         return response
 
     def _timed_out(
-        self, request: web.Request, clock: Clock, url: str, error: BodyTimeout
+        self, request: web.BaseRequest, clock: Clock, url: str, error: BodyTimeout
     ) -> web.Response:
         """408, not forwarded, recorded with the part of the body that arrived."""
         sent = Message(headers=_text_headers(request.raw_headers), body=error.received)
@@ -293,12 +297,14 @@ def _failed(exchange: Exchange, status: int, text: str) -> tuple[web.Response, E
     return _plain(status, text), replace(exchange, error=text, proxy_status=status)
 
 
-def _refuse(request: web.Request, text: str) -> web.Response:
-    """A request the proxy cannot forward: 400 with the reason, the connection closed."""
+def _refuse(request: web.BaseRequest, text: str, *, status: int = 400) -> web.Response:
+    """A request the proxy cannot forward: 400 (or `status`) with the reason, the connection
+    closed (its body, if any, is not read)."""
     log.warning(
-        "%s %s from %s → 400: %s", request.method, request.raw_path[:80], _peer(request), text
-    )
-    response = _plain(400, text)
+        "%s %s from %s → %d: %s",
+        request.method, request.raw_path[:80], _peer(request), status, text,
+    )  # fmt: skip
+    response = _plain(status, text)
     response.force_close()
     return response
 
@@ -307,7 +313,7 @@ def _plain(status: int, text: str) -> web.Response:
     return web.Response(status=status, text=text + "\n", headers={"X-Hubscope-Error": "1"})
 
 
-def _peer(request: web.Request) -> str | None:
+def _peer(request: web.BaseRequest) -> str | None:
     peer = request.transport.get_extra_info("peername") if request.transport else None
     if isinstance(peer, tuple) and len(peer) >= 2:
         return f"{peer[0]}:{peer[1]}"
