@@ -137,6 +137,8 @@ class Forwarder:
             decision = self.resigner.decide(sent.headers, request.host)
             if decision.headers is not None:
                 outgoing, verdict = decision.headers, decision.verdict
+        recorded = route.record and self.recorder is not None
+        peer = _peer(request) if recorded else None  # before the client can leave
         relayed: Relayed | None = None
         proxy_status: int | None = None
         problem: str | None = None
@@ -168,7 +170,7 @@ class Forwarder:
                 log.warning("%s %s: %s", request.method, url.path, problem)
             if status == 401 and self.advice is not None:
                 self.advice.refused(sent.headers, request.host, answer.body)
-        if route.record and self.recorder is not None:  # built once, only when recorded
+        if recorded:  # built once, and only when it is recorded
             exchange = Exchange(
                 id=new_id(),
                 session=self.session,
@@ -181,7 +183,7 @@ class Forwarder:
                 reason=reason,
                 response=answer,
                 error=problem,
-                client=_peer(request),
+                client=peer,
                 proxy_status=proxy_status,
                 sas_verdict=verdict,
             )
