@@ -66,11 +66,7 @@ class _LowLevelRunner(web.BaseRunner):
 
     async def _make_server(self) -> web.Server:
         await self._resources.enter_async_context(self._app.resources())
-        try:
-            return web.Server(self._app.handle, **self._options)
-        except BaseException:
-            await self._resources.aclose()
-            raise
+        return web.Server(self._app.handle, **self._options)
 
     async def _cleanup_server(self) -> None:
         await self._resources.aclose()
@@ -128,7 +124,11 @@ async def start(app: App, where: Listen) -> Running:
         ssl_context=where.ssl_context,
         reuse_port=where.reuse_port or None,
     )
-    await site.start()
+    try:
+        await site.start()
+    except BaseException:  # e.g. the port is taken: close what setup opened (a recorder)
+        await app_runner.cleanup()
+        raise
     return Running(runner=app_runner, port=site.port or where.port)
 
 
