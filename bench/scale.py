@@ -130,6 +130,7 @@ def ingest(db: Path, n: int, chunk: int) -> dict[str, object]:
             slices.append({"done": done, "rate": size / spent})
             if done % (n // 10 or 1) < chunk:
                 print(f"  ingest {done:>9,} exchanges, {size / spent:,.0f}/s", flush=True)
+        quiet = judged_in_the_quiet(db, recorder.writer_pid)
     finally:
         recorder.close()
     conn = sqlite3.connect(db)
@@ -161,6 +162,31 @@ def ingest(db: Path, n: int, chunk: int) -> dict[str, object]:
         "bytes_per_exchange": round(size_bytes / max(rows, 1), 1),
         "bench_process_rss_mb": round(rss_mb(), 1),
         "first_session_rows": subset,
+        **quiet,
+    }
+
+
+def judged_in_the_quiet(db: Path, writer_pid: int) -> dict[str, object]:
+    """A backlog is stored first and judged once the writer has caught up
+    (`proxy/store/judge_later.py`): how long that took after the last chunk was stored,
+    and its CPU. The ingest rate above does not include it; this does."""
+    conn = sqlite3.connect(db)
+    decoded = "select count(*) from exchanges where operation is not null"
+    judged = "select count(*) from findings_judged"
+    cpu_before, start = family_cpu_seconds(writer_pid), time.perf_counter()
+    left = conn.execute(decoded).fetchone()[0] - conn.execute(judged).fetchone()[0]
+    while conn.execute(judged).fetchone()[0] < conn.execute(decoded).fetchone()[0]:
+        if time.perf_counter() - start > 1200:
+            raise RuntimeError("the writer did not judge its backlog in 20 minutes")
+        time.sleep(0.05)
+    spent = time.perf_counter() - start
+    cpu = family_cpu_seconds(writer_pid) - cpu_before
+    conn.close()
+    print(f"  judged {left:,} stored unjudged in {spent:.1f} s after the last chunk", flush=True)
+    return {
+        "judged_later": left,
+        "judged_later_seconds": round(spent, 2),
+        "judged_later_cpu_us_per_exchange": round(cpu / left * 1e6, 1) if left else None,
     }
 
 

@@ -5,7 +5,9 @@ each stage the proxy and the writer run, on CPU (`time.process_time`), one stage
 whole list at a time:
 
     proxy side   submit's work: capture (cut, redact) + records.encode
-    writer       records.decode, redact (what the writer still does), decode, rows, SQLite
+    writer       records.check (its own process), then where rows are built:
+                 records.decode, decode, rows and findings (a live backlog: without
+                 findings, judged later), SQLite
 
     .venv/bin/python bench/writer_stages.py --n 6000 [--profile stage]
 """
@@ -76,23 +78,38 @@ def main() -> None:
         "writer: records.decode", lambda: [records.decode(p) for p in payloads], n, us,
         args.profile,
     )  # fmt: skip
+
+    def check_all() -> None:
+        for payload in payloads:
+            records.check(payload)
+
+    timed("writer: records.check (the writer's own look)", check_all, n, us, args.profile)
     built = timed(
-        "writer: rows (decode, device and tag rows)",
+        "writer: rows (decode, device and tag rows, findings)",
         lambda: [rows.build_one(c, {}) for c in captured], n, us, args.profile,
     )  # fmt: skip
+    unjudged = timed(
+        "backlog: rows without findings (judged later)",
+        lambda: [rows.build_one(c, {}, judge=False) for c in captured], n, us, args.profile,
+    )  # fmt: skip
     with tempfile.TemporaryDirectory() as work:
-        db = store.connect(Path(work) / "stages.db")
+        for label, batch in (("writer: SQLite", built), ("backlog: SQLite", unjudged)):
+            db = store.connect(Path(work) / f"{label.split(':')[0]}.db")
 
-        def write() -> None:
-            for at in range(0, n, args.batch):
-                store.write_batch(db, built[at : at + args.batch], progress={"seg": at})
+            def write(db: Any = db, batch: list[Any] = batch) -> None:
+                for at in range(0, n, args.batch):
+                    store.write_batch(db, batch[at : at + args.batch], progress={"seg": at})
 
-        timed("writer: SQLite", write, n, us, args.profile, rounds=1)
-        db.conn.close()
+            timed(label, write, n, us, args.profile, rounds=1)
+            db.conn.close()
     writer = sum(v for k, v in us.items() if k.startswith("writer"))
+    backlog = sum(v for k, v in us.items() if k.startswith("backlog")) + sum(
+        us[k] for k in ("writer: records.decode", "writer: records.check (the writer's own look)")
+    )
     for label, value in us.items():
         print(f"{label:<45} {value:8.1f} µs")
     print(f"{'writer total':<45} {writer:8.1f} µs  (≤ {1e6 / writer:,.0f}/s on one core)")
+    print(f"{'… for a backlog (judged later)':<45} {backlog:8.1f} µs  (≤ {1e6 / backlog:,.0f}/s)")
 
 
 if __name__ == "__main__":

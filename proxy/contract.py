@@ -9,6 +9,7 @@ order the real service writes; base-class members come first, as DataContract re
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from proxy.model import Platform
 
@@ -86,8 +87,10 @@ class Contract:
         return next((n for n in self.names if n in HEADER_LISTS), None)
 
 
+@lru_cache(maxsize=256)
 def contract_for(kind: str) -> Contract | None:
-    """The contract of a wire type name; None for names the service does not know (Fcm…)."""
+    """The contract of a wire type name; None for names the service does not know (Fcm…).
+    (Cached: a few type names come back for every registration; a Contract is frozen.)"""
     if not kind.endswith(SUFFIX):
         return None
     base = kind[: -len(SUFFIX)]

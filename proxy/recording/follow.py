@@ -20,14 +20,14 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from proxy.recording import journal, records
 from proxy.recording.journal import Run
-from proxy.recording.prepare import Pending, PreparePool
+from proxy.recording.prepare import POOL_MIN_BATCH, Pending, PreparePool
 from proxy.store.builder import RowBuilder
 from proxy.store.rows import Captured
 
@@ -76,7 +76,7 @@ class Target(Protocol):
     prepare: RowBuilder
     """The batch as the store's rows (decoded, redacted); done once, however long it waits."""
 
-    def write(self, batch: list[Captured], prepared: Any, progress: dict[str, int]) -> Written:
+    def write(self, batch: Sequence[Captured], prepared: Any, progress: dict[str, int]) -> Written:
         """Store the batch and the positions together; raises StoreBusy, StoreFull, StoreFatal."""
         ...
 
@@ -85,6 +85,10 @@ class Target(Protocol):
         ...
 
     def forget(self, segments: list[str]) -> None: ...
+
+    def judge_some(self) -> bool:
+        """Judge a few exchanges a backlog stored unjudged; whether any may be left."""
+        ...
 
 
 class Follower:
@@ -115,6 +119,8 @@ class Follower:
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._unjudged = False
+        """Whether the target may hold exchanges stored unjudged, to judge when idle."""
         self._behind: tuple[float, float] | None = None
         """While the journal holds more than a batch: since when, and when last said."""
 
@@ -183,6 +189,7 @@ class Follower:
         self._start()
         try:
             self._follow(run, live)
+            self._submit(self._judge_all)  # a backlog stored unjudged is judged before the end
         finally:
             self._stop()
         if lock_fd is not None:
@@ -206,7 +213,7 @@ class Follower:
                 break
             batch, ended, sealed = self._collect(chunk.frames, (segment, start))
             if chunk.frames:
-                self._store(segment, start, chunk.end, batch)
+                self._store(segment, start, chunk.end, batch, behind=running)
                 idle = IDLE_POLL[0]
             if sealed:
                 seq += 1
@@ -227,6 +234,9 @@ class Follower:
             if time.monotonic() - checked > 1.0 and self._jobs.empty():
                 checked = time.monotonic()
                 self._submit(self._check_store)
+            if self._unjudged and self._jobs.empty():
+                self._submit(self._judge_some)  # the journal is caught up: judge a few
+                continue
             time.sleep(idle)
             idle = min(idle * 2, IDLE_POLL[1])
 
@@ -243,6 +253,13 @@ class Follower:
             )  # fmt: skip
         self._behind = (since, said)
 
+    def _judge_some(self) -> None:
+        self._unjudged = self._retrying(self.target.judge_some, None)
+
+    def _judge_all(self) -> None:
+        while self._unjudged:
+            self._judge_some()
+
     def _check_store(self) -> None:
         moved = self.target.check()
         if moved is not None:
@@ -250,13 +267,14 @@ class Follower:
 
     def _collect(
         self, frames: list[journal.Frame], where: tuple[str, int]
-    ) -> tuple[list[tuple[Captured, bytes]], bool, bool]:
-        batch: list[tuple[Captured, bytes]] = []
+    ) -> tuple[list[bytes], bool, bool]:
+        batch: list[bytes] = []
         ended = sealed = False
         for item in frames:
             if item.kind == journal.EXCHANGE:
                 try:
-                    batch.append((records.decode(item.body), item.body))
+                    records.check(item.body)  # decoded by whoever builds its rows
+                    batch.append(item.body)
                 except records.BadRecord as error:
                     self._reject(item.body, str(error))
             elif item.kind == journal.SESSION:
@@ -277,38 +295,45 @@ class Follower:
         return batch, ended, sealed
 
     def _store(
-        self, segment: str, start: int, end: int, batch: list[tuple[Captured, bytes]]
+        self, segment: str, start: int, end: int, batch: list[bytes], *, behind: bool
     ) -> None:
+        """`behind`: the run is live, so a backlog (a batch of at least `POOL_MIN_BATCH`)
+        means traffic is outrunning the writer: it is stored first and judged once the
+        journal is caught up, if the target judges later (`RowBuilder.unjudged`); judging
+        is a third of the rows' cost. A finished run is judged as it is stored."""
         if self._skip_first and batch:
-            self._reject(batch[0][1], "skipped: the writer process died on it repeatedly")
+            self._reject(batch[0], "skipped: the writer process died on it repeatedly")
             batch = batch[1:]
             self._skip_first = False
-        captured = [item for item, _ in batch]
-        pending = self._pool.submit(self.target.prepare, captured, [raw for _, raw in batch])
+        lazy = records.Lazy(batch)
+        builder = self.target.prepare
+        if behind and len(batch) >= POOL_MIN_BATCH:
+            builder = builder.unjudged()
+        pending = self._pool.submit(builder, lazy)
         self._positions[segment] = end
-        self._submit(lambda: self._write(segment, start, end, batch, pending))
+        self._submit(lambda: self._write(segment, start, end, lazy, pending))
 
     def _write(
         self,
         segment: str,
         start: int,
         end: int,
-        batch: list[tuple[Captured, bytes]],
+        batch: records.Lazy,
         pending: Pending,
     ) -> None:
-        captured = [item for item, _ in batch]
         prepared = pending.result()
         while True:
             written = self._retrying(
-                lambda: self.target.write(captured, prepared, {segment: end}), (segment, start)
+                lambda: self.target.write(batch, prepared, {segment: end}), (segment, start)
             )
             moved = self.target.check()
             if moved is None:
                 break
-            log.warning("%s; writing the last %d exchanges again", moved, len(captured))
+            log.warning("%s; writing the last %d exchanges again", moved, len(batch))
         for index, why in written.rejected:
-            self._reject(batch[index][1], why)
+            self._reject(batch.raw[index], why)
         self.stored += written.stored
+        self._unjudged = True
         self._on_stored(self.stored)
 
     def _retrying(self, write: Callable[[], T], where: tuple[str, int] | None) -> T:

@@ -11,7 +11,7 @@ exchange row says which proxy instance stored it (`instance`: host/pid/listen ad
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
@@ -54,7 +54,7 @@ class PgTarget:
             self._sessions.append(session)
         self._guard(lambda: self._ensure(session))
 
-    def write(self, batch: list[Captured], prepared: Any, progress: dict[str, int]) -> Written:
+    def write(self, batch: Sequence[Captured], prepared: Any, progress: dict[str, int]) -> Written:
         def fallback(index: int, why: str) -> Rows:
             row = rows.fallback_row(batch[index], RuntimeError(why))
             if self.instance is not None:
@@ -67,6 +67,10 @@ class PgTarget:
         for exchange_id, why in result.reduced:
             log.error("exchange %s stored without its decoded rows: %s", exchange_id, why)
         return Written(stored=result.stored, rejected=result.rejected)
+
+    def judge_some(self) -> bool:
+        """Nothing to judge later: a backlog is judged as it is stored here."""
+        return False
 
     def forget(self, segments: list[str]) -> None:
         self._guard(lambda: pg.write.forget_segments(self.conn, segments))

@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
@@ -28,7 +29,6 @@ from proxy import redact
 from proxy.recording import records
 from proxy.store import Rows
 from proxy.store.builder import RowBuilder
-from proxy.store.rows import Captured
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,7 @@ class _Remote:
         self,
         pool: PreparePool,
         builder: RowBuilder,
-        slices: list[list[Captured]],
-        raw_slices: list[list[bytes]],
+        slices: list[records.Lazy],
     ) -> None:
         self._pool = pool
         self._builder = builder
@@ -88,7 +87,7 @@ class _Remote:
         self._futures: list[Future[bytes]] = []
         try:
             executor = pool.executor()
-            self._futures = [executor.submit(_build, builder, part) for part in raw_slices]
+            self._futures = [executor.submit(_build, builder, part.raw) for part in slices]
             pool.remote_batches += 1
         except Exception as error:  # no workers to be had: the writer builds the rows itself
             pool.broken(error)
@@ -99,7 +98,7 @@ class _Remote:
             out.extend(self._one(index, part))
         return out
 
-    def _one(self, index: int, part: list[Captured]) -> list[Rows]:
+    def _one(self, index: int, part: records.Lazy) -> list[Rows]:
         if index < len(self._futures):
             try:
                 return [Rows(*one) for one in marshal.loads(self._futures[index].result())]
@@ -120,16 +119,13 @@ class PreparePool:
         self._executor: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
-    def submit(self, builder: RowBuilder, batch: list[Captured], raw: list[bytes]) -> Pending:
-        """The rows of `batch` (`raw`: its journal records): built here for small batches,
+    def submit(self, builder: RowBuilder, batch: records.Lazy) -> Pending:
+        """The rows of `batch` (checked journal records): built here for small batches,
         else in the workers."""
         if self.workers < 1 or not builder.portable or len(batch) < POOL_MIN_BATCH:
             return _Built(builder(batch))
         cuts = range(0, len(batch), SLICE)
-        return _Remote(
-            self, builder, [batch[at : at + SLICE] for at in cuts],
-            [raw[at : at + SLICE] for at in cuts],
-        )  # fmt: skip
+        return _Remote(self, builder, [batch[at : at + SLICE] for at in cuts])
 
     def executor(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -157,9 +153,9 @@ class PreparePool:
             executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _build(builder: RowBuilder, journal_records: list[bytes]) -> bytes:
+def _build(builder: RowBuilder, journal_records: Sequence[bytes]) -> bytes:
     """In a worker: the rows of these journal records, marshalled."""
-    built = builder([records.decode(record) for record in journal_records])
+    built = builder(records.Lazy(journal_records))
     return marshal.dumps([(r.exchanges, r.devices, r.device_tags, r.more) for r in built])
 
 

@@ -10,8 +10,9 @@ each payload so a future change is detected, not misread.
 from __future__ import annotations
 
 import marshal
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from proxy.exchange import Exchange, Message
 from proxy.store import rows
@@ -92,31 +93,79 @@ def _plain(value: Any) -> Any:
 
 def decode(data: bytes) -> Captured:
     """The captured exchange of a journal payload; `BadRecord` if it is not one."""
-    item = _load(data, None)
+    return _captured(_fields(_load(data, None)))
+
+
+def check(data: bytes) -> None:
+    """`BadRecord` unless `decode(data)` would succeed; cheaper, as it builds no objects
+    (the writer checks each record it reads and leaves decoding to whoever builds rows)."""
+    _fields(_load(data, None))
+
+
+def _fields(item: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The record's fields converted and checked: `_captured` cannot fail on them."""
     try:
         (
             version, id_, session, started_at, duration_ms, method, url, status, reason, error,
             client, proxy_status, sas_verdict, req_headers, req_body, req_size, req_sha,
             resp_headers, resp_body, resp_size, resp_sha, *flags,
         ) = item  # fmt: skip
-        response = None
-        if resp_headers is not None:
-            response = Message(headers=_headers(resp_headers), body=bytes(resp_body))
-        exchange = Exchange(
-            id=str(id_), session=str(session), started_at=float(started_at),
-            duration_ms=float(duration_ms), method=str(method), url=str(url),
-            request=Message(headers=_headers(req_headers), body=bytes(req_body)),
-            status=status, reason=reason, response=response, error=error, client=client,
-            proxy_status=proxy_status, sas_verdict=sas_verdict,
+        return (
+            version, str(id_), str(session), float(started_at), float(duration_ms), str(method),
+            str(url), status, reason, error, client, proxy_status, sas_verdict,
+            _headers(req_headers), bytes(req_body), int(req_size), req_sha,
+            None if resp_headers is None else _headers(resp_headers),
+            None if resp_headers is None else bytes(resp_body),
+            None if resp_headers is None else int(resp_size), resp_sha,
+            version >= 2 and flags[0] is True,
         )  # fmt: skip
-        return Captured(
-            exchange,
-            BodyFacts(int(req_size), req_sha),
-            None if response is None else BodyFacts(int(resp_size), resp_sha),
-            redacted=version >= 2 and flags[0] is True,
-        )
     except (TypeError, ValueError) as err:
         raise BadRecord(f"not a captured exchange: {err}") from err
+
+
+def _captured(fields: tuple[Any, ...]) -> Captured:
+    (
+        _, id_, session, started_at, duration_ms, method, url, status, reason, error, client,
+        proxy_status, sas_verdict, req_headers, req_body, req_size, req_sha, resp_headers,
+        resp_body, resp_size, resp_sha, redacted,
+    ) = fields  # fmt: skip
+    response = None if resp_headers is None else Message(headers=resp_headers, body=resp_body)
+    exchange = Exchange(
+        id=id_, session=session, started_at=started_at, duration_ms=duration_ms,
+        method=method, url=url,
+        request=Message(headers=req_headers, body=req_body),
+        status=status, reason=reason, response=response, error=error, client=client,
+        proxy_status=proxy_status, sas_verdict=sas_verdict,
+    )  # fmt: skip
+    return Captured(
+        exchange,
+        BodyFacts(req_size, req_sha),
+        None if response is None else BodyFacts(resp_size, resp_sha),
+        redacted=redacted,
+    )
+
+
+class Lazy(Sequence[Captured]):
+    """Checked journal records, decoded into captured exchanges only when one is read."""
+
+    def __init__(self, raw: Sequence[bytes]) -> None:
+        self.raw = raw
+        self._decoded: dict[int, Captured] = {}
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    @overload
+    def __getitem__(self, index: int) -> Captured: ...
+    @overload
+    def __getitem__(self, index: slice) -> Lazy: ...
+    def __getitem__(self, index: int | slice) -> Captured | Lazy:
+        if isinstance(index, slice):
+            return Lazy(self.raw[index])
+        found = self._decoded.get(index)
+        if found is None:
+            found = self._decoded[index] = decode(self.raw[index])
+        return found
 
 
 def _headers(pairs: Any) -> tuple[tuple[str, str], ...]:

@@ -14,7 +14,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,7 +23,7 @@ from sqlite_utils import Database
 from proxy import store
 from proxy.recording.follow import StoreBusy, StoreFatal, StoreFull, Written
 from proxy.recording.records import SessionStart
-from proxy.store import rows
+from proxy.store import judge_later, rows
 from proxy.store.builder import RowBuilder
 from proxy.store.rows import Captured
 
@@ -50,7 +50,9 @@ class SqliteTarget:
         `instance`: the proxy instance each exchange row names."""
         self.path = path
         self.name = str(path)
-        self.prepare = RowBuilder(dict(keys or {}), instance, add_rows)
+        self.prepare = RowBuilder(dict(keys or {}), instance, add_rows, judge_backlog_later=True)
+        self._unjudged_after: int | None = None
+        """Set while exchanges stored unjudged (a backlog) wait: the rowid they come after."""
         self._db: Database | None = None
         self._identity: tuple[int, int] | None = None
         self._sessions: list[SessionStart] = []
@@ -70,19 +72,29 @@ class SqliteTarget:
             self._sessions.append(session)
         self._guard(lambda: self._ensure(session))
 
-    def write(self, batch: list[Captured], prepared: Any, progress: dict[str, int]) -> Written:
+    def write(self, batch: Sequence[Captured], prepared: Any, progress: dict[str, int]) -> Written:
         def fallback(index: int, why: str) -> store.Rows:
             row = rows.fallback_row(batch[index], RuntimeError(why))
             if self.prepare.instance is not None:
                 row["instance"] = self.prepare.instance
             return store.Rows([row], [], [])
 
+        if self._unjudged_after is None and not all(_judged(one) for one in prepared):
+            self._unjudged_after = self._guard(lambda: judge_later.latest_rowid(self.db))
         result = self._guard(
             lambda: store.write_batch(self.db, prepared, progress=progress, fallback=fallback)
         )
         for exchange_id, why in result.reduced:
             log.error("exchange %s stored without its decoded rows: %s", exchange_id, why)
         return Written(stored=result.stored, rejected=result.rejected)
+
+    def judge_some(self) -> bool:
+        """Judge a few of the exchanges stored unjudged; whether any may be left."""
+        if self._unjudged_after is None:
+            return False
+        after = self._unjudged_after
+        self._unjudged_after = self._guard(lambda: judge_later.judge_stored(self.db, after))
+        return self._unjudged_after is not None
 
     def forget(self, segments: list[str]) -> None:
         self._guard(lambda: store.forget_segments(self.db, segments))
@@ -125,6 +137,7 @@ class SqliteTarget:
                 pass
         self._db = None
         self._identity = None
+        self._unjudged_after = None  # a batch written again into a new file says so again
 
     def _open(self) -> None:
         try:
@@ -158,6 +171,12 @@ class SqliteTarget:
                 moved = self.check()
                 raise StoreBusy(moved or f"{self.path} could not be written: {error}") from error
             raise _translate(error, self.path) from error
+
+
+def _judged(rows_of_one: store.Rows) -> bool:
+    """Whether one exchange's rows hold its judgement: a backlog's are left for later (so
+    are those of an exchange that did not decode, which the quiet then passes over)."""
+    return "findings_judged" in rows_of_one.more
 
 
 def _translate(error: BaseException, path: Path) -> Exception:

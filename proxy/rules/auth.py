@@ -199,6 +199,7 @@ def _signature(ctx: Ctx) -> Iterator[Breach]:
         yield Breach(actual=verdict, pointer="header:Authorization")
 
 
+@lru_cache(maxsize=1024)
 def _hostname(value: str) -> str | None:
     try:
         return urlsplit(f"//{value}" if "://" not in value else value).hostname

@@ -41,7 +41,8 @@ def _object(ctx: Ctx) -> dict[str, Any]:
 
 
 def _key(obj: dict[str, Any], name: str) -> str | None:
-    return next((k for k in obj if k.lower() == name.lower()), None)
+    wanted = name.lower()
+    return next((k for k in obj if k.lower() == wanted), None)
 
 
 def _devices(ctx: Ctx) -> Iterator[Device]:

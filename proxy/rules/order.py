@@ -7,6 +7,7 @@ is not expected; a required one then fails the request (400), an optional one is
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from proxy.contract import contract_for
 
@@ -29,8 +30,7 @@ class Misplaced:
 
 def misplaced(elements: tuple[str, ...], order: tuple[tuple[str, bool], ...]) -> list[Misplaced]:
     """Elements the service would not read in place, walking as DataContract does."""
-    position = {name: i for i, (name, _) in enumerate(order)}
-    required = dict(order)
+    position, required = _indexed(order)
     found: list[Misplaced] = []
     cursor, last = 0, ""
     for name in elements:
@@ -42,6 +42,13 @@ def misplaced(elements: tuple[str, ...], order: tuple[tuple[str, bool], ...]) ->
         else:
             found.append(Misplaced(name, required[name], last))
     return found
+
+
+@lru_cache(maxsize=64)
+def _indexed(order: tuple[tuple[str, bool], ...]) -> tuple[dict[str, int], dict[str, bool]]:
+    """Each element's place and whether it is required (a few orders judge every request;
+    the dicts are only read)."""
+    return {name: i for i, (name, _) in enumerate(order)}, dict(order)
 
 
 def order_text(order: tuple[tuple[str, bool], ...], present: tuple[str, ...]) -> str:

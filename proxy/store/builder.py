@@ -7,7 +7,8 @@ that needs (the keys, the instance name, whether to judge now) and pickles cheap
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 from proxy.store.rows import AddRows, Captured, build_one
 from proxy.store.write import Rows
@@ -25,13 +26,25 @@ class RowBuilder:
     """Rows of other tables per exchange; a function rarely pickles, so with one set the
     builder stays in the writer's own process."""
 
+    judge: bool = True
+    """Whether findings are judged with the rows; False stores the batch unjudged."""
+    judge_backlog_later: bool = False
+    """Whether a backlog may be stored first and judged in the quiet (`unjudged()`): the
+    target then judges what it stored unjudged (`proxy/store/judge_later.py`)."""
+
+    def unjudged(self) -> RowBuilder:
+        """This builder for a backlog: its findings left for later, if the target allows."""
+        return replace(self, judge=False) if self.judge_backlog_later else self
+
     @property
     def portable(self) -> bool:
         """Whether the builder can run in another process."""
         return self.add_rows is None
 
-    def __call__(self, batch: list[Captured]) -> list[Rows]:
-        built = [build_one(captured, self.keys, self.add_rows) for captured in batch]
+    def __call__(self, batch: Sequence[Captured]) -> list[Rows]:
+        built = [
+            build_one(captured, self.keys, self.add_rows, judge=self.judge) for captured in batch
+        ]
         if self.instance is not None:
             for one in built:
                 for row in one.exchanges:

@@ -127,16 +127,21 @@ are written in the exchange's transaction; if it raises, the exchange is stored
 without its decoded rows and the reason (like a decoder failure)."""
 
 
-def build_one(captured: Captured, keys: dict[str, str], add_rows: AddRows | None = None) -> Rows:
-    """The rows of one captured exchange; never raises (the failure is stored instead)."""
+def build_one(
+    captured: Captured, keys: dict[str, str], add_rows: AddRows | None = None, *, judge: bool = True
+) -> Rows:
+    """The rows of one captured exchange; never raises (the failure is stored instead).
+    `judge` False leaves its findings for later (`proxy/store/judge_later.py`)."""
     try:
-        return _build_one(captured, keys, add_rows)
+        return _build_one(captured, keys, add_rows, judge)
     except Exception as error:  # a bug here must cost one exchange its decoding, nothing more
         log.exception("rows for exchange %s failed; stored raw", captured.exchange.id)
         return Rows(exchanges=[fallback_row(captured, error)], devices=[], device_tags=[])
 
 
-def _build_one(captured: Captured, keys: dict[str, str], add_rows: AddRows | None) -> Rows:
+def _build_one(
+    captured: Captured, keys: dict[str, str], add_rows: AddRows | None, judge: bool
+) -> Rows:
     ex = redacted(captured, keys).exchange
     decoded = decode(ex)
     notes: list[str] = []
@@ -144,7 +149,8 @@ def _build_one(captured: Captured, keys: dict[str, str], add_rows: AddRows | Non
     out = Rows(exchanges=[row], devices=[], device_tags=[])
     if decoded is not None:
         add_device_rows(out, ex.id, decoded, notes)
-    findings.add_rows(out, ex, decoded, truncated=bool(row.get("request_truncated")))
+    if judge:
+        findings.add_rows(out, ex, decoded, truncated=bool(row.get("request_truncated")))
     if add_rows is not None:
         out.more.update(add_rows(ex, decoded))
     if notes:

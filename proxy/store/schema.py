@@ -160,9 +160,13 @@ def sqlite_tables(path: str | Path) -> list[str] | None:
                     "and name not like 'sqlite_%' order by name"
                 )
             ]
-            if "_sqlite_migrations" in names and not conn.execute(
-                "select count(*) from _sqlite_migrations where migration_set = ?", [migrations.name]
-            ).fetchone()[0]:
+            if (
+                "_sqlite_migrations" in names
+                and not conn.execute(
+                    "select count(*) from _sqlite_migrations where migration_set = ?",
+                    [migrations.name],
+                ).fetchone()[0]
+            ):
                 names.remove("_sqlite_migrations")
         finally:
             conn.close()

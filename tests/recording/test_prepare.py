@@ -7,18 +7,22 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Sequence
 from itertools import cycle, islice
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from proxy.exchange import Exchange, Message
 from proxy.recording import journal, prepare, records
-from proxy.recording.follow import Follower
+from proxy.recording.follow import Follower, Written
 from proxy.recording.prepare import PreparePool
 from proxy.recording.sqlite_target import SqliteTarget
 from proxy.store import rows
+from proxy.store.rows import Captured
 from tests.corpus import iter_local_capture, iter_recording_entries, local_captures, recordings
 
 BACKLOG = prepare.POOL_MIN_BATCH + prepare.SLICE + 7
@@ -71,6 +75,61 @@ def test_a_backlog_is_built_in_the_workers_into_the_same_rows(tmp_path: Path) ->
     here, there = _tables(tmp_path / "here.db"), _tables(tmp_path / "there.db")
     assert len(here["exchanges"]) == BACKLOG and here["devices"] and here["findings"]
     assert there == here
+
+
+class _Watched(SqliteTarget):
+    """The real target, noting for each batch written whether its findings came with it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.judged_batches: list[bool] = []
+
+    def write(self, batch: Sequence[Captured], prepared: Any, progress: dict[str, int]) -> Written:
+        self.judged_batches.append(all("findings_judged" in one.more for one in prepared))
+        return super().write(batch, prepared, progress)
+
+
+def test_a_finished_run_is_judged_as_it_is_stored(tmp_path: Path) -> None:
+    _journal(tmp_path / "j", _corpus_payloads(BACKLOG))
+    target = _Watched(tmp_path / "d.db")
+    assert Follower(tmp_path / "j", target).catch_up() == BACKLOG
+    assert target.judged_batches == [True], "nothing to catch up with: no reason to wait"
+    assert _judged(tmp_path / "d.db") == BACKLOG
+
+
+def test_a_live_writer_behind_stores_first_and_judges_in_the_quiet(tmp_path: Path) -> None:
+    db = tmp_path / "live.db"
+    writer = journal.JournalWriter(tmp_path / "j")
+    writer.open(records.encode_session(records.SessionStart("s", "proxy", None, None)))
+    for payload in _corpus_payloads(BACKLOG):
+        writer.append(journal.EXCHANGE, payload)
+    run = journal.run_named(tmp_path / "j", writer.run)
+    lock = journal.hold(run, exclusive=False)
+    target = _Watched(db)
+    worker = threading.Thread(target=Follower(tmp_path / "j", target).follow, args=(run,),
+                              kwargs={"lock_fd": lock, "live": lambda: True})  # fmt: skip
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while _judged(db) < BACKLOG and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _judged(db) == BACKLOG, "judged while the run is still live"
+        assert worker.is_alive()
+    finally:
+        writer.close()
+        worker.join(30)
+    assert target.judged_batches[0] is False, "the backlog was stored before it was judged"
+    assert _tables(db)["findings"]
+
+
+def _judged(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        counted = sqlite3.connect(db).execute("select count(*) from findings_judged")
+        return int(counted.fetchone()[0])
+    except sqlite3.OperationalError:  # not created yet
+        return 0
 
 
 def test_dead_workers_cost_nothing_and_a_new_pool_takes_the_next_backlog(tmp_path: Path) -> None:

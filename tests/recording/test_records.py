@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import marshal
 
 import pytest
 
@@ -45,10 +46,38 @@ def test_session_records_round_trip() -> None:
     assert records.decode_session(records.encode_session(session)) == session
 
 
-@pytest.mark.parametrize("payload", [b"", b"garbage", b"\xe9\x01\x00\x00\x00", b"N"])
+def _wrong_field(index: int, value: object) -> bytes:
+    fields = list(marshal.loads(records.encode(rows.capture(_exchange(b"{}", None), 1 << 20))))
+    fields[index] = value
+    return marshal.dumps(tuple(fields), 4)
+
+
+BAD = [
+    b"", b"garbage", b"\xe9\x01\x00\x00\x00", b"N",
+    _wrong_field(3, "not a time"), _wrong_field(13, [("X-A", "1")]), _wrong_field(14, "text"),
+    _wrong_field(15, None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("payload", BAD)
 def test_anything_else_is_a_bad_record(payload: bytes) -> None:
     with pytest.raises(records.BadRecord):
         records.decode(payload)
+
+
+@pytest.mark.parametrize("payload", BAD)
+def test_check_refuses_whatever_decode_refuses(payload: bytes) -> None:
+    """The writer only checks a record; whoever builds its rows decodes it later and must
+    not fail."""
+    with pytest.raises(records.BadRecord):
+        records.check(payload)
+
+
+def test_lazy_records_decode_on_reading_and_slice_lazily() -> None:
+    captured = [rows.capture(_exchange(bytes([i]), None), 1 << 20) for i in range(5)]
+    lazy = records.Lazy([records.encode(c) for c in captured])
+    assert len(lazy) == 5 and lazy[3] == captured[3] and lazy[3] is lazy[3]
+    assert list(lazy[1:3]) == captured[1:3] and list(lazy) == captured
 
 
 def test_str_and_int_subclasses_are_stored_as_plain_values() -> None:

@@ -1,0 +1,67 @@
+"""Judge, in the quiet, the exchanges a backlog stored unjudged.
+
+When the writer is behind, it stores a batch first and leaves its findings for later:
+judging is about a third of what building an exchange's rows costs. Once the journal is
+caught up, the writer judges those exchanges from their stored (redacted) rows, a few
+hundred at a time, exactly as it would have at ingest, and stores the findings under
+the current rule set. Until then the audit and the viewer judge them on read, as they
+do any exchange without findings.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from sqlite_utils import Database
+
+from proxy.rules import Finding
+from proxy.store import findings, rows
+from proxy.store.read import exchange_from_row
+
+log = logging.getLogger(__name__)
+
+QUIET_BATCH = 100
+"""Exchanges judged per call: short enough that new traffic waits at most a few tens of ms."""
+
+
+def latest_rowid(db: Database) -> int:
+    """The newest exchange's rowid (0 in an empty store): what is stored after it is new."""
+    return int(db.conn.execute("select coalesce(max(rowid), 0) from exchanges").fetchone()[0])
+
+
+def judge_stored(db: Database, after: int, limit: int = QUIET_BATCH) -> int | None:
+    """Judge up to `limit` unjudged exchanges stored after rowid `after`, in rowid order,
+    and store their findings. Returns the last rowid looked at, None when none was left.
+
+    An exchange that does not decode stays unjudged (as at ingest); one whose judging
+    fails is logged and left for the audit.
+    """
+    cursor = db.conn.execute(
+        "select e.rowid as _rowid, e.* from exchanges e where e.rowid > ? and not exists ("
+        "select 1 from findings_judged j where j.exchange_id = e.id and j.ruleset = ?)"
+        " order by e.rowid limit ?",
+        [after, findings.ruleset(), limit],
+    )
+    names = [d[0] for d in cursor.description]
+    found = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    if not found:
+        return None
+    findings.save(db, _judged(found))
+    return int(found[-1]["_rowid"])
+
+
+def _judged(stored: list[dict[str, object]]) -> Sequence[tuple[str, Sequence[Finding]]]:
+    out: list[tuple[str, Sequence[Finding]]] = []
+    for row in stored:
+        exchange = exchange_from_row(row)
+        try:
+            decoded = rows.decode(exchange)
+            if decoded is None:
+                continue
+            found = findings.judge(exchange, decoded, truncated=bool(row["request_truncated"]))
+        except Exception:
+            log.exception("judging exchange %s failed; the audit will judge it", exchange.id)
+            continue
+        out.append((exchange.id, found))
+    return out
