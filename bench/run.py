@@ -413,7 +413,7 @@ def wait_for_writer(pid: int, store: Path, total: int, start: float) -> dict[str
 def wait_stored(store: Path, sent: int, limit: float = 180.0) -> float:
     """Seconds until the writer has stored and judged `sent` exchanges (it runs at a lower
     CPU priority than the proxy, so under load it lags and catches up after; a backlog is
-    stored first and judged once it has caught up, which counts too)."""
+    stored first and judged when traffic pauses, which counts too)."""
     start = time.perf_counter()
     while (count_rows(store) < sent or count_unjudged(store) != 0) and (
         time.perf_counter() - start < limit
@@ -613,7 +613,7 @@ def table(result: dict[str, Any]) -> str:
         (
             f"writer ingest, {fmt(ingest.get('exchanges'))} exchanges, decode included "
             f"(a backlog's findings after: {fmt(ingest.get('judged_later'))} judged in "
-            f"{fmt(ingest.get('judged_later_seconds'), ',.1f')} s once caught up)",
+            f"{fmt(ingest.get('judged_later_seconds'), ',.1f')} s after the traffic)",
             f"{fmt(writer)} exchanges/s",
             "≥ 5,000/s",
             check(writer, TARGETS["writer_rate"], True),

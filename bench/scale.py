@@ -167,7 +167,7 @@ def ingest(db: Path, n: int, chunk: int) -> dict[str, object]:
 
 
 def judged_in_the_quiet(db: Path, writer_pid: int) -> dict[str, object]:
-    """A backlog is stored first and judged once the writer has caught up
+    """A backlog is stored first and judged when traffic pauses
     (`proxy/store/judge_later.py`): how long that took after the last chunk was stored,
     and its CPU. The ingest rate above does not include it; this does."""
     conn = sqlite3.connect(db)

@@ -38,7 +38,9 @@ BATCH_FRAMES = 2000
 BATCH_BYTES = 32 << 20
 LAG_LOG_EVERY = 5.0
 IDLE_POLL = (0.002, 0.05)
-"""Seconds between looks at the journal when it has nothing new: first, and at most."""
+"""Seconds between looks at the journal when it has nothing new: first, and at most.
+Once the longest has passed with nothing new (about 0.1 s of quiet), what a backlog
+stored unjudged is judged, a few at a time, until traffic comes again."""
 REJECTED = "rejected.seg"
 """Records no store could take, kept as journal frames for a person to look at."""
 
@@ -234,8 +236,8 @@ class Follower:
             if time.monotonic() - checked > 1.0 and self._jobs.empty():
                 checked = time.monotonic()
                 self._submit(self._check_store)
-            if self._unjudged and self._jobs.empty():
-                self._submit(self._judge_some)  # the journal is caught up: judge a few
+            if self._unjudged and idle >= IDLE_POLL[1] and self._jobs.empty():
+                self._submit(self._judge_some)  # a pause in the traffic: judge a few
                 continue
             time.sleep(idle)
             idle = min(idle * 2, IDLE_POLL[1])
@@ -299,7 +301,7 @@ class Follower:
     ) -> None:
         """`behind`: the run is live, so a backlog (a batch of at least `POOL_MIN_BATCH`)
         means traffic is outrunning the writer: it is stored first and judged once the
-        journal is caught up, if the target judges later (`RowBuilder.unjudged`); judging
+        traffic pauses, if the target judges later (`RowBuilder.unjudged`); judging
         is a third of the rows' cost. A finished run is judged as it is stored."""
         if self._skip_first and batch:
             self._reject(batch[0], "skipped: the writer process died on it repeatedly")

@@ -1,10 +1,10 @@
 """Judge, in the quiet, the exchanges a backlog stored unjudged.
 
 When the writer is behind, it stores a batch first and leaves its findings for later:
-judging is about a third of what building an exchange's rows costs. Once the journal is
-caught up, the writer judges those exchanges from their stored (redacted) rows, a few
-hundred at a time, exactly as it would have at ingest, and stores the findings under
-the current rule set. Until then the audit and the viewer judge them on read, as they
+judging is about a third of what building an exchange's rows costs. When traffic pauses
+(or the run ends), the writer judges those exchanges from their stored (redacted) rows,
+a few at a time, exactly as it would have at ingest, and stores the findings under the
+current rule set. Until then the audit and the viewer judge them on read, as they
 do any exchange without findings.
 """
 
@@ -21,8 +21,9 @@ from proxy.store.read import exchange_from_row
 
 log = logging.getLogger(__name__)
 
-QUIET_BATCH = 100
-"""Exchanges judged per call: short enough that new traffic waits at most a few tens of ms."""
+QUIET_BATCH = 50
+"""Exchanges judged per call: short enough that traffic resuming waits at most a few tens
+of ms for the writer."""
 
 
 def latest_rowid(db: Database) -> int:
