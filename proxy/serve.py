@@ -1,4 +1,9 @@
-"""Run several aiohttp apps in one event loop until SIGINT/SIGTERM, then stop them cleanly."""
+"""Run several aiohttp apps in one event loop until SIGINT/SIGTERM, then stop them cleanly.
+
+An app is a `web.Application` (router, middlewares: the hub, the viewer) or a `LowLevel`
+one, served by aiohttp's low-level `web.Server`: one handler takes every request, with no
+router, middlewares or per-request `Request`/match objects (the proxy's forward path).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import asyncio
 import signal
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,39 +21,62 @@ SHUTDOWN_TIMEOUT = 30.0
 """Seconds in-flight requests get to finish after a stop signal."""
 
 
-RUNNER_OPTIONS: web.AppKey[dict[str, Any]] = web.AppKey("runner_options", dict)
-"""Options an app needs from the HTTP server under it (e.g. the proxy's `auto_decompress=False`)."""
+class LowLevel:
+    """An app for aiohttp's low-level server: override `handle`, and as needed `resources`
+    (set up before the first connection, closed after the last request is answered),
+    `wrap` and `server_options`."""
+
+    server_options: dict[str, Any] = {}
+    """Options of aiohttp's `web.Server` (its `RequestHandler`), e.g. `auto_decompress`."""
+
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        raise NotImplementedError
+
+    def resources(self) -> AbstractAsyncContextManager[None]:
+        return nullcontext()
+
+    def wrap(self, protocol: asyncio.Protocol) -> asyncio.Protocol:
+        """The protocol a connection meets first (`protocol` is aiohttp's, for it to call)."""
+        return protocol
 
 
-Wrap = Callable[[asyncio.Protocol], asyncio.Protocol]
-PROTOCOL_WRAPPER: web.AppKey[Wrap] = web.AppKey("protocol_wrapper", Callable)  # type: ignore[arg-type]
-"""A protocol every connection passes through before aiohttp's (the proxy's client guards)."""
+App = web.Application | LowLevel
+"""What `start` serves."""
 
 
-class _WrappingRunner(web.AppRunner):
-    """An AppRunner whose sites hand each connection to `wrap(aiohttp's handler)`."""
+class _LowLevelRunner(web.BaseRunner):
+    """Runs a `LowLevel` app: its resources around a `web.Server` calling its `handle`."""
 
-    def __init__(self, app: web.Application, wrap: Wrap, **options: Any) -> None:
-        super().__init__(app, **options)
-        self._wrap = wrap
+    def __init__(self, app: LowLevel, **options: Any) -> None:
+        super().__init__(shutdown_timeout=options.pop("shutdown_timeout"))
+        self._app = app
+        self._options = options
+        self._resources = AsyncExitStack()
 
     @property
     def server(self) -> Any:
         server = super().server
         if server is None:
             return None
-        wrap = self._wrap
+        wrap = self._app.wrap
         return lambda: wrap(server())
 
+    async def shutdown(self) -> None:
+        pass
 
-def runner(app: web.Application) -> web.AppRunner:
+    async def _make_server(self) -> web.Server:
+        await self._resources.enter_async_context(self._app.resources())
+        return web.Server(self._app.handle, **self._options)
+
+    async def _cleanup_server(self) -> None:
+        await self._resources.aclose()
+
+
+def runner(app: App) -> web.BaseRunner:
     """The runner for `app`, with the server options the app asked for."""
     options: dict[str, Any] = {"shutdown_timeout": SHUTDOWN_TIMEOUT, "access_log": None}
-    if RUNNER_OPTIONS in app:
-        asked: dict[str, Any] = app[RUNNER_OPTIONS]
-        options.update(asked)
-    if PROTOCOL_WRAPPER in app:
-        return _WrappingRunner(app, app[PROTOCOL_WRAPPER], **options)
+    if isinstance(app, LowLevel):
+        return _LowLevelRunner(app, **options, **app.server_options)
     return web.AppRunner(app, **options)
 
 
@@ -80,11 +109,11 @@ def parse_listen(value: str, *, default_port: int) -> tuple[str, int]:
 class Running:
     """A started app: its runner and the port it really bound (port 0 → chosen by the OS)."""
 
-    runner: web.AppRunner
+    runner: web.BaseRunner
     port: int
 
 
-async def start(app: web.Application, where: Listen) -> Running:
+async def start(app: App, where: Listen) -> Running:
     """Start `app` on `where`; returns once it accepts connections."""
     app_runner = runner(app)
     await app_runner.setup()
@@ -95,7 +124,11 @@ async def start(app: web.Application, where: Listen) -> Running:
         ssl_context=where.ssl_context,
         reuse_port=where.reuse_port or None,
     )
-    await site.start()
+    try:
+        await site.start()
+    except BaseException:  # e.g. the port is taken: close what setup opened (a recorder)
+        await app_runner.cleanup()
+        raise
     return Running(runner=app_runner, port=site.port or where.port)
 
 

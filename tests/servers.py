@@ -17,8 +17,6 @@ from typing import Any
 from urllib.error import URLError
 from urllib.request import urlopen
 
-from aiohttp import web
-
 from proxy import serve
 from proxy.capture.app import make_app
 from proxy.capture.settings import ProxySettings
@@ -60,7 +58,7 @@ def free_port() -> int:
     raise RuntimeError("no free port of this worker's share in 1000 tries")
 
 
-async def start_app(app: web.Application) -> serve.Running:
+async def start_app(app: serve.App) -> serve.Running:
     return await serve.start(app, serve.Listen("127.0.0.1", 0))
 
 

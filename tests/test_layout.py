@@ -90,7 +90,6 @@ COVERED_ELSEWHERE: dict[str, str] = {
     "proxy/rules/registry.py": "tests/rules/test_examples.py",
     "proxy/rules/responses.py": "tests/rules/test_examples.py",
     "proxy/rules/templates.py": "tests/rules/test_examples.py",
-    "proxy/serve.py": "tests/cli/test_proxy.py",
     "proxy/store/pg/keys.py": "tests/store/pg/test_write.py",
     "proxy/store/read.py": "tests/audit/test_run.py",
     "proxy/store/redecode.py": "tests/cli/test_decode.py",

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
-from multidict import CIMultiDict
 
 from proxy.capture.headers import RESPONSE_DROPPED, forwardable
 from proxy.exchange import Headers, Message
@@ -56,7 +55,7 @@ class Relayed:
     """Set when the upstream failed after the answer had started (the client was cut off)."""
 
 
-def _headers_for(raw: Headers, method: str, status: int, streamed: bool) -> CIMultiDict[str]:
+def _headers_for(raw: Headers, method: str, status: int, streamed: bool) -> list[tuple[str, str]]:
     """The headers to send: the upstream's end-to-end ones; its Content-Length where aiohttp
     cannot work it out (a HEAD answer; a streamed body)."""
     if method != "HEAD" and not streamed:
@@ -66,12 +65,12 @@ def _headers_for(raw: Headers, method: str, status: int, streamed: bool) -> CIMu
         k.lower() == "transfer-encoding" and "chunked" in v.lower() for k, v in raw
     )
     if status in _EMPTY_BODY or status < 200 or chunked:
-        headers.popall("Content-Length", None)
+        return [(k, v) for k, v in headers if k.lower() != "content-length"]
     return headers
 
 
 async def relay(
-    request: web.Request,
+    request: web.BaseRequest,
     upstream: aiohttp.ClientResponse,
     *,
     keep: int,
@@ -102,7 +101,7 @@ async def relay(
 
 
 async def _stream(
-    request: web.Request,
+    request: web.BaseRequest,
     upstream: aiohttp.ClientResponse,
     raw: Headers,
     first: list[bytes],

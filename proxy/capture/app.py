@@ -1,10 +1,12 @@
-"""The proxy's aiohttp application factory."""
+"""The proxy as an app of aiohttp's low-level server, and its resources."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import aiohttp
 from aiohttp import web
@@ -21,13 +23,6 @@ from proxy.recording.writer_process import ProcessRecorder
 
 log = logging.getLogger(__name__)
 
-forwarder_key = web.AppKey("forwarder", Forwarder)
-recorder_key = web.AppKey("recorder", ProcessRecorder)
-guards_key = web.AppKey("guards", ClientGuards)
-routes_key = web.AppKey("routes", ForwardRoutes)
-"""Set in forward mode only: the CONNECT front door opens tunnels the forwarder routes by."""
-
-
 
 def upstream_ssl(settings: ProxySettings) -> ssl.SSLContext | bool:
     """Verified TLS to the upstream, optionally trusting one extra CA file."""
@@ -39,39 +34,61 @@ def upstream_ssl(settings: ProxySettings) -> ssl.SSLContext | bool:
     return context
 
 
-def make_app(
-    settings: ProxySettings, *, on_fatal: Callable[[str], None] | None = None
-) -> web.Application:
-    """The proxy: one catch-all route, one ClientSession, one recorder."""
-    quiet.install()
-    app = web.Application(client_max_size=settings.max_body, middlewares=[_connect_too])
-    # The body is forwarded as it came: aiohttp's server would inflate a gzip request body.
-    app[serve.RUNNER_OPTIONS] = {"auto_decompress": False}
-    max_clients = settings.max_clients or default_max_clients(settings.max_upstream)
-    guards = ClientGuards(header_timeout=settings.header_timeout, max_clients=max_clients)
-    app[serve.PROTOCOL_WRAPPER] = guards.wrap
-    app[guards_key] = guards
-    routes = None
-    if settings.forward:
-        routes = ForwardRoutes(settings.intercept, dict(settings.map_remote))
-        app[routes_key] = routes
-    resigner = Resigner(settings.keys, settings.upstream) if settings.keys and not routes else None
+class ProxyApp(serve.LowLevel):
+    """The proxy on aiohttp's low-level server: every request, a CONNECT too, goes straight
+    to the forwarder (no router, no middlewares, no per-request match objects); one
+    ClientSession and one recorder, opened before the first connection, closed after the
+    last answer."""
 
-    async def resources(app: web.Application) -> AsyncIterator[None]:
-        recorder = None
+    server_options = {"auto_decompress": False}
+    """The body is forwarded as it came: aiohttp's server would inflate a gzip request body."""
+
+    def __init__(
+        self, settings: ProxySettings, *, on_fatal: Callable[[str], None] | None = None
+    ) -> None:
+        quiet.install()
+        self.settings = settings
+        self.on_fatal = on_fatal
+        max_clients = settings.max_clients or default_max_clients(settings.max_upstream)
+        self.guards = ClientGuards(header_timeout=settings.header_timeout, max_clients=max_clients)
+        self.routes: ForwardRoutes | None = None
+        """Forward mode only: the CONNECT front door opens tunnels the forwarder routes by."""
+        self.resigner: Resigner | None = None
+        """Reverse mode with a key: tokens signed for the proxy are re-signed for the hub."""
+        if settings.forward:
+            self.routes = ForwardRoutes(settings.intercept, dict(settings.map_remote))
+        elif settings.keys:
+            self.resigner = Resigner(settings.keys, settings.upstream)
+        self.recorder: ProcessRecorder | None = None
+        self._forwarder: Forwarder | None = None
+
+    @property
+    def forwarder(self) -> Forwarder:
+        if self._forwarder is None:
+            raise RuntimeError("the proxy is not running (its resources are not set up)")
+        return self._forwarder
+
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        return await self.forwarder.handle(request)
+
+    def wrap(self, protocol: asyncio.Protocol) -> asyncio.Protocol:
+        return self.guards.wrap(protocol)
+
+    @asynccontextmanager
+    async def resources(self) -> AsyncIterator[None]:
+        settings = self.settings
         if settings.db is not None:
-            recorder = ProcessRecorder(
+            self.recorder = ProcessRecorder(
                 settings.db,
                 session=settings.session,
                 upstream=settings.upstream,
                 body_cap=settings.body_cap,
                 keys=settings.keys,
-                on_fatal=on_fatal,
+                on_fatal=self.on_fatal,
                 instance=settings.instance,
                 also=settings.also_db,
             )
-            recorder.start()
-            app[recorder_key] = recorder
+            self.recorder.start()
         connector = aiohttp.TCPConnector(ssl=upstream_ssl(settings), limit=settings.max_upstream)
         timeout = aiohttp.ClientTimeout(
             total=settings.timeout, sock_connect=settings.connect_timeout
@@ -80,15 +97,15 @@ def make_app(
             connector=connector, timeout=timeout, auto_decompress=False, cookie_jar=_NoCookies()
         )
         budget = BodyBudget(max_body=settings.max_body, max_in_flight=settings.max_in_flight)
-        app[forwarder_key] = Forwarder(
+        self._forwarder = Forwarder(
             settings.upstream,
             client,
-            recorder,
+            self.recorder,
             settings.session,
-            routes=routes,
-            resigner=resigner,
+            routes=self.routes,
+            resigner=self.resigner,
             budget=budget,
-            guards=guards,
+            guards=self.guards,
             slots=UpstreamSlots(settings.max_upstream, settings.upstream_wait),
             body_cap=settings.body_cap,
             body_timeout=settings.body_timeout,
@@ -96,32 +113,16 @@ def make_app(
         try:
             yield
         finally:
+            self._forwarder = None
             await client.close()
-            if recorder is not None:
-                recorder.close()
-                log.info("recorded %d exchanges to %s", recorder.written, recorder.shown)
-
-    app.cleanup_ctx.append(resources)
-
-    async def handle(request: web.Request) -> web.StreamResponse:
-        return await request.app[forwarder_key].handle(request)
-
-    app.router.add_route("*", "/{tail:.*}", handle)
-    return app
+            if self.recorder is not None:
+                self.recorder.close()
+                log.info("recorded %d exchanges to %s", self.recorder.written, self.recorder.shown)
 
 
-@web.middleware
-async def _connect_too(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """A CONNECT has no path, so no route matches it: the forwarder answers it anyway.
-
-    (The forward proxy's front door takes a connection's first CONNECT before aiohttp
-    sees it; this is a CONNECT sent to the reverse proxy, or later on a connection.)
-    """
-    if request.method == "CONNECT":
-        return await request.app[forwarder_key].handle(request)
-    return await handler(request)
+def make_app(settings: ProxySettings, *, on_fatal: Callable[[str], None] | None = None) -> ProxyApp:
+    """The proxy, for `serve.start` (reverse) or `connect.start` (forward)."""
+    return ProxyApp(settings, on_fatal=on_fatal)
 
 
 class _NoCookies(aiohttp.DummyCookieJar):

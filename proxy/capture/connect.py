@@ -20,7 +20,7 @@ from typing import cast
 from aiohttp import web
 
 from proxy import serve
-from proxy.capture.app import guards_key, routes_key
+from proxy.capture.app import ProxyApp
 from proxy.capture.guards import Deadline, late_header, own_answer
 from proxy.capture.routes import ForwardRoutes
 from proxy.tls.authority import TlsError
@@ -236,19 +236,21 @@ class ForwardSite(HandOverSite):
 
 
 async def start(
-    app: web.Application, where: serve.Listen, *, certificates: HostCertificates | None = None
+    app: ProxyApp, where: serve.Listen, *, certificates: HostCertificates | None = None
 ) -> serve.Running:
     """Start the forward proxy `app` (made with `forward=True`) on `where`."""
+    if app.routes is None:
+        raise ValueError("connect.start serves a forward proxy: make it with forward=True")
     runner = serve.runner(app)
     await runner.setup()
     site = ForwardSite(
         runner,
         where.host,
         where.port,
-        routes=app[routes_key],
+        routes=app.routes,
         certificates=certificates or HostCertificates(),
         reuse_port=where.reuse_port,
-        header_timeout=app[guards_key].header_timeout,
+        header_timeout=app.guards.header_timeout,
     )
     try:
         await site.start()

@@ -19,6 +19,7 @@ from aiohttp import web
 from yarl import URL
 
 from proxy.capture.answers import Relayed, relay
+from proxy.capture.expect import invite_body
 from proxy.capture.guards import ClientGuards, CutOff
 from proxy.capture.headers import REQUEST_DROPPED, forwardable
 from proxy.capture.limits import BodyBudget, BodyTimeout, UpstreamSlots, read_body
@@ -86,7 +87,7 @@ class Forwarder:
         """The upstream URL: path and query exactly as the client sent them."""
         return URL(self.base + raw_path, encoded=True)
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         guards = self.guards
         if guards is None:
             return await self._handle(request)
@@ -97,7 +98,7 @@ class Forwarder:
         finally:
             guards.answered(transport)
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         if self.recorder is not None and not self.recorder.healthy:
             return _plain(503, f"hubscope is not forwarding: {self.recorder.failure}")
         if self.budget.too_large(request.content_length):
@@ -108,7 +109,7 @@ class Forwarder:
         finally:
             self.budget.release(held)
 
-    async def _forward(self, request: web.Request) -> web.StreamResponse:
+    async def _forward(self, request: web.BaseRequest) -> web.StreamResponse:
         clock = Clock()
         raw = request.raw_path
         if self.routes is None:
@@ -120,6 +121,9 @@ class Forwarder:
             if isinstance(found, str):
                 return _refuse(request, found)
             route = found
+        unmet = await invite_body(request)
+        if unmet is not None:
+            return _refuse(request, unmet, status=417)
         try:
             body = await read_body(request, self.budget.max_body, self.body_timeout)
         except web.HTTPRequestEntityTooLarge:
@@ -133,56 +137,65 @@ class Forwarder:
             decision = self.resigner.decide(sent.headers, request.host)
             if decision.headers is not None:
                 outgoing, verdict = decision.headers, decision.verdict
-        exchange = Exchange(
-            id=new_id(),
-            session=self.session,
-            started_at=clock.started_at,
-            duration_ms=0.0,
-            method=request.method,
-            url=str(route.addressed or url),
-            request=sent,
-            client=_peer(request),
-            sas_verdict=verdict,
-        )
-        response: web.StreamResponse
+        recorded = route.record and self.recorder is not None
+        peer = _peer(request) if recorded else None  # before the client can leave
+        relayed: Relayed | None = None
+        proxy_status: int | None = None
+        problem: str | None = None
         if not await self.slots.acquire():
-            response, exchange = _failed(exchange, 503, self.slots.busy_text())
-            if route.record:
-                self._record(exchange, clock)
-            return response
-        try:
-            relayed = await self._send(request, url, outgoing, body, route.host)
-        except TimeoutError:
-            text = f"hubscope: upstream {url.host} did not answer within the timeout ({url})"
-            response, exchange = _failed(exchange, 504, text)
-        except aiohttp.ClientError as error:
-            text = f"hubscope: upstream {url.host} failed: {type(error).__name__}: {error}"
-            response, exchange = _failed(exchange, 502, text)
+            proxy_status, problem = 503, self.slots.busy_text()
         else:
-            response, answer = relayed.response, relayed.message
-            exchange = replace(
-                exchange,
-                status=response.status,
-                reason=response.reason,
-                response=answer,
-                error=relayed.error,
-            )
-            if relayed.error is not None:
-                log.warning("%s %s: %s", request.method, url.path, relayed.error)
-            if response.status == 401 and self.advice is not None:
+            try:
+                relayed = await self._send(request, url, outgoing, body, route.host)
+            except TimeoutError:
+                proxy_status = 504
+                problem = f"hubscope: upstream {url.host} did not answer within the timeout ({url})"
+            except aiohttp.ClientError as failed:
+                proxy_status = 502
+                problem = f"hubscope: upstream {url.host} failed: {type(failed).__name__}: {failed}"
+            finally:
+                self.slots.release()
+        shown = str(route.addressed or url)
+        response: web.StreamResponse
+        status: int | None = None
+        reason: str | None = None
+        answer: Message | None = None
+        if relayed is None:
+            assert proxy_status is not None and problem is not None
+            response = _failure(request.method, shown, proxy_status, problem)
+        else:
+            response, answer, problem = relayed.response, relayed.message, relayed.error
+            status, reason = response.status, response.reason
+            if problem is not None:
+                log.warning("%s %s: %s", request.method, url.path, problem)
+            if status == 401 and self.advice is not None:
                 self.advice.refused(sent.headers, request.host, answer.body)
-        finally:
-            self.slots.release()
-        if route.record:
-            await self._record_answered(exchange, clock)
+        if recorded:  # built once, and only when it is recorded
+            exchange = Exchange(
+                id=new_id(),
+                session=self.session,
+                started_at=clock.started_at,
+                duration_ms=clock.elapsed_ms(),
+                method=request.method,
+                url=shown,
+                request=sent,
+                status=status,
+                reason=reason,
+                response=answer,
+                error=problem,
+                client=peer,
+                proxy_status=proxy_status,
+                sas_verdict=verdict,
+            )
+            await self._record_answered(exchange)
         return response
 
     async def _send(
-        self, request: web.Request, url: URL, outgoing: Headers, body: bytes, host: str | None
+        self, request: web.BaseRequest, url: URL, outgoing: Headers, body: bytes, host: str | None
     ) -> Relayed:
-        headers = forwardable(outgoing, REQUEST_DROPPED)
+        headers = forwardable(outgoing, REQUEST_DROPPED)  # without the client's Host
         if host is not None:
-            headers["Host"] = host
+            headers.append(("Host", host))
         async with self.client.request(
             request.method,
             url,
@@ -193,7 +206,7 @@ class Forwarder:
         ) as upstream:
             return await relay(request, upstream, keep=self.keep)
 
-    def _too_large(self, request: web.Request, clock: Clock, size: int | None) -> web.Response:
+    def _too_large(self, request: web.BaseRequest, clock: Clock, size: int | None) -> web.Response:
         """413, not forwarded, and recorded (headers only) so the refusal can be seen."""
         raw = request.raw_path
         url = self.target(raw) if raw[:1] == "/" else raw
@@ -208,7 +221,7 @@ class Forwarder:
         return response
 
     def _timed_out(
-        self, request: web.Request, clock: Clock, url: str, error: BodyTimeout
+        self, request: web.BaseRequest, clock: Clock, url: str, error: BodyTimeout
     ) -> web.Response:
         """408, not forwarded, recorded with the part of the body that arrived."""
         sent = Message(headers=_text_headers(request.raw_headers), body=error.received)
@@ -238,25 +251,29 @@ class Forwarder:
         )  # fmt: skip
         self._record(exchange, clock)
 
-    async def _record_answered(self, exchange: Exchange, clock: Clock) -> None:
-        """`_record`, with a large or compressed exchange redacted off the event loop."""
-        if self.recorder is None or not _heavy(exchange):
-            self._record(exchange, clock)
+    async def _record_answered(self, finished: Exchange) -> None:
+        """Record a finished exchange; a large or compressed one is redacted off the event loop."""
+        if self.recorder is None:
             return
-        finished = _finish(exchange, clock)
+        if not _heavy(finished):
+            self._submit(finished)
+            return
         try:
             loop = asyncio.get_running_loop()
             self.recorder.append(await loop.run_in_executor(None, self.recorder.payload, finished))
         except RecorderFailed as error:
-            log.critical("exchange %s not recorded: %s", exchange.id, error)
+            log.critical("exchange %s not recorded: %s", finished.id, error)
 
     def _record(self, exchange: Exchange, clock: Clock) -> None:
-        if self.recorder is None:
-            return
+        if self.recorder is not None:
+            self._submit(_finish(exchange, clock))
+
+    def _submit(self, finished: Exchange) -> None:
+        assert self.recorder is not None
         try:
-            self.recorder.submit(_finish(exchange, clock))
+            self.recorder.submit(finished)
         except RecorderFailed as error:
-            log.critical("exchange %s not recorded: %s", exchange.id, error)
+            log.critical("exchange %s not recorded: %s", finished.id, error)
 
 
 def _payload(body: bytes, method: str) -> bytes | io.BytesIO | None:
@@ -289,16 +306,24 @@ def _finish(exchange: Exchange, clock: Clock) -> Exchange:
 
 
 def _failed(exchange: Exchange, status: int, text: str) -> tuple[web.Response, Exchange]:
-    log.warning("%s %s → %d: %s", exchange.method, exchange.url.split("?")[0], status, text)
-    return _plain(status, text), replace(exchange, error=text, proxy_status=status)
+    response = _failure(exchange.method, exchange.url, status, text)
+    return response, replace(exchange, error=text, proxy_status=status)
 
 
-def _refuse(request: web.Request, text: str) -> web.Response:
-    """A request the proxy cannot forward: 400 with the reason, the connection closed."""
+def _failure(method: str, url: str, status: int, text: str) -> web.Response:
+    """The proxy's own answer when it could not pass the upstream's on (logged)."""
+    log.warning("%s %s → %d: %s", method, url.split("?")[0], status, text)
+    return _plain(status, text)
+
+
+def _refuse(request: web.BaseRequest, text: str, *, status: int = 400) -> web.Response:
+    """A request the proxy cannot forward: 400 (or `status`) with the reason, the connection
+    closed (its body, if any, is not read)."""
     log.warning(
-        "%s %s from %s → 400: %s", request.method, request.raw_path[:80], _peer(request), text
-    )
-    response = _plain(400, text)
+        "%s %s from %s → %d: %s",
+        request.method, request.raw_path[:80], _peer(request), status, text,
+    )  # fmt: skip
+    response = _plain(status, text)
     response.force_close()
     return response
 
@@ -307,7 +332,7 @@ def _plain(status: int, text: str) -> web.Response:
     return web.Response(status=status, text=text + "\n", headers={"X-Hubscope-Error": "1"})
 
 
-def _peer(request: web.Request) -> str | None:
+def _peer(request: web.BaseRequest) -> str | None:
     peer = request.transport.get_extra_info("peername") if request.transport else None
     if isinstance(peer, tuple) and len(peer) >= 2:
         return f"{peer[0]}:{peer[1]}"

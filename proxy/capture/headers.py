@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from multidict import CIMultiDict
-
 HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -28,17 +26,24 @@ body, which is forwarded whole and unchanged."""
 RESPONSE_DROPPED = HOP_BY_HOP | {"content-length"}
 
 
-def _connection_tokens(headers: Iterable[tuple[str, str]]) -> set[str]:
-    """Header names listed in Connection, which are hop-by-hop for this message only."""
-    tokens: set[str] = set()
-    for name, value in headers:
-        if name.lower() == "connection":
-            tokens.update(t.strip().lower() for t in value.split(",") if t.strip())
-    return tokens
+def forwardable(
+    headers: Iterable[tuple[str, str]], dropped: frozenset[str]
+) -> list[tuple[str, str]]:
+    """The header pairs to pass on: everything but hop-by-hop ones, order and repeats kept.
 
-
-def forwardable(headers: Iterable[tuple[str, str]], dropped: frozenset[str]) -> CIMultiDict[str]:
-    """The headers to pass on: everything but hop-by-hop ones, order and repeats kept."""
-    pairs = list(headers)
-    skip = dropped | _connection_tokens(pairs)
-    return CIMultiDict((name, value) for name, value in pairs if name.lower() not in skip)
+    `Connection` is always dropped, and so is every header it names (hop-by-hop for this
+    message only). One pass, and plain pairs: this runs twice per forwarded request, and
+    aiohttp builds its own multidict from whatever it is given.
+    """
+    kept: list[tuple[str, str]] = []
+    listed: set[str] | None = None
+    for pair in headers:
+        name = pair[0].lower()
+        if name == "connection":
+            listed = listed or set()
+            listed.update(t.strip().lower() for t in pair[1].split(",") if t.strip())
+        elif name not in dropped:
+            kept.append(pair)
+    if listed:
+        kept = [pair for pair in kept if pair[0].lower() not in listed]
+    return kept

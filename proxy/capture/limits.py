@@ -107,7 +107,7 @@ class BodyTimeout(Exception):
         self.received = received
 
 
-async def read_body(request: web.Request, max_body: int, timeout: float | None = None) -> bytes:
+async def read_body(request: web.BaseRequest, max_body: int, timeout: float | None = None) -> bytes:
     """The whole request body, or `HTTPRequestEntityTooLarge` past `max_body`, or
     `BodyTimeout` when the client pauses longer than `timeout` between two reads.
 

@@ -120,7 +120,7 @@ class ForwardRoutes:
         url = URL(mapped + rest, encoded=True)
         return Target(url=url, host=client_host or host, record=True, addressed=addressed)
 
-    def route(self, request: web.Request) -> Target | str:
+    def route(self, request: web.BaseRequest) -> Target | str:
         """The target of one request, or why it cannot be forwarded (a 400)."""
         raw = request.raw_path
         transport = request.transport

@@ -84,7 +84,7 @@ def prepare(tls: bool, tls_listen: str | None, tls_hosts: tuple[str, ...]) -> Tl
     return TlsListen(serve.Listen(host, port, context), files.hosts, files.ca_path)
 
 
-async def add_site(runner: web.AppRunner, tls: TlsListen) -> int:
+async def add_site(runner: web.BaseRunner, tls: TlsListen) -> int:
     """Serve the runner's app over HTTPS too (one app, two sites); the port bound."""
     where = tls.listen
     assert where.ssl_context is not None
@@ -99,7 +99,7 @@ async def add_site(runner: web.AppRunner, tls: TlsListen) -> int:
 
 
 async def start(
-    app: web.Application, listen: serve.Listen, tls: TlsListen | None
+    app: serve.App, listen: serve.Listen, tls: TlsListen | None
 ) -> tuple[serve.Running, int | None]:
     """Start `app` on `listen`, plus HTTPS when asked; the running app and the HTTPS port."""
     running = await serve.start(app, listen)

@@ -49,13 +49,17 @@ def echo(head: bytes, body: bytes) -> bytes:
     return answer(headers=[("Content-Type", "application/octet-stream")], body=body)
 
 
-async def _read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes] | None:
+async def _read_request(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> tuple[bytes, bytes] | None:
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except (asyncio.IncompleteReadError, ConnectionError):
         return None
     request = RawRequest(head, b"")
     size = int(request.header("Content-Length") or 0)
+    if size and (request.header("Expect") or "").lower() == "100-continue":
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # as the hub does
     body = await reader.readexactly(size) if size else b""
     return head, body
 
@@ -67,7 +71,7 @@ async def raw_upstream(respond: Answer = echo, *, delay: float = 0.0) -> AsyncIt
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            while (got := await _read_request(reader)) is not None:
+            while (got := await _read_request(reader, writer)) is not None:
                 head, body = got
                 state.seen.append(RawRequest(head, body))
                 state.in_flight += 1
