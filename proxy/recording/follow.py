@@ -41,6 +41,8 @@ IDLE_POLL = (0.002, 0.05)
 """Seconds between looks at the journal when it has nothing new: first, and at most.
 Once the longest has passed with nothing new (about 0.1 s of quiet), what a backlog
 stored unjudged is judged, a few at a time, until traffic comes again."""
+JUDGE_AT_END = 5.0
+"""Seconds a run's end spends judging a backlog stored unjudged (`_judge_all`)."""
 REJECTED = "rejected.seg"
 """Records no store could take, kept as journal frames for a person to look at."""
 
@@ -191,7 +193,7 @@ class Follower:
         self._start()
         try:
             self._follow(run, live)
-            self._submit(self._judge_all)  # a backlog stored unjudged is judged before the end
+            self._submit(self._judge_all)  # what a backlog left unjudged, for a few seconds
         finally:
             self._stop()
         if lock_fd is not None:
@@ -259,7 +261,16 @@ class Follower:
         self._unjudged = self._retrying(self.target.judge_some, None)
 
     def _judge_all(self) -> None:
+        """Judge what is left of a backlog, for at most `JUDGE_AT_END` seconds: a stopping
+        proxy waits for this, and the audit and the viewer judge the rest on read."""
+        deadline = time.monotonic() + JUDGE_AT_END
         while self._unjudged:
+            if time.monotonic() >= deadline:
+                log.info(
+                    "stopping with part of a backlog not yet judged: the audit and the "
+                    "viewer judge those exchanges when they read them"
+                )
+                return
             self._judge_some()
 
     def _check_store(self) -> None:

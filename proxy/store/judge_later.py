@@ -2,10 +2,10 @@
 
 When the writer is behind, it stores a batch first and leaves its findings for later:
 judging is about a third of what building an exchange's rows costs. When traffic pauses
-(or the run ends), the writer judges those exchanges from their stored (redacted) rows,
-a few at a time, exactly as it would have at ingest, and stores the findings under the
-current rule set. Until then the audit and the viewer judge them on read, as they
-do any exchange without findings.
+(or, for up to 5 s, as the run ends), the writer judges those exchanges from their
+stored (redacted) rows, a few at a time, exactly as it would have at ingest, and stores
+the findings under the current rule set. Until then the audit and the viewer judge
+them on read, as they do any exchange without findings.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sqlite3
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 
 from proxy.exchange import Exchange, Message
-from proxy.recording import journal, prepare, records
+from proxy.recording import follow, journal, prepare, records
 from proxy.recording.follow import Follower, Written
 from proxy.recording.prepare import PreparePool
 from proxy.recording.sqlite_target import SqliteTarget
@@ -44,12 +45,13 @@ def _corpus_payloads(count: int) -> list[bytes]:
     return out
 
 
-def _journal(directory: Path, payloads: list[bytes]) -> None:
+def _journal(directory: Path, payloads: list[bytes]) -> journal.Run:
     writer = journal.JournalWriter(directory)
     writer.open(records.encode_session(records.SessionStart("s", "proxy", None, None)))
     for payload in payloads:
         writer.append(journal.EXCHANGE, payload)
     writer.close()
+    return journal.run_named(directory, writer.run)
 
 
 def _tables(db: Path) -> dict[str, list[tuple[object, ...]]]:
@@ -120,6 +122,27 @@ def test_a_live_writer_behind_stores_first_and_judges_in_the_quiet(tmp_path: Pat
         worker.join(30)
     assert target.judged_batches[0] is False, "the backlog was stored before it was judged"
     assert _tables(db)["findings"]
+
+
+@pytest.mark.parametrize("seconds", [follow.JUDGE_AT_END, 0.0])
+def test_a_run_ending_behind_judges_its_backlog_for_a_few_seconds_at_most(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    seconds: float,
+) -> None:
+    monkeypatch.setattr(follow, "JUDGE_AT_END", seconds)
+    run = _journal(tmp_path / "j", _corpus_payloads(BACKLOG))  # its end frame already there
+    target = _Watched(tmp_path / "d.db")
+    lock = journal.hold(run, exclusive=False)
+    with caplog.at_level(logging.INFO, logger="proxy.recording.follow"):
+        Follower(tmp_path / "j", target).follow(run, lock_fd=lock, live=lambda: True)
+    assert target.judged_batches[0] is False, "read while the proxy was live: stored first"
+    if seconds:
+        assert _judged(tmp_path / "d.db") == BACKLOG
+    else:
+        assert _judged(tmp_path / "d.db") == 0, "a stopping proxy does not wait for judging"
+        assert "not yet judged" in caplog.text
 
 
 def _judged(db: Path) -> int:
