@@ -95,8 +95,8 @@ class SlimCtx(Ctx):
 
     _request: tuple[Device, ...] | None = None
     _response: tuple[Device, ...] | None = None
-    _request_map: dict[str, str] | None = None
-    _response_map: dict[str, str] | None = None
+    _parsed: dict[int, dict[str, str]] | None = None
+    """Header lists parsed whole (by row column), where the stored text could not tell."""
     url_host = path = ""
 
     def __init__(self, row: tuple[Any, ...], devices: list[tuple[Any, ...]]) -> None:
@@ -132,20 +132,23 @@ class SlimCtx(Ctx):
         return self.status is not None or bool(self._row[RESPONSE_HEADERS])
 
     def header(self, name: str) -> str | None:
-        if self._request_map is None:
-            found = _first_value(self._row[REQUEST_HEADERS], name.lower())
-            if found is not _UNSURE:
-                return found
-            self._request_map = _header_map(self._row[REQUEST_HEADERS])
-        return self._request_map.get(name.lower())
+        return self._stored_header(REQUEST_HEADERS, name)
 
     def response_header(self, name: str) -> str | None:
-        if self._response_map is None:
-            found = _first_value(self._row[RESPONSE_HEADERS], name.lower())
+        return self._stored_header(RESPONSE_HEADERS, name)
+
+    def _stored_header(self, column: int, name: str) -> str | None:
+        """A header's first value: read from the stored text where that is certain, else
+        from the list parsed once."""
+        wanted = name.lower()
+        parsed = self._parsed.get(column) if self._parsed is not None else None
+        if parsed is None:
+            found = _first_value(self._row[column], wanted)
             if found is not _UNSURE:
                 return found
-            self._response_map = _header_map(self._row[RESPONSE_HEADERS])
-        return self._response_map.get(name.lower())
+            parsed = _header_map(self._row[column])
+            self._parsed = {**(self._parsed or {}), column: parsed}
+        return parsed.get(wanted)
 
     @property
     def request_devices(self) -> tuple[Device, ...]:
