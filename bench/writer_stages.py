@@ -32,6 +32,7 @@ from exchanges import generate_exchanges  # noqa: E402
 
 from proxy import store  # noqa: E402
 from proxy.recording import records  # noqa: E402
+from proxy.recording.prepare import collect_rarely  # noqa: E402
 from proxy.recording.records import journal_payload  # noqa: E402
 from proxy.store import rows  # noqa: E402
 
@@ -67,6 +68,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--profile", default="")
     args = parser.parse_args()
+    collect_rarely()  # as the writer and its workers do
     n, t0 = args.n, time.time()
     exchanges = list(generate_exchanges(n, session="bench-scale", t0=t0))
     us: dict[str, float] = {}

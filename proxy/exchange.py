@@ -34,8 +34,9 @@ class Message:
     def header(self, name: str) -> str | None:
         """The first value of a header, case-insensitively, or None."""
         lname = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lname:
+        size = len(lname)
+        for key, value in self.headers:  # lengths first: most names differ in length
+            if len(key) == size and key.lower() == lname:
                 return value
         return None
 

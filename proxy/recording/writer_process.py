@@ -27,7 +27,7 @@ from typing import Any
 from proxy import redact, store
 from proxy.recording import journal, records, stores
 from proxy.recording.follow import Follower, StoreFatal, StoreFull
-from proxy.recording.prepare import PreparePool
+from proxy.recording.prepare import PreparePool, collect_rarely
 from proxy.recording.recorder import JournalRecorder, RecorderFailed
 from proxy.store import location
 
@@ -97,6 +97,7 @@ def _child(control: Connection, report: Connection, args: dict[str, Any]) -> Non
     also = None
     if args.get("also"):
         also = stores.open_target(args["also"], keys=args["keys"], instance=args["instance"])
+    collect_rarely()
     try:
         if also is None:
             run = journal.run_named(directory, run_name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -179,6 +180,18 @@ def test_dead_workers_cost_nothing_and_a_new_pool_takes_the_next_backlog(tmp_pat
     tables = _tables(tmp_path / "d.db")
     assert len(tables["exchanges"]) == 2 * BACKLOG
     assert len(tables["findings_judged"]) == 2 * BACKLOG
+
+
+def test_workers_leave_what_they_started_with_out_of_garbage_collection() -> None:
+    pool = PreparePool(workers=1)
+    try:
+        executor = pool.executor()
+        threshold = executor.submit(gc.get_threshold).result()
+        frozen = executor.submit(gc.get_freeze_count).result()
+    finally:
+        pool.close()
+    assert threshold[0] == 50_000, "the youngest generation is collected rarely"
+    assert frozen > 10_000, "modules and decoders are frozen out of collections"
 
 
 WRITER = """
