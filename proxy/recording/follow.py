@@ -90,8 +90,9 @@ class Target(Protocol):
 
     def forget(self, segments: list[str]) -> None: ...
 
-    def judge_some(self) -> bool:
-        """Judge a few exchanges a backlog stored unjudged; whether any may be left."""
+    def judge_some(self, pool: PreparePool) -> bool:
+        """Judge a few exchanges a backlog stored unjudged (in `pool`'s workers, if it has
+        any); whether any may be left."""
         ...
 
 
@@ -258,7 +259,7 @@ class Follower:
         self._behind = (since, said)
 
     def _judge_some(self) -> None:
-        self._unjudged = self._retrying(self.target.judge_some, None)
+        self._unjudged = self._retrying(lambda: self.target.judge_some(self._pool), None)
 
     def _judge_all(self) -> None:
         """Judge what is left of a backlog, for at most `JUDGE_AT_END` seconds: a stopping

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import psycopg
 
 from proxy.recording.follow import StoreBusy, StoreFatal, StoreFull, Written
+from proxy.recording.prepare import PreparePool
 from proxy.recording.records import SessionStart
 from proxy.store import Rows, pg, rows
 from proxy.store.builder import RowBuilder
@@ -68,7 +69,7 @@ class PgTarget:
             log.error("exchange %s stored without its decoded rows: %s", exchange_id, why)
         return Written(stored=result.stored, rejected=result.rejected)
 
-    def judge_some(self) -> bool:
+    def judge_some(self, pool: PreparePool) -> bool:
         """Nothing to judge later: a backlog is judged as it is stored here."""
         return False
 

@@ -30,6 +30,7 @@ from proxy import redact
 from proxy.recording import records
 from proxy.store import Rows
 from proxy.store.builder import RowBuilder
+from proxy.store.judge_later import Judged, judge_rows
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,8 @@ class PreparePool:
         self.workers = default_workers() if workers is None else workers
         self.remote_batches = 0
         """Batches handed to the workers (for tests and `make bench`)."""
+        self.remote_judged = 0
+        """Exchanges stored unjudged that the workers judged (for tests)."""
         self._executor: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -127,6 +130,22 @@ class PreparePool:
             return _Built(builder(batch))
         cuts = range(0, len(batch), SLICE)
         return _Remote(self, builder, [batch[at : at + SLICE] for at in cuts])
+
+    def judge(self, stored: list[dict[str, object]]) -> Judged:
+        """The findings of exchange rows a backlog stored unjudged (`judge_later`), judged
+        in the workers, a share each, when there are workers; else in this process."""
+        if self.workers < 1 or len(stored) < 2:
+            return judge_rows(stored)
+        shares = [stored[at :: self.workers] for at in range(self.workers)]
+        try:
+            executor = self.executor()
+            futures = [executor.submit(judge_rows, share) for share in shares]
+            judged = [one for future in futures for one in future.result()]
+        except (BrokenProcessPool, OSError) as error:
+            self.broken(error)
+            return judge_rows(stored)
+        self.remote_judged += len(stored)
+        return judged
 
     def executor(self) -> ProcessPoolExecutor:
         with self._lock:

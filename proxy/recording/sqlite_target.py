@@ -22,6 +22,7 @@ from sqlite_utils import Database
 
 from proxy import store
 from proxy.recording.follow import StoreBusy, StoreFatal, StoreFull, Written
+from proxy.recording.prepare import PreparePool
 from proxy.recording.records import SessionStart
 from proxy.store import judge_later, rows
 from proxy.store.builder import RowBuilder
@@ -88,12 +89,15 @@ class SqliteTarget:
             log.error("exchange %s stored without its decoded rows: %s", exchange_id, why)
         return Written(stored=result.stored, rejected=result.rejected)
 
-    def judge_some(self) -> bool:
-        """Judge a few of the exchanges stored unjudged; whether any may be left."""
+    def judge_some(self, pool: PreparePool) -> bool:
+        """Judge a few of the exchanges stored unjudged, a few per worker in `pool`;
+        whether any may be left."""
         if self._unjudged_after is None:
             return False
-        after = self._unjudged_after
-        self._unjudged_after = self._guard(lambda: judge_later.judge_stored(self.db, after))
+        after, limit = self._unjudged_after, judge_later.QUIET_BATCH * max(1, pool.workers)
+        self._unjudged_after = self._guard(
+            lambda: judge_later.judge_stored(self.db, after, limit, judge=pool.judge)
+        )
         return self._unjudged_after is not None
 
     def forget(self, segments: list[str]) -> None:

@@ -11,7 +11,7 @@ them on read, as they do any exchange without findings.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlite_utils import Database
 
@@ -22,8 +22,14 @@ from proxy.store.read import exchange_from_row
 log = logging.getLogger(__name__)
 
 QUIET_BATCH = 50
-"""Exchanges judged per call: short enough that traffic resuming waits at most a few tens
-of ms for the writer."""
+"""Exchanges judged per call and per process judging: short enough that traffic resuming
+waits at most a few tens of ms for the writer."""
+
+Judged = Sequence[tuple[str, Sequence[Finding]]]
+"""Exchange ids with their findings, as `findings.save` stores them."""
+
+Judge = Callable[[list[dict[str, object]]], Judged]
+"""Stored exchange rows to their findings: `judge_rows`, here or in worker processes."""
 
 
 def latest_rowid(db: Database) -> int:
@@ -31,12 +37,13 @@ def latest_rowid(db: Database) -> int:
     return int(db.conn.execute("select coalesce(max(rowid), 0) from exchanges").fetchone()[0])
 
 
-def judge_stored(db: Database, after: int, limit: int = QUIET_BATCH) -> int | None:
+def judge_stored(
+    db: Database, after: int, limit: int = QUIET_BATCH, judge: Judge | None = None
+) -> int | None:
     """Judge up to `limit` unjudged exchanges stored after rowid `after`, in rowid order,
     and store their findings. Returns the last rowid looked at, None when none was left.
-
-    An exchange that does not decode stays unjudged (as at ingest); one whose judging
-    fails is logged and left for the audit.
+    `judge`: what judges the rows (the writer's workers); `judge_rows` in this process
+    by default.
     """
     cursor = db.conn.execute(
         "select e.rowid as _rowid, e.* from exchanges e where e.rowid > ? and not exists ("
@@ -48,11 +55,14 @@ def judge_stored(db: Database, after: int, limit: int = QUIET_BATCH) -> int | No
     found = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
     if not found:
         return None
-    findings.save(db, _judged(found))
+    findings.save(db, (judge or judge_rows)(found))
     return int(found[-1]["_rowid"])
 
 
-def _judged(stored: list[dict[str, object]]) -> Sequence[tuple[str, Sequence[Finding]]]:
+def judge_rows(stored: list[dict[str, object]]) -> Judged:
+    """The findings of stored exchange rows, judged as at ingest. An exchange that does not
+    decode stays unjudged (as at ingest); one whose judging fails is logged and left for
+    the audit."""
     out: list[tuple[str, Sequence[Finding]]] = []
     for row in stored:
         exchange = exchange_from_row(row)

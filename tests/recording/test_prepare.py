@@ -125,6 +125,28 @@ def test_a_live_writer_behind_stores_first_and_judges_in_the_quiet(tmp_path: Pat
     assert _tables(db)["findings"]
 
 
+def test_what_a_backlog_left_unjudged_is_judged_in_the_workers_as_at_ingest(
+    tmp_path: Path,
+) -> None:
+    payloads = _corpus_payloads(BACKLOG)
+    _journal(tmp_path / "ingest", payloads)
+    Follower(tmp_path / "ingest", SqliteTarget(tmp_path / "ingest.db")).catch_up()
+    run = _journal(tmp_path / "j", payloads)  # read live: a backlog, stored unjudged
+    target = _Watched(tmp_path / "later.db")
+    pool = PreparePool(workers=2)
+    try:
+        follower = Follower(tmp_path / "j", target, pool=pool)
+        follower.follow(run, lock_fd=journal.hold(run, exclusive=False), live=lambda: True)
+        assert pool.remote_judged == BACKLOG, "the workers judged the backlog"
+    finally:
+        pool.close()
+    assert target.judged_batches[0] is False
+    at_ingest, later = _tables(tmp_path / "ingest.db"), _tables(tmp_path / "later.db")
+    assert at_ingest["findings"], "the corpus breaks rules"
+    assert later["findings"] == at_ingest["findings"]
+    assert later["findings_judged"] == at_ingest["findings_judged"]
+
+
 @pytest.mark.parametrize("seconds", [follow.JUDGE_AT_END, 0.0])
 def test_a_run_ending_behind_judges_its_backlog_for_a_few_seconds_at_most(
     tmp_path: Path,
