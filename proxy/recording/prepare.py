@@ -7,7 +7,8 @@ the batch, in slices, to worker processes and reads on; the store thread takes t
 in journal order. Batches of live traffic (a few exchanges at a time) are built in the
 writer's process: a round trip to a worker would cost more than it saves. A worker that
 dies costs nothing: its slice is built again in the writer's process, and the pool is
-started again for the next batch.
+started again for the next batch. The same workers judge what a backlog stored unjudged,
+when the traffic pauses (`PreparePool.judge`).
 """
 
 from __future__ import annotations
