@@ -91,8 +91,7 @@ class Target(Protocol):
     def forget(self, segments: list[str]) -> None: ...
 
     def judge_some(self, pool: PreparePool) -> bool:
-        """Judge a few exchanges a backlog stored unjudged (in `pool`'s workers, if it has
-        any); whether any may be left."""
+        """Judge a few exchanges a backlog stored unjudged (`pool`); whether any are left."""
         ...
 
 

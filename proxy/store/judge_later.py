@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 QUIET_BATCH = 50
 """Exchanges judged per call and per process judging: short enough that traffic resuming
 waits at most a few tens of ms for the writer."""
+QUIET_BYTES = 16 << 20
+"""Stored body bytes read per call, at most (and one exchange more): large bodies judge
+fewer at a time, so what is in memory stays bounded."""
 
 Judged = Sequence[tuple[str, Sequence[Finding]]]
 """Exchange ids with their findings, as `findings.save` stores them."""
@@ -52,7 +55,13 @@ def judge_stored(
         [after, findings.ruleset(), limit],
     )
     names = [d[0] for d in cursor.description]
-    found = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    found, size = [], 0
+    for values in cursor:  # rows are read one by one: stop at the byte budget
+        found.append(dict(zip(names, values, strict=True)))
+        size += len(found[-1]["request_body"] or b"") + len(found[-1]["response_body"] or b"")
+        if size >= QUIET_BYTES:
+            break
+    cursor.close()
     if not found:
         return None
     findings.save(db, (judge or judge_rows)(found))

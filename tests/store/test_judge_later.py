@@ -5,6 +5,8 @@ from __future__ import annotations
 from itertools import cycle, islice
 from pathlib import Path
 
+import pytest
+
 from proxy import store
 from proxy.exchange import Exchange, Message
 from proxy.store import judge_later, rows
@@ -64,3 +66,22 @@ def test_only_exchanges_stored_after_the_mark_are_judged(tmp_path: Path) -> None
     assert judge_later.judge_stored(db, 30) is None
     ids = {r[0] for r in db.conn.execute("select exchange_id from findings_judged")}
     assert ids == {c.exchange.id for c in batch[10:]}
+
+
+def test_large_bodies_are_judged_fewer_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = _captured(20)
+    db = _stored(tmp_path / "d.db", batch, judge=False)
+    sizes = [
+        len(c.exchange.request.body) + len(c.exchange.response.body if c.exchange.response else b"")
+        for c in batch
+    ]
+    assert sizes[0] > 0
+    monkeypatch.setattr(judge_later, "QUIET_BYTES", sizes[0])
+    assert judge_later.judge_stored(db, 0) == 1, "the first exchange fills the budget"
+    monkeypatch.setattr(judge_later, "QUIET_BYTES", 1)
+    with_a_body = next(i for i, size in enumerate(sizes) if i > 0 and size) + 1
+    assert judge_later.judge_stored(db, 1) == with_a_body, "up to the first with a body"
+    monkeypatch.setattr(judge_later, "QUIET_BYTES", 16 << 20)
+    assert judge_later.judge_stored(db, with_a_body) == 20
