@@ -31,7 +31,8 @@ from proxy import redact
 from proxy.recording import records
 from proxy.store import Rows
 from proxy.store.builder import RowBuilder
-from proxy.store.judge_later import Judged, judge_rows
+from proxy.store.findings import Judged
+from proxy.store.judge_later import judge_rows
 
 log = logging.getLogger(__name__)
 

@@ -182,7 +182,11 @@ def load(db: Database, ids: Sequence[str]) -> dict[str, list[Finding]]:
     return found
 
 
-def save(db: Database, judged_now: Sequence[tuple[str, Sequence[Finding]]]) -> None:
+Judged = Sequence[tuple[str, Sequence[Finding]]]
+"""Exchange ids with the findings each was just judged to have."""
+
+
+def save(db: Database, judged_now: Judged) -> None:
     """Store freshly judged exchanges' findings under the current rule set, replacing old ones."""
     if not judged_now:
         return

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -28,10 +29,7 @@ QUIET_BYTES = 16 << 20
 """Stored body bytes read per call, at most (and one exchange more): large bodies judge
 fewer at a time, so what is in memory stays bounded."""
 
-Judged = Sequence[tuple[str, Sequence[Finding]]]
-"""Exchange ids with their findings, as `findings.save` stores them."""
-
-Judge = Callable[[list[dict[str, object]]], Judged]
+Judge = Callable[[list[dict[str, object]]], findings.Judged]
 """Stored exchange rows to their findings: `judge_rows`, here or in worker processes."""
 
 
@@ -55,10 +53,12 @@ def judge_stored(
         [after, findings.ruleset(), limit],
     )
     names = [d[0] for d in cursor.description]
-    found, size = [], 0
+    found: list[dict[str, Any]] = []
+    size = 0
     for values in cursor:  # rows are read one by one: stop at the byte budget
-        found.append(dict(zip(names, values, strict=True)))
-        size += len(found[-1]["request_body"] or b"") + len(found[-1]["response_body"] or b"")
+        row = dict(zip(names, values, strict=True))
+        found.append(row)
+        size += len(row["request_body"] or b"") + len(row["response_body"] or b"")
         if size >= QUIET_BYTES:
             break
     cursor.close()
@@ -68,7 +68,7 @@ def judge_stored(
     return int(found[-1]["_rowid"])
 
 
-def judge_rows(stored: list[dict[str, object]]) -> Judged:
+def judge_rows(stored: list[dict[str, object]]) -> findings.Judged:
     """The findings of stored exchange rows, judged as at ingest. An exchange that does not
     decode stays unjudged (as at ingest); one whose judging fails is logged and left for
     the audit."""
