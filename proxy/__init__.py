@@ -9,3 +9,7 @@ vocabulary → `decode` → `rules` → `store` → `recording`, `audit`, `tls` 
 """
 
 __version__ = "0.1.0"
+
+from proxy import compiled as _compiled
+
+_compiled.prefer_sources()

@@ -51,6 +51,12 @@ class _Frozen(Generic[T]):
 
     def __init__(self, cls: type[T], given: tuple[str, ...]) -> None:
         self._cls = cls
+        self._names = given
+        try:
+            _new(cls)
+            self._native = False
+        except TypeError:  # compiled (`proxy/compiled.py`): its constructor is the fast way
+            self._native = True
         self._given = tuple(getattr(cls, name).__set__ for name in given)
         rest = []
         for f in fields(cast(Any, cls)):
@@ -62,6 +68,8 @@ class _Frozen(Generic[T]):
         self._rest = tuple(rest)
 
     def __call__(self, *values: Any) -> T:
+        if self._native:
+            return self._cls(**dict(zip(self._names, values, strict=True)))
         made: T = _new(self._cls)
         for put, value in zip(self._given, values, strict=True):
             put(made, value)

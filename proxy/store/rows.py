@@ -30,7 +30,7 @@ from proxy.store.write import Rows
 log = logging.getLogger(__name__)
 _CUT_MARGIN = 4096
 """Bytes past the body cap that are redacted with the kept part (longer than any token)."""
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = re.compile(f"[{chr(0xD800)}-{chr(0xDFFF)}]")  # mypyc refuses the literal
 
 _json = json.JSONEncoder(ensure_ascii=False, allow_nan=True).encode
 _string = json.encoder.encode_basestring
