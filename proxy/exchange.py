@@ -31,6 +31,10 @@ class Message:
     full_sha256: str | None = None
     """With `full_size`: the SHA-256 of the whole body as it was streamed."""
 
+    def __post_init__(self) -> None:
+        if type(self.body) is not bytes:  # replay and import may hand over any bytes-like
+            object.__setattr__(self, "body", bytes(self.body))
+
     def header(self, name: str) -> str | None:
         """The first value of a header, case-insensitively, or None."""
         lname = name.lower()
