@@ -36,7 +36,7 @@ from exchanges import (
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from proxy import store  # noqa: E402
+from proxy import compiled, store  # noqa: E402
 from proxy.recording.writer_process import ProcessRecorder  # noqa: E402
 
 SESSION = "bench-scale"
@@ -257,7 +257,8 @@ def main() -> None:
     args.db.parent.mkdir(parents=True, exist_ok=True)
     decoders = (ROOT / "proxy" / "decode" / "__init__.py").exists()
     print(f"scale: {args.n:,} exchanges through the recorder → {args.db}", flush=True)
-    result: dict[str, object] = {"decoders_present": decoders}
+    print(f"  row building: {compiled.STATE}", flush=True)
+    result: dict[str, object] = {"decoders_present": decoders, "row_building": compiled.STATE}
     result["ingest"] = ingest(args.db, args.n, args.chunk)
     rows = int(result["ingest"]["rows"])  # type: ignore[index]
     if args.skip_audit:
