@@ -6,6 +6,8 @@ The modules directly in this package are the vocabulary every capability shares
 downward only, in this order:
 vocabulary → `decode` → `rules` → `store` → `recording`, `audit`, `tls` → `capture`,
 `localhub`, `replay`, `io`, `demo` → `viewer` → `cli` (checked by `tests/test_layout.py`).
+`compiled` is machinery, not vocabulary: imported first, it chooses between the compiled
+build of the writer's modules and their sources.
 """
 
 __version__ = "0.1.0"
