@@ -22,8 +22,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
-# The writer's decoding and row building compiled with mypyc (`proxy/compiled.py`): about
-# 12 % less CPU per stored exchange. A no-op while the build matches the sources; built from
+# The writer's decoding and row building compiled with mypyc (`proxy/compiled.py`):
+# 9–12 % less CPU per stored exchange. A no-op while the build matches the sources; built from
 # the sources, as a stale build is never imported.
 compiled: $(STAMP)
 	HUBSCOPE_PURE=1 $(BIN)/python -c 'from proxy import compiled; compiled.build()'

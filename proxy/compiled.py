@@ -2,7 +2,7 @@
 an edited source from running as its old build.
 
 `make` builds them (`compiled.build()`): each `.py` gets a compiled twin beside it,
-and Python imports the twin first. About 12 % less CPU per stored exchange
+and Python imports the twin first. 9–12 % less CPU per stored exchange
 (docs/benchmarks.md). The `.py` files stay the source. When one has changed since the build,
 or `HUBSCOPE_PURE=1` is set, every module of the build is imported from its source instead:
 the compiled ones share classes, so it is all or none. A hubscope installed without the build
