@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["MODULES", "PURE_ENV", "STATE", "build", "compiled", "prefer_sources", "stale"]
+__all__ = ["MODULES", "PURE_ENV", "STATE", "build", "prefer_sources", "stale"]
 
 MODULES = (
     "proxy.model",
@@ -71,11 +71,6 @@ def stale(stamp: Path = STAMP, root: Path = ROOT) -> bool:
         return stamp.read_text() != stamp_text(root)
     except OSError:
         return True
-
-
-def compiled(module: ModuleType) -> bool:
-    """Whether `module` was imported from a compiled build."""
-    return not str(getattr(module, "__file__", "")).endswith(".py")
 
 
 class _Sources:

@@ -3,7 +3,7 @@ session rules read."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -113,3 +113,22 @@ def test_what_the_fast_maker_makes_equals_what_the_constructor_makes() -> None:
     assert _device(("e1", "request", "installation", None, "nope", None, None, "i1", None,
                     None)) == Device(kind="installation", source_type="", platform=Platform.UNKNOWN,
                                      installation_id="i1")  # fmt: skip
+
+
+def test_on_a_class_that_is_not_compiled_the_fast_maker_skips_init() -> None:
+    """`pipx install .` and `HUBSCOPE_PURE=1` run the model uncompiled: the maker then sets
+    the fields itself, never calling `__init__`, and makes what the constructor makes."""
+
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class Plain:
+        name: str
+        size: int = 3
+        tags: tuple[str, ...] = ()
+
+        def __post_init__(self) -> None:
+            if self.name == "made by __init__":
+                raise AssertionError("the fast maker called __init__")
+
+    made = _Frozen(Plain, ("name", "size"))("made by __init__", 4)
+    assert (made.name, made.size, made.tags) == ("made by __init__", 4, ())
+    assert _Frozen(Plain, ("name",))("x") == Plain(name="x")
