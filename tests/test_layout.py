@@ -75,6 +75,7 @@ COVERED_ELSEWHERE: dict[str, str] = {
     "proxy/localhub/state.py": "tests/localhub/test_reg_views.py",
     "proxy/localhub/validate.py": "tests/localhub/test_reg_views.py",
     "proxy/model.py": "tests/decode/test_registrations.py",
+    "proxy/recording/target.py": "tests/recording/test_follow.py",
     "proxy/replay/load.py": "tests/replay/test_rules.py",
     "proxy/replay/remap.py": "tests/replay/test_rules.py",
     "proxy/replay/report.py": "tests/replay/test_run.py",

@@ -20,16 +20,16 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TypeVar
 
 from proxy.recording import journal, records
 from proxy.recording.journal import Run
 from proxy.recording.prepare import POOL_MIN_BATCH, Pending, PreparePool
+from proxy.recording.target import StoreBusy, Target
+from proxy.recording.worker_writes import Stored
 from proxy.store.builder import RowBuilder
-from proxy.store.rows import Captured
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -45,54 +45,6 @@ JUDGE_AT_END = 5.0
 """Seconds a run's end spends judging a backlog stored unjudged (`_judge_all`)."""
 REJECTED = "rejected.seg"
 """Records no store could take, kept as journal frames for a person to look at."""
-
-
-class StoreBusy(Exception):
-    """The store cannot be written now (locked, unreachable) but may be soon: wait."""
-
-
-class StoreFull(Exception):
-    """The store's disk is full: recording must stop, loudly."""
-
-
-class StoreFatal(Exception):
-    """The store cannot be used (not a hubscope database, permissions): stop recording."""
-
-
-@dataclass(frozen=True, slots=True)
-class Written:
-    stored: int
-    rejected: list[tuple[int, str]] = field(default_factory=list)
-    """(index in the batch, why) of exchanges no form of which the store would take."""
-
-
-class Target(Protocol):
-    """A store the journal is followed into."""
-
-    name: str
-
-    def positions(self) -> dict[str, int]:
-        """How far into each journal segment the store has stored."""
-        ...
-
-    def ensure_session(self, session: records.SessionStart) -> None: ...
-
-    prepare: RowBuilder
-    """The batch as the store's rows (decoded, redacted); done once, however long it waits."""
-
-    def write(self, batch: Sequence[Captured], prepared: Any, progress: dict[str, int]) -> Written:
-        """Store the batch and the positions together; raises StoreBusy, StoreFull, StoreFatal."""
-        ...
-
-    def check(self) -> str | None:
-        """None while the store is the one opened; else what happened (it is reopened)."""
-        ...
-
-    def forget(self, segments: list[str]) -> None: ...
-
-    def judge_some(self, pool: PreparePool) -> bool:
-        """Judge a few exchanges a backlog stored unjudged (`pool`); whether any are left."""
-        ...
 
 
 class Follower:
@@ -322,9 +274,9 @@ class Follower:
         builder = self.target.prepare
         if behind and len(batch) >= POOL_MIN_BATCH:
             builder = builder.unjudged()
-        pending = self._pool.submit(builder, lazy)
+        pending = self._pool.submit(builder, lazy, self.target.shared_file())
         self._positions[segment] = end
-        self._submit(lambda: self._write(segment, start, end, lazy, pending))
+        self._submit(lambda: self._write(segment, start, end, lazy, pending, builder))
 
     def _write(
         self,
@@ -333,16 +285,22 @@ class Follower:
         end: int,
         batch: records.Lazy,
         pending: Pending,
+        builder: RowBuilder,
     ) -> None:
+        """Write what the workers did not store, with the batch's position (after every
+        slice of it, in journal order); where the file moved, the whole batch again."""
         prepared = pending.result()
         while True:
             written = self._retrying(
-                lambda: self.target.write(batch, prepared, {segment: end}), (segment, start)
+                lambda rows=prepared: self.target.write(batch, rows, {segment: end}),  # type: ignore[misc]
+                (segment, start),
             )
             moved = self.target.check()
             if moved is None:
                 break
             log.warning("%s; writing the last %d exchanges again", moved, len(batch))
+            if any(isinstance(one, Stored) for one in prepared):  # the workers' are in the old file
+                prepared = list(builder(batch))
         for index, why in written.rejected:
             self._reject(batch.raw[index], why)
         self.stored += written.stored

@@ -23,8 +23,9 @@ from pathlib import Path
 
 from proxy import store
 from proxy.recording import journal
-from proxy.recording.follow import Follower, StoreBusy, StoreFatal, StoreFull
+from proxy.recording.follow import Follower
 from proxy.recording.sqlite_target import SqliteTarget
+from proxy.recording.target import StoreBusy, StoreFatal, StoreFull
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from proxy.recording.follow import StoreBusy, StoreFatal, StoreFull, Written
 from proxy.recording.prepare import PreparePool
 from proxy.recording.records import SessionStart
-from proxy.store import Rows, pg, rows
+from proxy.recording.target import StoreBusy, StoreFatal, StoreFull, Written
+from proxy.store import Rows, pg
 from proxy.store.builder import RowBuilder
 from proxy.store.rows import Captured
 
@@ -57,10 +57,7 @@ class PgTarget:
 
     def write(self, batch: Sequence[Captured], prepared: Any, progress: dict[str, int]) -> Written:
         def fallback(index: int, why: str) -> Rows:
-            row = rows.fallback_row(batch[index], RuntimeError(why))
-            if self.instance is not None:
-                row["instance"] = self.instance
-            return Rows([row], [], [])
+            return self.prepare.fallback(batch[index], why)
 
         result = self._guard(
             lambda: pg.write.write_batch(self.conn, prepared, progress=progress, fallback=fallback)
@@ -72,6 +69,10 @@ class PgTarget:
     def judge_some(self, pool: PreparePool) -> bool:
         """Nothing to judge later: a backlog is judged as it is stored here."""
         return False
+
+    def shared_file(self) -> None:
+        """A server's rows are written by the writer alone: one connection, one transaction."""
+        return None
 
     def forget(self, segments: list[str]) -> None:
         self._guard(lambda: pg.write.forget_segments(self.conn, segments))

@@ -25,10 +25,11 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Protocol
+from typing import Any, Protocol
 
 from proxy import redact
 from proxy.recording import records
+from proxy.recording.worker_writes import SharedFile, Stored, set_turns, store_share
 from proxy.store import Rows
 from proxy.store.builder import RowBuilder
 from proxy.store.findings import Judged
@@ -41,7 +42,10 @@ WORKERS_ENV = "HUBSCOPE_WRITER_WORKERS"
 POOL_MIN_BATCH = 200
 """A batch this large means the writer is behind: worth the round trip to the workers."""
 SLICE = 250
-"""Exchanges per task: small enough to keep every worker busy, large enough to amortise."""
+"""Exchanges per task whose rows come back: small enough to keep every worker busy, large
+enough to amortise. A worker that stores its rows itself takes the whole batch: SQLite's
+cost per exchange falls with a transaction's size (a page many rows share is written once
+per commit), and the batches, a few in flight, keep the workers busy in turn."""
 
 
 MAX_DEFAULT_WORKERS = 4
@@ -60,23 +64,24 @@ def default_workers() -> int:
 
 
 class Pending(Protocol):
-    """A batch's rows, built or being built."""
+    """A batch's rows, built or being built; `Stored` where a worker stored them itself."""
 
-    def result(self) -> list[Rows]: ...
+    def result(self) -> list[Rows | Stored]: ...
 
 
 class _Built:
     def __init__(self, rows: list[Rows]) -> None:
         self._rows = rows
 
-    def result(self) -> list[Rows]:
-        return self._rows
+    def result(self) -> list[Rows | Stored]:
+        return list(self._rows)
 
 
 class _Remote:
     """Slices of a batch in the workers; `result()` joins them in order.
 
-    A worker gets the journal records as they are on disk and sends the rows back
+    A worker gets the journal records as they are on disk and, given a `SharedFile`,
+    stores the rows itself (`worker_writes.py`); what it did not store it sends back
     marshalled: both cost a fraction of pickling exchanges and rows."""
 
     def __init__(
@@ -84,6 +89,7 @@ class _Remote:
         pool: PreparePool,
         builder: RowBuilder,
         slices: list[records.Lazy],
+        shared: SharedFile | None,
     ) -> None:
         self._pool = pool
         self._builder = builder
@@ -91,26 +97,29 @@ class _Remote:
         self._futures: list[Future[bytes]] = []
         try:
             executor = pool.executor()
-            self._futures = [executor.submit(_build, builder, part.raw) for part in slices]
+            self._futures = [executor.submit(_build, builder, part.raw, shared) for part in slices]
             pool.remote_batches += 1
         except Exception as error:  # no workers to be had: the writer builds the rows itself
             pool.broken(error)
 
-    def result(self) -> list[Rows]:
-        out: list[Rows] = []
+    def result(self) -> list[Rows | Stored]:
+        out: list[Rows | Stored] = []
         for index, part in enumerate(self._slices):
             out.extend(self._one(index, part))
         return out
 
-    def _one(self, index: int, part: records.Lazy) -> list[Rows]:
+    def _one(self, index: int, part: records.Lazy) -> list[Rows | Stored]:
         if index < len(self._futures):
             try:
-                return [Rows(*one) for one in marshal.loads(self._futures[index].result())]
+                sent = marshal.loads(self._futures[index].result())
+                out = [Stored(one[0]) if len(one) == 1 else Rows(*one) for one in sent]
+                self._pool.remote_stored += sum(isinstance(one, Stored) for one in out)
+                return out
             except (BrokenProcessPool, OSError) as error:
                 self._pool.broken(error)
             except Exception as error:  # e.g. rows that would not pickle: build them here
                 log.warning("a row-building worker failed (%s); building in the writer", error)
-        return self._builder(part)
+        return list(self._builder(part))
 
 
 class PreparePool:
@@ -122,16 +131,21 @@ class PreparePool:
         """Batches handed to the workers (for tests and `make bench`)."""
         self.remote_judged = 0
         """Exchanges stored unjudged that the workers judged (for tests)."""
+        self.remote_stored = 0
+        """Exchanges the workers stored themselves (for tests)."""
         self._executor: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
-    def submit(self, builder: RowBuilder, batch: records.Lazy) -> Pending:
+    def submit(
+        self, builder: RowBuilder, batch: records.Lazy, shared: SharedFile | None = None
+    ) -> Pending:
         """The rows of `batch` (checked journal records): built here for small batches,
-        else in the workers."""
+        else in the workers, which store them into `shared` themselves when they can."""
         if self.workers < 1 or not builder.portable or len(batch) < POOL_MIN_BATCH:
             return _Built(builder(batch))
-        cuts = range(0, len(batch), SLICE)
-        return _Remote(self, builder, [batch[at : at + SLICE] for at in cuts])
+        size = SLICE if shared is None else len(batch)
+        cuts = range(0, len(batch), size)
+        return _Remote(self, builder, [batch[at : at + size] for at in cuts], shared)
 
     def judge(self, stored: list[dict[str, object]]) -> Judged:
         """The findings of exchange rows a backlog stored unjudged (`judge_later`), judged
@@ -156,7 +170,7 @@ class PreparePool:
                     max_workers=self.workers,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_worker_start,
-                    initargs=(os.getpid(),),
+                    initargs=(os.getpid(), multiprocessing.get_context("spawn").Lock()),
                 )
             return self._executor
 
@@ -175,14 +189,28 @@ class PreparePool:
             executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _build(builder: RowBuilder, journal_records: Sequence[bytes]) -> bytes:
-    """In a worker: the rows of these journal records, marshalled."""
-    built = builder(records.Lazy(journal_records))
-    return marshal.dumps([(r.exchanges, r.devices, r.device_tags, r.more) for r in built])
+def _build(
+    builder: RowBuilder, journal_records: Sequence[bytes], shared: SharedFile | None
+) -> bytes:
+    """In a worker: the rows of these journal records, stored into `shared` if given;
+    marshalled, what was stored as `(after,)` and what was not as its rows."""
+    batch = records.Lazy(journal_records)
+    built = builder(batch)
+    out = built if shared is None else store_share(shared, batch, built, builder)
+    return marshal.dumps(
+        [
+            (one.after,)
+            if isinstance(one, Stored)
+            else (one.exchanges, one.devices, one.device_tags, one.more)
+            for one in out
+        ]
+    )
 
 
-def _worker_start(writer_pid: int) -> None:
-    """In each worker: stops come from the writer, and a worker never outlives it."""
+def _worker_start(writer_pid: int, turns: Any) -> None:
+    """In each worker: stops come from the writer, and a worker never outlives it;
+    `turns`: the lock the pool's workers take turns at a shared file with."""
+    set_turns(turns)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(

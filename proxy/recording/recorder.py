@@ -23,8 +23,9 @@ from typing import Protocol
 
 from proxy.exchange import Exchange
 from proxy.recording import journal, records, stores
-from proxy.recording.follow import Follower, Target
+from proxy.recording.follow import Follower
 from proxy.recording.records import SessionStart
+from proxy.recording.target import Target
 from proxy.store import location
 
 log = logging.getLogger(__name__)

@@ -16,14 +16,15 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlite_utils import Database
 
 from proxy import store
-from proxy.recording.follow import StoreBusy, StoreFatal, StoreFull, Written
 from proxy.recording.prepare import PreparePool
 from proxy.recording.records import SessionStart
+from proxy.recording.target import StoreBusy, StoreFatal, StoreFull, Written
+from proxy.recording.worker_writes import SharedFile, Stored
 from proxy.store import judge_later, rows
 from proxy.store.builder import RowBuilder
 from proxy.store.rows import Captured
@@ -73,21 +74,45 @@ class SqliteTarget:
             self._sessions.append(session)
         self._guard(lambda: self._ensure(session))
 
-    def write(self, batch: Sequence[Captured], prepared: Any, progress: dict[str, int]) -> Written:
-        def fallback(index: int, why: str) -> store.Rows:
-            row = rows.fallback_row(batch[index], RuntimeError(why))
-            if self.prepare.instance is not None:
-                row["instance"] = self.prepare.instance
-            return store.Rows([row], [], [])
-
-        if self._unjudged_after is None and not all(_judged(one) for one in prepared):
-            self._unjudged_after = self._guard(lambda: judge_later.latest_rowid(self.db))
+    def write(
+        self,
+        batch: Sequence[Captured],
+        prepared: list[store.Rows | Stored],
+        progress: dict[str, int],
+    ) -> Written:
+        """Write the rows the workers did not store (`Stored`), and the batch's position."""
+        left = [index for index, one in enumerate(prepared) if isinstance(one, store.Rows)]
+        todo = [one for one in prepared if isinstance(one, store.Rows)]
+        self._expect_unjudged(prepared, todo)
         result = self._guard(
-            lambda: store.write_batch(self.db, prepared, progress=progress, fallback=fallback)
-        )
+            lambda: store.write_batch(
+                self.db, todo, progress=progress,
+                fallback=lambda at, why: self.prepare.fallback(batch[left[at]], why),
+            )
+        )  # fmt: skip
         for exchange_id, why in result.reduced:
             log.error("exchange %s stored without its decoded rows: %s", exchange_id, why)
-        return Written(stored=result.stored, rejected=result.rejected)
+        return Written(
+            stored=result.stored + len(prepared) - len(todo),
+            rejected=[(left[at], why) for at, why in result.rejected],
+        )
+
+    def _expect_unjudged(self, prepared: list[store.Rows | Stored], todo: list[store.Rows]) -> None:
+        """Note where exchanges stored unjudged begin, for `judge_some`: before the rows
+        written now, and before any a worker stored (its `Stored.after`)."""
+        floors = [
+            one.after for one in prepared if isinstance(one, Stored) and one.after is not None
+        ]
+        if not all(_judged(one) for one in todo):
+            floors.append(self._guard(lambda: judge_later.latest_rowid(self.db)))
+        if floors:
+            known = self._unjudged_after
+            self._unjudged_after = min(floors) if known is None else min(known, *floors)
+
+    def shared_file(self) -> SharedFile | None:
+        if self._identity is None:
+            return None
+        return SharedFile(str(self.path), self._identity)
 
     def judge_some(self, pool: PreparePool) -> bool:
         """Judge a few of the exchanges stored unjudged, a few per worker in `pool`;

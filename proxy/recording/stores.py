@@ -16,9 +16,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from proxy.recording import journal
-from proxy.recording.follow import Target
 from proxy.recording.pg_target import PgTarget
 from proxy.recording.sqlite_target import SqliteTarget
+from proxy.recording.target import Target
 from proxy.store import location
 from proxy.store.location import Location
 

@@ -26,9 +26,10 @@ from typing import Any
 
 from proxy import redact, store
 from proxy.recording import journal, records, stores
-from proxy.recording.follow import Follower, StoreFatal, StoreFull
+from proxy.recording.follow import Follower
 from proxy.recording.prepare import PreparePool, collect_rarely
 from proxy.recording.recorder import JournalRecorder, RecorderFailed
+from proxy.recording.target import StoreFatal, StoreFull
 from proxy.store import location
 
 log = logging.getLogger(__name__)

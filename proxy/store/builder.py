@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from proxy.store.rows import AddRows, Captured, build_one
+from proxy.store.rows import AddRows, Captured, build_one, fallback_row
 from proxy.store.write import Rows
 
 
@@ -50,3 +50,10 @@ class RowBuilder:
                 for row in one.exchanges:
                     row["instance"] = self.instance
         return built
+
+    def fallback(self, captured: Captured, why: str) -> Rows:
+        """The least `captured` is stored as, when its rows would not go in (`fallback_row`)."""
+        row = fallback_row(captured, RuntimeError(why))
+        if self.instance is not None:
+            row["instance"] = self.instance
+        return Rows([row], [], [])

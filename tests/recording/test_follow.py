@@ -14,6 +14,7 @@ from proxy.exchange import Exchange, Message
 from proxy.recording import follow, journal, records
 from proxy.recording.follow import Follower
 from proxy.recording.sqlite_target import SqliteTarget
+from proxy.recording.target import Written
 from proxy.store import rows
 
 
@@ -120,7 +121,7 @@ def test_a_writer_behind_the_traffic_says_how_far_every_few_seconds(
     target = SqliteTarget(tmp_path / "b.db")
     slow = target.write
 
-    def write(*args: object) -> follow.Written:
+    def write(*args: object) -> Written:
         time.sleep(0.05)  # ~2 s for the 40 batches: behind all along
         return slow(*args)  # type: ignore[arg-type]
 

@@ -15,9 +15,9 @@ import pytest
 
 from proxy import sas, serve
 from proxy.localhub import FULL_RULE, HubSettings, start_hub
-from proxy.recording.follow import StoreBusy
 from proxy.recording.pg_target import PgTarget
 from proxy.recording.records import SessionStart
+from proxy.recording.target import StoreBusy
 from proxy.store.rows import capture
 from tests.conftest import Upstream
 from tests.postgres import PostgresServer, start_server

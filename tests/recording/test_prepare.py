@@ -20,10 +20,12 @@ import pytest
 
 from proxy.exchange import Exchange, Message
 from proxy.recording import follow, journal, prepare, records
-from proxy.recording.follow import Follower, Written
+from proxy.recording.follow import Follower
 from proxy.recording.prepare import PreparePool
 from proxy.recording.sqlite_target import SqliteTarget
-from proxy.store import rows
+from proxy.recording.target import Written
+from proxy.recording.worker_writes import Stored
+from proxy.store import Rows, rows
 from proxy.store.rows import Captured
 from tests.corpus import iter_local_capture, iter_recording_entries, local_captures, recordings
 
@@ -63,6 +65,13 @@ def _tables(db: Path) -> dict[str, list[tuple[object, ...]]]:
     return out
 
 
+class _RowsBack(SqliteTarget):
+    """A target whose workers send the rows back, as a server's do (`PgTarget`)."""
+
+    def shared_file(self) -> None:
+        return None
+
+
 def test_a_backlog_is_built_in_the_workers_into_the_same_rows(tmp_path: Path) -> None:
     payloads = _corpus_payloads(BACKLOG)
     _journal(tmp_path / "here", payloads)
@@ -70,9 +79,10 @@ def test_a_backlog_is_built_in_the_workers_into_the_same_rows(tmp_path: Path) ->
     Follower(tmp_path / "here", SqliteTarget(tmp_path / "here.db")).catch_up()
     pool = PreparePool(workers=2)
     try:
-        stored = Follower(tmp_path / "there", SqliteTarget(tmp_path / "there.db"), pool=pool)
+        stored = Follower(tmp_path / "there", _RowsBack(tmp_path / "there.db"), pool=pool)
         assert stored.catch_up() == BACKLOG
         assert pool.remote_batches == 1, "the backlog went to the workers"
+        assert pool.remote_stored == 0, "and its rows came back"
     finally:
         pool.close()
     here, there = _tables(tmp_path / "here.db"), _tables(tmp_path / "there.db")
@@ -88,8 +98,13 @@ class _Watched(SqliteTarget):
         self.judged_batches: list[bool] = []
 
     def write(self, batch: Sequence[Captured], prepared: Any, progress: dict[str, int]) -> Written:
-        self.judged_batches.append(all("findings_judged" in one.more for one in prepared))
+        self.judged_batches.append(all(_judged_rows(one) for one in prepared))
         return super().write(batch, prepared, progress)
+
+
+def _judged_rows(one: Rows | Stored) -> bool:
+    """Whether an exchange's findings were built with its rows (by the writer or a worker)."""
+    return one.after is None if isinstance(one, Stored) else "findings_judged" in one.more
 
 
 def test_a_finished_run_is_judged_as_it_is_stored(tmp_path: Path) -> None:
@@ -137,6 +152,7 @@ def test_what_a_backlog_left_unjudged_is_judged_in_the_workers_as_at_ingest(
     try:
         follower = Follower(tmp_path / "j", target, pool=pool)
         follower.follow(run, lock_fd=journal.hold(run, exclusive=False), live=lambda: True)
+        assert pool.remote_stored == BACKLOG, "the workers stored the backlog unjudged"
         assert pool.remote_judged == BACKLOG, "the workers judged the backlog"
     finally:
         pool.close()
