@@ -28,7 +28,7 @@ import payloads
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from proxy.exchange import Exchange, Message  # noqa: E402
+from proxy.exchange import Exchange, Message, new_id  # noqa: E402
 
 UPSTREAM_HOST = "127.0.0.1:9"
 """The hub the exchanges name (nothing listens there: the bench never sends them)."""
@@ -54,7 +54,7 @@ def make_exchange(n: int, t0: float, session: str) -> Exchange:
         body=resp_body,
     )
     return Exchange(
-        id=uuid.uuid4().hex,
+        id=new_id(),  # as the proxy makes them
         session=session,
         started_at=t0 + n / 1000,
         duration_ms=1.25,

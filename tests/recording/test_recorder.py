@@ -6,6 +6,7 @@ import asyncio
 import os
 import resource
 import signal
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,10 @@ async def test_disk_full_stops_the_proxy_instead_of_forwarding_unrecorded(
     conn = store.connect(db, readonly=True)
     stored = conn.execute("select count(*) from exchanges where status = 200").fetchone()[0]
     assert stored == statuses.count(200), output
+
+
+def test_exchange_ids_sort_in_the_order_they_were_made() -> None:
+    """UUIDv7: the store's keys on them grow at one end (docs/benchmarks.md)."""
+    ids = [new_id() for _ in range(1000)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert all(len(one) == 32 and uuid.UUID(one).version == 7 for one in ids)
