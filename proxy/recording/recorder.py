@@ -84,8 +84,19 @@ class JournalRecorder:
         self.append(self.payload(exchange))
 
     def payload(self, exchange: Exchange) -> bytes:
-        """The exchange as its journal record (cut, checked, redacted); safe on any thread."""
-        return records.journal_payload(exchange, self.body_cap, self._keys)
+        """The exchange as its journal record (cut, checked, redacted); safe on any thread.
+
+        Should cutting or redacting it fail (a bug), it is recorded bare: what was asked
+        and answered, without the headers, bodies and query that could not be redacted,
+        and why (`records.bare`). The exchange was answered: it is never left out."""
+        try:
+            return records.journal_payload(exchange, self.body_cap, self._keys)
+        except Exception as error:
+            log.error(
+                "exchange %s recorded without its headers, bodies and query: cutting or "
+                "redacting it failed (%s)", exchange.id, type(error).__name__,
+            )  # fmt: skip
+            return records.encode(records.bare(exchange, type(error).__name__))
 
     def append(self, payload: bytes) -> None:
         """Write a `payload()` to the journal; it is safe on disk when this returns."""

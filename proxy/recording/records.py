@@ -57,6 +57,25 @@ def journal_payload(exchange: Exchange, body_cap: int, keys: dict[str, str]) -> 
     return encode(rows.redacted(rows.capture(exchange, body_cap), keys))
 
 
+def bare(exchange: Exchange, why: str) -> Captured:
+    """What is recorded of an exchange that could not be cut or redacted (`why`): what was
+    asked and answered, without its headers, bodies and query, which may hold a secret."""
+    empty = Message(headers=(), body=b"")
+    ex = Exchange(
+        id=str(exchange.id), session=str(exchange.session),
+        started_at=float(exchange.started_at), duration_ms=float(exchange.duration_ms),
+        method=str(exchange.method), url=str(exchange.url).split("?", 1)[0].split("#", 1)[0],
+        request=empty, status=None if exchange.status is None else int(exchange.status),
+        response=None if exchange.response is None else empty,
+        error=f"hubscope could not cut or redact this exchange ({why}): its headers, bodies "
+        "and query were not recorded",
+        client=None if exchange.client is None else str(exchange.client),
+        proxy_status=None if exchange.proxy_status is None else int(exchange.proxy_status),
+    )  # fmt: skip
+    facts = BodyFacts(0, None)
+    return Captured(ex, facts, None if exchange.response is None else facts, redacted=True)
+
+
 def encode(captured: Captured) -> bytes:
     """One captured exchange (bodies already cut at the body cap) as a journal payload."""
     ex, response = captured.exchange, captured.exchange.response

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from proxy.exchange import Exchange, Message, new_id
 from proxy.recording import journal, records
 from proxy.recording.recorder import Recorder
 from tests import leaky
@@ -123,3 +124,31 @@ def test_the_recorder_redacts_before_journaling(tmp_path: Path) -> None:
     recorder.close()
     assert recorder.written == 1
     assert not recorder.journal.directory.exists()
+
+
+def test_an_exchange_that_cannot_be_redacted_is_recorded_bare_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    """A header value that is not text (a caller's bug) makes redaction fail: the answered
+    exchange is still recorded, without anything that might hold a secret."""
+    token = leaky.CLIENT_TOKEN.encode()  # bytes, where a str belongs
+    odd = Exchange(
+        id=new_id(), session="s", started_at=1.7e9, duration_ms=3.0, method="PUT",
+        url=f"http://ns/myhub/registrations/r1?api-version=2015-01&sig={leaky.S['query_sig']}",
+        request=Message(headers=(("Authorization", token),), body=token),  # type: ignore[arg-type]
+        status=200, response=Message(headers=(), body=b"<entry/>"),
+    )  # fmt: skip
+    db = tmp_path / "r.db"
+    recorder = Recorder(db, session="s")
+    recorder.start()
+    recorder.submit(odd)
+    (item,) = journaled(recorder.journal.directory)
+    assert journal_leaks(recorder.journal.directory) == {}
+    recorder.close()
+    assert item.exchange.url == "http://ns/myhub/registrations/r1"
+    assert item.exchange.request.headers == () and item.exchange.request.body == b""
+    assert item.exchange.status == 200
+    row = sqlite3.connect(db).execute("select id, status, error from exchanges").fetchone()
+    assert row[:2] == (odd.id, 200)
+    assert "could not cut or redact this exchange (TypeError)" in row[2]
+    assert leaky.leaks_in_database(db) == {}
