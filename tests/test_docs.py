@@ -291,7 +291,7 @@ def run_export(newcomer: Newcomer, tmp: Path) -> None:
 
 
 def run_curl(newcomer: Newcomer, tmp: Path) -> None:
-    exchange = first_exchange(newcomer, "create_registration")[:8]
+    exchange = first_exchange(newcomer, "create_registration")[-8:]  # the random end
     result = hubscope("curl", exchange, "--db", "hubscope.db", "--connection-string", HUB_CS,
                       "--target", "http://127.0.0.1:9", "--ttl", "60",
                       cwd=newcomer.home)  # fmt: skip

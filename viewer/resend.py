@@ -138,7 +138,7 @@ def _side(exchange: Exchange) -> dict[str, Any]:
 def _context(item: Recorded, target: str, text: str, resent: Resent | None, error: str | None
              ) -> dict[str, Any]:  # fmt: skip
     return {
-        "title": f"Resend {item.exchange.id[:8]}",
+        "title": f"Resend …{item.exchange.id[-8:]}",
         "item": item,
         "target": target,
         "text": text,

@@ -50,7 +50,7 @@ def load(db: Location, exchange_id: str) -> Recorded:
 def curl_command(
     exchange_id: str, db: Location, connection_string: str | None, target: str | None, ttl: int
 ) -> None:
-    """Print EXCHANGE_ID's request as a curl command (an id prefix of 6+ characters works).
+    """Print EXCHANGE_ID's request as a curl command (an id, or its first or last 6+ characters).
 
     With the key, the command carries a fresh token signed the way the original client
     signed (the same `sr` shape) for the target, so it runs as it is.

@@ -26,7 +26,7 @@ from proxy.store.read import AmbiguousExchangeId, exchange_row
 
 
 class ExchangeNotFound(LookupError):
-    """No exchange with that id (or id prefix) in the database."""
+    """No exchange with that id (or start or end of one) in the database."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

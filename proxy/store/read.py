@@ -53,22 +53,28 @@ def exchange_from_row(row: dict[str, Any]) -> Exchange:
 
 
 class AmbiguousExchangeId(LookupError):
-    """More than one exchange id starts with the prefix given."""
+    """More than one exchange id starts (or ends) with the part given."""
 
 
 def exchange_row(db: Database, ident: str, *, shortest_prefix: int = 6) -> dict[str, Any] | None:
-    """The row of the exchange with this id, or of the only one whose id starts with it (a
-    prefix of at least `shortest_prefix` characters); None when there is none."""
+    """The row of the exchange with this id, or of the only one whose id starts with it, or
+    else ends with it (at least `shortest_prefix` characters); None when there is none.
+    Ids are UUIDv7: their start is the time, shared by exchanges made together, and their
+    end is random, so the end tells them apart (the viewer's short ids show both)."""
     ident = ident.strip()
     rows = list(db.query("select * from exchanges where id = ?", [ident]))
-    if not rows and len(ident) >= shortest_prefix:
-        pattern = ident.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    if rows or len(ident) < shortest_prefix:
+        return rows[0] if rows else None
+    part = ident.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    for pattern in (f"{part}%", f"%{part}"):
         rows = list(
             db.query("select * from exchanges where id like ? escape '\\' limit 2", [pattern])
         )
         if len(rows) > 1:
-            raise AmbiguousExchangeId(f"more than one exchange id starts with {ident!r}")
-    return rows[0] if rows else None
+            raise AmbiguousExchangeId(f"more than one exchange id starts or ends with {ident!r}")
+        if rows:
+            return rows[0]
+    return None
 
 
 def iter_exchange_rows(

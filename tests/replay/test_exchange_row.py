@@ -1,4 +1,4 @@
-"""Finding one recorded exchange by id or id prefix (`hubscope resend`, `curl`, the viewer)."""
+"""Finding one recorded exchange by id, or by its start or end (`hubscope resend`, `curl`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from proxy.recording.recorder import Recorder
 from proxy.replay.resend import ExchangeNotFound, load_exchange
 from proxy.store.read import AmbiguousExchangeId, exchange_row
 
-IDS = ["abcdef0001", "abcdef0002", "abc_ef9999", "fedcba0001"]
+IDS = ["abcdef0001", "abcdef0002", "abc_ef9999", "fedcba0001", "9bcdef0001"]
 
 
 @pytest.fixture
@@ -50,8 +50,20 @@ def test_by_id_and_by_unique_prefix(db_path: Path) -> None:
     assert found is not None and found["id"] == "fedcba0001"
     assert exchange_row(db, "fedcb") is None, "prefixes under six characters are not guessed"
     assert exchange_row(db, "0001") is None
-    with pytest.raises(AmbiguousExchangeId, match="more than one exchange id starts with"):
+    with pytest.raises(AmbiguousExchangeId, match="more than one exchange id starts or ends"):
         exchange_row(db, "abcdef")
+
+
+def test_by_a_unique_end_when_no_id_starts_with_it(db_path: Path) -> None:
+    """UUIDv7 ids made together share their start; their random end tells them apart."""
+    db = store.connect(db_path, readonly=True)
+    found = exchange_row(db, "ef9999")
+    assert found is not None and found["id"] == "abc_ef9999"
+    found = exchange_row(db, "cba0001")
+    assert found is not None and found["id"] == "fedcba0001"
+    assert exchange_row(db, "a0001") is None, "ends under six characters are not guessed"
+    with pytest.raises(AmbiguousExchangeId, match="starts or ends with 'bcdef0001'"):
+        exchange_row(db, "bcdef0001")  # the end of abcdef0001 and of 9bcdef0001
 
 
 def test_like_wildcards_in_the_prefix_are_literal(db_path: Path) -> None:
