@@ -27,7 +27,7 @@ async def curl_for(capture: Capture, exchange_id: str, *extra: str) -> Any:
     return await asyncio.to_thread(
         CliRunner().invoke,
         cli,
-        ["curl", exchange_id[:10], "--db", str(capture.db), *extra],
+        ["curl", exchange_id[-10:], "--db", str(capture.db), *extra],  # its random end
         catch_exceptions=False,
     )
 
