@@ -1,11 +1,10 @@
-"""A writer topology hubscope does not use, measured against the one it does (issue 15).
+"""The prototype of the writer's topology (issue 15), without the writer process around it.
 
-The writer process hands journal records to row-building workers and stores the rows
-they send back (`proxy/recording/prepare.py`): rows cross processes twice. Here each of
-P processes decodes, builds and stores its own share of the same exchanges
-(`bench/scale.py`'s mix), a lock taking turns at SQLite, so nothing crosses processes.
-Prints the rate and the CPU per exchange of all P processes, to compare with
-`bench/scale.py`'s `writer_cpu_us_per_exchange` (docs/benchmarks.md: no better).
+Each of P processes decodes, builds and stores its own share of the same exchanges
+(`bench/scale.py`'s mix), a lock taking turns at SQLite, so no rows cross processes: what
+`proxy/recording/worker_writes.py` now does for the writer's workers. Prints the rate and
+the CPU per exchange of all P processes, to compare with `bench/scale.py`'s
+`writer_cpu_us_per_exchange` (docs/benchmarks.md).
 
     .venv/bin/python bench/share_writers.py --processes 2 --n 50000
 """
