@@ -41,7 +41,7 @@ class Resent:
 
 
 def load_exchange(db: Database, ident: str) -> Recorded:
-    """The recorded exchange with this id, or the only one whose id starts with it."""
+    """The recorded exchange with this id, or the only one whose id starts or ends with it."""
     try:
         row = exchange_row(db, ident)
     except AmbiguousExchangeId as error:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from proxy import store
 from proxy.exchange import Exchange, Message
 from proxy.recording import follow, journal, prepare, records
 from proxy.recording.follow import Follower
@@ -72,22 +73,32 @@ class _RowsBack(SqliteTarget):
         return None
 
 
-def test_a_backlog_is_built_in_the_workers_into_the_same_rows(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("target", "stored_by_workers"),
+    [(SqliteTarget, BACKLOG), (_RowsBack, 0)],
+    ids=["the workers store them", "the rows come back"],
+)
+def test_a_backlog_is_built_in_the_workers_into_the_same_rows(
+    tmp_path: Path, target: type[SqliteTarget], stored_by_workers: int
+) -> None:
     payloads = _corpus_payloads(BACKLOG)
     _journal(tmp_path / "here", payloads)
     _journal(tmp_path / "there", payloads)
     Follower(tmp_path / "here", SqliteTarget(tmp_path / "here.db")).catch_up()
     pool = PreparePool(workers=2)
     try:
-        stored = Follower(tmp_path / "there", _RowsBack(tmp_path / "there.db"), pool=pool)
+        stored = Follower(tmp_path / "there", target(tmp_path / "there.db"), pool=pool)
         assert stored.catch_up() == BACKLOG
         assert pool.remote_batches == 1, "the backlog went to the workers"
-        assert pool.remote_stored == 0, "and its rows came back"
+        assert pool.remote_stored == stored_by_workers
     finally:
         pool.close()
     here, there = _tables(tmp_path / "here.db"), _tables(tmp_path / "there.db")
     assert len(here["exchanges"]) == BACKLOG and here["devices"] and here["findings"]
     assert there == here
+    there_at = store.journal_positions(store.connect(tmp_path / "there.db"))
+    here_at = store.journal_positions(store.connect(tmp_path / "here.db"))
+    assert list(there_at.values()) == list(here_at.values()), "the end of the run, once"
 
 
 class _Watched(SqliteTarget):

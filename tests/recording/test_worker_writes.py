@@ -42,26 +42,6 @@ def _count(path: Path) -> int:
     return int(sqlite3.connect(path).execute("select count(*) from exchanges").fetchone()[0])
 
 
-def test_a_backlog_the_workers_store_is_the_rows_the_writer_would_store(tmp_path: Path) -> None:
-    payloads = _corpus_payloads(BACKLOG)
-    _journal(tmp_path / "here", payloads)
-    _journal(tmp_path / "there", payloads)
-    Follower(tmp_path / "here", SqliteTarget(tmp_path / "here.db")).catch_up()
-    pool = PreparePool(workers=2)
-    try:
-        follower = Follower(tmp_path / "there", SqliteTarget(tmp_path / "there.db"), pool=pool)
-        assert follower.catch_up() == BACKLOG
-    finally:
-        pool.close()
-    assert pool.remote_stored == BACKLOG, "the workers stored every exchange themselves"
-    here, there = _tables(tmp_path / "here.db"), _tables(tmp_path / "there.db")
-    assert len(here["exchanges"]) == BACKLOG and here["devices"] and here["findings"]
-    assert there == here
-    there_at = store.journal_positions(store.connect(tmp_path / "there.db"))
-    here_at = store.journal_positions(store.connect(tmp_path / "here.db"))
-    assert list(there_at.values()) == list(here_at.values()), "the end of the run, once"
-
-
 def test_a_worker_stores_into_the_file_and_says_from_which_rowid(tmp_path: Path) -> None:
     path = tmp_path / "d.db"
     shared = _opened(path)

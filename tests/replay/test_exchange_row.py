@@ -42,28 +42,29 @@ def db_path(tmp_path: Path) -> Path:
     return path
 
 
-def test_by_id_and_by_unique_prefix(db_path: Path) -> None:
-    db = store.connect(db_path, readonly=True)
-    row = exchange_row(db, " abcdef0002 ")
-    assert row is not None and row["id"] == "abcdef0002"
-    found = exchange_row(db, "fedcba")
-    assert found is not None and found["id"] == "fedcba0001"
-    assert exchange_row(db, "fedcb") is None, "prefixes under six characters are not guessed"
-    assert exchange_row(db, "0001") is None
-    with pytest.raises(AmbiguousExchangeId, match="more than one exchange id starts or ends"):
-        exchange_row(db, "abcdef")
+@pytest.mark.parametrize(
+    ("given", "found"),
+    [
+        (" abcdef0002 ", "abcdef0002"),  # the whole id
+        ("fedcba", "fedcba0001"),  # its start
+        ("ef9999", "abc_ef9999"),  # its end: UUIDv7 ids made together share their start
+        ("cba0001", "fedcba0001"),
+        ("fedcb", None),  # under six characters, nothing is guessed
+        ("a0001", None),
+        ("0001", None),
+    ],
+)
+def test_by_id_or_by_a_unique_start_or_end(db_path: Path, given: str, found: str | None) -> None:
+    row = exchange_row(store.connect(db_path, readonly=True), given)
+    assert (row and row["id"]) == found
 
 
-def test_by_a_unique_end_when_no_id_starts_with_it(db_path: Path) -> None:
-    """UUIDv7 ids made together share their start; their random end tells them apart."""
-    db = store.connect(db_path, readonly=True)
-    found = exchange_row(db, "ef9999")
-    assert found is not None and found["id"] == "abc_ef9999"
-    found = exchange_row(db, "cba0001")
-    assert found is not None and found["id"] == "fedcba0001"
-    assert exchange_row(db, "a0001") is None, "ends under six characters are not guessed"
-    with pytest.raises(AmbiguousExchangeId, match="starts or ends with 'bcdef0001'"):
-        exchange_row(db, "bcdef0001")  # the end of abcdef0001 and of 9bcdef0001
+@pytest.mark.parametrize("given", ["abcdef", "bcdef0001"])
+def test_a_start_or_end_several_ids_share_is_refused(db_path: Path, given: str) -> None:
+    with pytest.raises(
+        AmbiguousExchangeId, match=f"more than one exchange id starts or ends with {given!r}"
+    ):
+        exchange_row(store.connect(db_path, readonly=True), given)
 
 
 def test_like_wildcards_in_the_prefix_are_literal(db_path: Path) -> None:
