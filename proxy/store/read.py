@@ -67,13 +67,13 @@ def exchange_row(db: Database, ident: str, *, shortest_prefix: int = 6) -> dict[
         return rows[0] if rows else None
     part = ident.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     for pattern in (f"{part}%", f"%{part}"):
-        rows = list(
-            db.query("select * from exchanges where id like ? escape '\\' limit 2", [pattern])
-        )
-        if len(rows) > 1:
+        # ids alone: the scan reads an index, not every row with its bodies
+        ids = db.execute("select id from exchanges where id like ? escape '\\' limit 2", [pattern])
+        found = [one for (one,) in ids.fetchall()]
+        if len(found) > 1:
             raise AmbiguousExchangeId(f"more than one exchange id starts or ends with {ident!r}")
-        if rows:
-            return rows[0]
+        if found:
+            return next(db.query("select * from exchanges where id = ?", found))
     return None
 
 

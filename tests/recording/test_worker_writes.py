@@ -4,9 +4,9 @@ whatever they cannot store goes back to the writer, which loses nothing."""
 from __future__ import annotations
 
 import os
+import queue
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ import pytest
 from proxy import store
 from proxy.recording import records
 from proxy.recording.follow import Follower
-from proxy.recording.prepare import PreparePool
+from proxy.recording.prepare import Pending, PreparePool
 from proxy.recording.sqlite_target import SqliteTarget
 from proxy.recording.target import Written
 from proxy.recording.worker_writes import SharedFile, Stored, store_share
@@ -73,6 +73,21 @@ def test_a_worker_writes_into_no_file_but_the_one_the_writer_has_open(tmp_path: 
     assert _count(path) == 4
 
 
+class _Watched(PreparePool):
+    """The real pool, keeping what it was given to build (and maybe store)."""
+
+    def __init__(self) -> None:
+        super().__init__(workers=2)
+        self.given: queue.Queue[Pending] = queue.Queue()
+
+    def submit(
+        self, builder: RowBuilder, batch: records.Lazy, shared: SharedFile | None = None
+    ) -> Pending:
+        pending = super().submit(builder, batch, shared)
+        self.given.put(pending)
+        return pending
+
+
 def test_a_worker_leaves_a_locked_file_to_the_writer_which_waits_for_it(tmp_path: Path) -> None:
     payloads = _corpus_payloads(BACKLOG)
     _journal(tmp_path / "j", payloads)
@@ -80,18 +95,27 @@ def test_a_worker_leaves_a_locked_file_to_the_writer_which_waits_for_it(tmp_path
     _opened(path)
     holder = sqlite3.connect(path, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")  # a VACUUM, an open sqlite3 shell: longer than BUSY_MS
-    release = threading.Timer(6.0, holder.commit)
-    release.start()
-    pool = PreparePool(workers=2)
-    started = time.monotonic()
+    pool = _Watched()
+    handed: list[Rows | Stored] = []
+
+    def release() -> None:  # once the worker has tried the locked file and answered
+        handed.extend(pool.given.get(timeout=60).result())
+        holder.commit()
+
+    releasing = threading.Thread(target=release)
+    releasing.start()
+    at_last = threading.Timer(30.0, holder.commit)  # a worker that waited: red, not a hang
+    at_last.start()
     try:
         assert Follower(tmp_path / "j", SqliteTarget(path), pool=pool).catch_up() == BACKLOG
     finally:
+        releasing.join()
+        at_last.cancel()
         pool.close()
-        release.join()
-    assert time.monotonic() - started >= 5.5, "stored once the lock was gone"
-    assert pool.remote_stored == 0, "the workers gave the rows back instead of waiting"
-    assert len(_tables(path)["exchanges"]) == BACKLOG
+    assert len(handed) == BACKLOG and all(isinstance(one, Rows) for one in handed), (
+        "the worker gave the rows back instead of waiting"
+    )
+    assert len(_tables(path)["exchanges"]) == BACKLOG, "the writer waited out the lock"
 
 
 def test_an_exchange_whose_rows_do_not_go_in_is_stored_reduced_by_the_worker(
