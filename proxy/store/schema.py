@@ -12,6 +12,11 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 BUSY_TIMEOUT_MS = 30_000
+PAGE_SIZE = 8192
+"""Bytes per page of a database created from now on (an older file keeps its own). An
+`exchanges` row, bodies and headers, is 2–3 KB: SQLite's default 4 KiB page held one
+and left 40 % of it empty, and every page is written twice (WAL, then checkpoint). An
+8 KiB page holds three: 4–7 % more exchanges stored per second (docs/benchmarks.md)."""
 migrations = Migrations("hubscope")
 
 
@@ -238,6 +243,7 @@ def _prepare(db: Database, *, attempts: int = 100) -> None:
     wait), and the loser may find the table it wanted to create already there. Each
     migration is atomic, so retrying after a short random sleep is safe.
     """
+    db.conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only a file still empty takes it
     for attempt in range(attempts):
         try:
             db.enable_wal()

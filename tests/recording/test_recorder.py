@@ -6,7 +6,9 @@ import asyncio
 import os
 import resource
 import signal
+import sqlite3
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,31 @@ def test_reopening_an_old_file_keeps_it_and_its_migrations(tmp_path: Path) -> No
     assert applied[:2] == ["m001_sessions_and_exchanges", "m002_decoded"]
     assert len(applied) == len(set(applied)), "each migration applied once"
     assert list(store.migrations.pending(store.connect(tmp_path / "r.db"))) == []
+
+
+def test_a_new_file_has_pages_that_hold_several_exchanges(tmp_path: Path) -> None:
+    """`schema.PAGE_SIZE`: three 2–3 KB exchange rows to a page, not one to a 4 KiB page."""
+    recorder = Recorder(tmp_path / "r.db", session="s")
+    recorder.start()
+    big = Message(headers=(("Content-Type", "application/json"),), body=b"x" * 1800)
+    for i in range(30):
+        recorder.submit(replace(exchange(i), request=big))
+    recorder.close()
+    db = store.connect(tmp_path / "r.db", readonly=True)
+    assert db.execute("pragma page_size").fetchone()[0] == 8192
+    pages = db.execute("select count(*) from dbstat where name = 'exchanges'").fetchone()[0]
+    assert pages <= 12, f"30 rows of 2 KB took {pages} pages"
+
+
+def test_an_older_file_keeps_its_page_size(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute("pragma page_size = 4096")
+    conn.execute("create table other (x)")
+    conn.close()
+    db = store.connect(path, init=True)
+    assert db.execute("pragma page_size").fetchone()[0] == 4096
+    assert "exchanges" in db.table_names()
 
 
 FILE_LIMIT = 20 << 20
