@@ -33,8 +33,16 @@ MODULES = (
     "proxy.decode.sends",
     "proxy.store.rows",
     "proxy.recording.records",
+    "proxy.redact",
+    "proxy.redact.bodies",
+    "proxy.redact.escapes",
+    "proxy.redact.fields",
+    "proxy.redact.logs",
+    "proxy.redact.shapes",
+    "proxy.redact.triggers",
 )
-"""Decoding and row building: what the writer's workers run for every exchange. Not
+"""Decoding and row building, what the writer's workers run for every exchange; and the
+redactor, which the proxy runs on every exchange before it journals it. Not
 `proxy.exchange`: replay and import build its messages from whatever bytes-like bodies
 they hold, which a compiled class would refuse."""
 PURE_ENV = "HUBSCOPE_PURE"

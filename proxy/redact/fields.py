@@ -14,7 +14,7 @@ import re
 
 from proxy.redact.shapes import MARKER
 
-SECRET_NAMES = frozenset(
+SECRET_NAMES: frozenset[str] = frozenset(
     name.lower()
     for name in (
         # shared access rules (hub and namespace descriptions, connection info)

@@ -42,7 +42,7 @@ _REPLACE = {
     _BEARER: rf"\g<1>{MARKER}",
     _JWT: MARKER,
 }
-NEEDLES = tuple(needle for needle, _ in _BY_NEEDLE)
+NEEDLES: tuple[str, ...] = tuple(needle for needle, _ in _BY_NEEDLE)
 
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "servicebusauthorization"})
 """Headers whose whole value is a credential."""
