@@ -6,9 +6,9 @@ inserts. Between transactions a second connection writes a journal position, as 
 writer process and the other worker do, so every transaction starts with a cold page
 cache, as in the real writer. Prints, every `--step` exchanges, the CPU per exchange of
 each table's inserts and of the commit (which runs the WAL checkpoint), and the kernel's
-share of it.
+share of it. With the checkpoint off, also how many bytes of WAL each exchange added.
 
-    .venv/bin/python bench/sqlite_growth.py --n 200000 [--checkpoint-pages 0]
+    .venv/bin/python bench/sqlite_growth.py --n 200000 [--checkpoint-pages 0] [--page-size 4096]
 """
 
 from __future__ import annotations
@@ -46,7 +46,12 @@ def main() -> None:
         "--checkpoint-pages", type=int, default=None,
         help="PRAGMA wal_autocheckpoint on both connections (0: never; default: SQLite's 1000)",
     )  # fmt: skip
+    parser.add_argument(
+        "--page-size", type=int, default=store.schema.PAGE_SIZE,
+        help="bytes per page of the new database (default: hubscope's)",
+    )  # fmt: skip
     args = parser.parse_args()
+    store.schema.PAGE_SIZE = args.page_size
     collect_rarely()
     with tempfile.TemporaryDirectory() as work:
         path = Path(work) / "growth.db"
@@ -61,10 +66,14 @@ def main() -> None:
         if args.checkpoint_pages is not None:
             for conn in (db.conn, other):
                 conn.execute(f"PRAGMA wal_autocheckpoint = {args.checkpoint_pages}")
+        wal = Path(f"{path}-wal")
         traffic = generate_exchanges(args.n, session=SESSION, t0=time.time() - args.n / 1000)
         done = 0
         print(
-            "stored   all µs  kernel  " + "  ".join(f"{name:>11}" for name in TABLES) + "  commit"
+            "stored   all µs  kernel  "
+            + "  ".join(f"{name:>11}" for name in TABLES)
+            + "  commit"
+            + ("  WAL bytes" if args.checkpoint_pages == 0 else "")
         )
         while done < args.n:
             size = min(args.step, args.n - done)
@@ -72,6 +81,7 @@ def main() -> None:
             built = [rows.build_one(records.decode(one), {}, judge=False) for one in payloads]
             spent: dict[str, float] = {}
             cpu, kernel = time.process_time(), os.times().system
+            wal_before = wal.stat().st_size
             for at in range(0, size, TRANSACTION):
                 part = merge(built[at : at + TRANSACTION])
                 with write_transaction(db):
@@ -96,7 +106,12 @@ def main() -> None:
             print(
                 f"{done:>7,} {total:>7.0f} {system:>7.0f}  "
                 + "  ".join(f"{each[name]:>11.1f}" for name in TABLES)
-                + f"  {each['commit']:>6.1f}",
+                + f"  {each['commit']:>6.1f}"
+                + (
+                    f"  {(wal.stat().st_size - wal_before) / size:>9,.0f}"
+                    if args.checkpoint_pages == 0
+                    else ""
+                ),
                 flush=True,
             )
         other.close()
