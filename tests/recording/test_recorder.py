@@ -77,15 +77,19 @@ def test_a_new_file_has_pages_that_hold_several_exchanges(tmp_path: Path) -> Non
     assert pages <= 12, f"30 rows of 2 KB took {pages} pages"
 
 
-def test_an_older_file_keeps_its_page_size(tmp_path: Path) -> None:
+def test_a_file_made_with_4_kib_pages_keeps_them_and_records_on(tmp_path: Path) -> None:
+    """A database from before `schema.PAGE_SIZE`: its page size is not changed under it."""
     path = tmp_path / "old.db"
-    conn = sqlite3.connect(path)
-    conn.execute("pragma page_size = 4096")
-    conn.execute("create table other (x)")
-    conn.close()
-    db = store.connect(path, init=True)
+    sqlite3.connect(path).execute("pragma page_size = 4096").connection.execute(
+        "pragma journal_mode = wal"
+    ).connection.close()
+    recorder = Recorder(path, session="s")
+    recorder.start()
+    recorder.submit(exchange(1))
+    recorder.close()
+    db = store.connect(path, readonly=True)
     assert db.execute("pragma page_size").fetchone()[0] == 4096
-    assert "exchanges" in db.table_names()
+    assert db.execute("select count(*) from exchanges").fetchone()[0] == 1
 
 
 FILE_LIMIT = 20 << 20
