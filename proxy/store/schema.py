@@ -16,7 +16,7 @@ PAGE_SIZE = 8192
 """Bytes per page of a database created from now on (an older file keeps its own). An
 `exchanges` row, bodies and headers, is 2–3 KB: SQLite's default 4 KiB page held one
 and left 40 % of it empty, and every page is written twice (WAL, then checkpoint). An
-8 KiB page holds three: 4–7 % more exchanges stored per second (docs/benchmarks.md)."""
+8 KiB page holds three: 3–8 % more exchanges stored per second (docs/benchmarks.md)."""
 migrations = Migrations("hubscope")
 
 
