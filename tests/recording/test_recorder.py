@@ -80,9 +80,10 @@ def test_a_new_file_has_pages_that_hold_several_exchanges(tmp_path: Path) -> Non
 def test_a_file_made_with_4_kib_pages_keeps_them_and_records_on(tmp_path: Path) -> None:
     """A database from before `schema.PAGE_SIZE`: its page size is not changed under it."""
     path = tmp_path / "old.db"
-    sqlite3.connect(path).execute("pragma page_size = 4096").connection.execute(
-        "pragma journal_mode = wal"
-    ).connection.close()
+    made = sqlite3.connect(path)
+    made.execute("pragma page_size = 4096")
+    made.execute("pragma journal_mode = wal")  # writes the header: the file is no longer empty
+    made.close()
     recorder = Recorder(path, session="s")
     recorder.start()
     recorder.submit(exchange(1))
